@@ -1,0 +1,143 @@
+// The adapter contract: what a broker adapter gives the runner. It is small on purpose, so a new
+// broker takes one folder; and an adapter declares what it can do instead of silently ignoring
+// what it cannot, so a scenario that needs more is skipped with the missing capabilities named.
+//
+// Every method may be slow or hang on a real broker; the runner puts a deadline on each call,
+// so an adapter needs no deadline of its own for correctness, only for good error messages.
+
+import type { MessageRef, PlacedRecord } from '../spec/history.js';
+import type {
+  AckMode,
+  BrokerTarget,
+  Capability,
+  FaultKind,
+  IsolationLevel,
+} from '../spec/vocabulary.js';
+
+export interface TopicSettings {
+  readonly name: string;
+  readonly partitions: number;
+  readonly replication: number;
+  readonly minInsync: number;
+  readonly uncleanElection: boolean;
+}
+
+export interface OpenOptions {
+  readonly seed: number;
+  readonly brokers: number;
+  readonly topic: TopicSettings;
+  /** Deliberate defects to switch on; only adapters that list them accept them. */
+  readonly defects: readonly string[];
+  /** Reports a fact worth keeping in the history, such as a retry or a leader election. */
+  readonly info: (source: string, message: string) => void;
+}
+
+/** A deliberate defect an adapter can switch on, so the suite can show it catches it. */
+export interface DefectInfo {
+  readonly name: string;
+  readonly description: string;
+}
+
+export interface Adapter {
+  readonly name: string;
+  readonly description: string;
+  readonly capabilities: ReadonlySet<Capability>;
+  readonly defects: readonly DefectInfo[];
+  open(options: OpenOptions): Promise<Session>;
+}
+
+/** The adapter's clock: virtual on the reference broker, the wall clock on a real one. */
+export interface Clock {
+  /** Milliseconds since the session opened. */
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+export interface ProducerOptions {
+  readonly index: number;
+  readonly ack: AckMode;
+  readonly retries: number;
+  readonly idempotent: boolean;
+  readonly transactional: boolean;
+}
+
+/** Where the broker stored a message. The offset is unknown with ack mode `none`. */
+export interface SendResult {
+  readonly partition: number;
+  readonly offset: number | null;
+}
+
+export interface Producer {
+  /**
+   * Sends one message and resolves when the ack mode is satisfied (at once for `none`).
+   * Rejects when the client gives up; the message may still be stored.
+   */
+  send(message: MessageRef): Promise<SendResult>;
+  /** Flushes and leaves cleanly. */
+  close(): Promise<void>;
+  /** Dies at once, as a killed process would: nothing is flushed, nothing more is sent. */
+  crash(): Promise<void>;
+}
+
+export interface ConsumerOptions {
+  readonly index: number;
+  readonly group: string;
+  readonly isolation: IsolationLevel;
+  /** Commit positions periodically inside the client (commit mode `auto`). */
+  readonly autoCommit: boolean;
+  readonly maxPollRecords: number;
+}
+
+/** A delivered record: a message at a place, or the raw id of something that is not ours. */
+export type DeliveredRecord = PlacedRecord;
+
+export interface Consumer {
+  /** Returns the next records of the partitions assigned to this member; may be empty. */
+  poll(timeoutMs: number): Promise<readonly DeliveredRecord[]>;
+  /** Commits next offsets, partition to offset. Rejects when the group has moved on. */
+  commit(offsets: ReadonlyMap<number, number>): Promise<void>;
+  /** Leaves the group cleanly. */
+  close(): Promise<void>;
+  /** Dies at once: no commit, no leave; the group notices when the session times out. */
+  crash(): Promise<void>;
+}
+
+/** A broker fault for the adapter to inject. Consumer and producer crashes belong to the runner. */
+export interface BrokerFault {
+  readonly do: Exclude<FaultKind, 'crash-consumer' | 'crash-producer'>;
+  readonly target: BrokerTarget | number;
+  /** The partition whose leader or follower the target names. */
+  readonly partition: number;
+  /** For drop-acks: how many acknowledgments to lose. */
+  readonly count: number;
+}
+
+export interface FaultInjector {
+  /** Injects a fault and says, in a short phrase, what it did (such as "crashed broker 2"). */
+  inject(fault: BrokerFault): Promise<string>;
+  /** Undoes every fault still in force: heals, resumes, restarts. Says what it did. */
+  healAll(): Promise<readonly string[]>;
+}
+
+/** What the final drain read found. */
+export interface StoredRecord extends PlacedRecord {
+  readonly aborted?: boolean;
+}
+
+export interface Session {
+  readonly clock: Clock;
+  readonly faults: FaultInjector;
+  producer(options: ProducerOptions): Promise<Producer>;
+  consumer(options: ConsumerOptions): Promise<Consumer>;
+  /** The offset after the last readable record of each partition, partition to offset. */
+  endOffsets(): Promise<ReadonlyMap<number, number>>;
+  /** The group's committed next offsets, partition to offset. */
+  committedOffsets(group: string): Promise<ReadonlyMap<number, number>>;
+  /** Waits until every replica of every partition is back in sync, or the time is up. */
+  settle(timeoutMs: number): Promise<boolean>;
+  /** Reads every partition from its first offset to its end. */
+  drain(): Promise<readonly StoredRecord[]>;
+  /** Stops everything the session started. Safe to call twice. */
+  close(): Promise<void>;
+}
+

@@ -1,0 +1,224 @@
+// The scenario language, version 1: its TypeScript shape and its JSON Schema (2020-12).
+// The schema object below is the single source; `npm run spec:gen` writes it to
+// spec/scenario.schema.json for editors and other tools, and a test keeps the two equal.
+
+import {
+  ACK_MODES,
+  ANOMALIES,
+  BROKER_TARGETS,
+  CAPABILITIES,
+  COMMIT_MODES,
+  CRASH_POINTS,
+  EXPECTATIONS,
+  FAULT_KINDS,
+  GUARANTEES,
+  ISOLATION_LEVELS,
+  TRIGGER_KINDS,
+  type AckMode,
+  type Anomaly,
+  type BrokerTarget,
+  type Capability,
+  type CommitMode,
+  type CrashPoint,
+  type Expectation,
+  type FaultKind,
+  type Guarantee,
+  type IsolationLevel,
+  type TriggerKind,
+} from './vocabulary.js';
+
+/** Limits on every size a scenario can ask for, so a typo cannot ask for a runaway run. */
+export const LIMITS = {
+  brokers: 9,
+  partitions: 64,
+  messages: 1_000_000,
+  keys: 100_000,
+  producers: 32,
+  consumers: 32,
+  retries: 1_000,
+  maxInFlight: 16,
+  faults: 100,
+  seed: 2 ** 31 - 1,
+  triggerCount: 10_000_000,
+  dropAcks: 100_000,
+} as const;
+
+export type Trigger = { readonly [K in TriggerKind]?: number };
+
+export interface FaultSpec {
+  readonly at: Trigger;
+  readonly do: FaultKind;
+  /** A broker target for broker faults; for crash-consumer and crash-producer, `any` or an index. */
+  readonly target?: BrokerTarget | number;
+  /** The partition whose leader or follower `target` names; default 0. */
+  readonly partition?: number;
+  readonly point?: CrashPoint;
+  readonly count?: number;
+}
+
+export type ExpectSpec = { readonly guarantee?: Guarantee } & { readonly [A in Anomaly]?: Expectation };
+
+/** A scenario as written, after schema validation; defaults are not yet applied. */
+export interface ScenarioSource {
+  readonly version?: 1;
+  readonly name: string;
+  readonly description: string;
+  readonly requires?: readonly Capability[];
+  readonly seed?: number;
+  readonly cluster: { readonly brokers: number };
+  readonly topic: {
+    readonly partitions: number;
+    readonly replication: number;
+    readonly minInsync?: number;
+    readonly uncleanElection?: boolean;
+  };
+  readonly producer: {
+    readonly ack: AckMode;
+    readonly retries?: number;
+    readonly idempotent?: boolean;
+    readonly transactional?: boolean;
+    readonly maxInFlight?: number;
+  };
+  readonly consumer: { readonly commit: CommitMode; readonly isolation?: IsolationLevel };
+  readonly workload: {
+    readonly messages: number;
+    readonly keys: number;
+    readonly producers?: number;
+    readonly consumers?: number;
+  };
+  readonly faults?: readonly FaultSpec[];
+  readonly expect: ExpectSpec;
+}
+
+const int = (minimum: number, maximum: number) => ({ type: 'integer', minimum, maximum });
+const strictObject = (properties: Record<string, unknown>, required: string[]) => ({
+  type: 'object',
+  additionalProperties: false,
+  required,
+  properties,
+});
+
+const triggerSchema = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  maxProperties: 1,
+  properties: Object.fromEntries(TRIGGER_KINDS.map((kind) => [kind, int(0, LIMITS.triggerCount)])),
+  description: 'Exactly one of sent, acked, processed (counts of distinct messages) or ms.',
+};
+
+export const scenarioSchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://deliverycheck.dev/spec/scenario.schema.json',
+  title: 'deliverycheck scenario, version 1',
+  ...strictObject(
+    {
+      version: { const: 1 },
+      name: { type: 'string', minLength: 1, maxLength: 200 },
+      description: { type: 'string', minLength: 1, maxLength: 4000 },
+      requires: { type: 'array', uniqueItems: true, items: { enum: [...CAPABILITIES] } },
+      seed: int(0, LIMITS.seed),
+      cluster: strictObject({ brokers: int(1, LIMITS.brokers) }, ['brokers']),
+      topic: strictObject(
+        {
+          partitions: int(1, LIMITS.partitions),
+          replication: int(1, LIMITS.brokers),
+          minInsync: int(1, LIMITS.brokers),
+          uncleanElection: { type: 'boolean' },
+        },
+        ['partitions', 'replication'],
+      ),
+      producer: strictObject(
+        {
+          ack: { enum: [...ACK_MODES] },
+          retries: int(0, LIMITS.retries),
+          idempotent: { type: 'boolean' },
+          transactional: { type: 'boolean' },
+          maxInFlight: int(1, LIMITS.maxInFlight),
+        },
+        ['ack'],
+      ),
+      consumer: strictObject(
+        { commit: { enum: [...COMMIT_MODES] }, isolation: { enum: [...ISOLATION_LEVELS] } },
+        ['commit'],
+      ),
+      workload: strictObject(
+        {
+          messages: int(1, LIMITS.messages),
+          keys: int(1, LIMITS.keys),
+          producers: int(1, LIMITS.producers),
+          consumers: int(1, LIMITS.consumers),
+        },
+        ['messages', 'keys'],
+      ),
+      faults: {
+        type: 'array',
+        maxItems: LIMITS.faults,
+        items: strictObject(
+          {
+            at: triggerSchema,
+            do: { enum: [...FAULT_KINDS] },
+            target: { oneOf: [{ enum: [...BROKER_TARGETS] }, int(0, LIMITS.consumers)] },
+            partition: int(0, LIMITS.partitions - 1),
+            point: { enum: [...CRASH_POINTS] },
+            count: int(1, LIMITS.dropAcks),
+          },
+          ['at', 'do'],
+        ),
+      },
+      expect: {
+        type: 'object',
+        additionalProperties: false,
+        minProperties: 1,
+        properties: {
+          guarantee: { enum: [...GUARANTEES] },
+          ...Object.fromEntries(ANOMALIES.map((anomaly) => [anomaly, { enum: [...EXPECTATIONS] }])),
+        },
+      },
+    },
+    ['name', 'description', 'cluster', 'topic', 'producer', 'consumer', 'workload', 'expect'],
+  ),
+} as const;
+
+/** A fault with its defaults applied. */
+export interface Fault {
+  readonly at: { readonly kind: TriggerKind; readonly value: number };
+  readonly do: FaultKind;
+  readonly target: BrokerTarget | number;
+  readonly partition: number;
+  readonly point?: CrashPoint;
+  readonly count: number;
+}
+
+/** A loaded scenario: validated, defaults applied, `guarantee` expanded per anomaly. */
+export interface Scenario {
+  readonly file: string;
+  readonly name: string;
+  readonly description: string;
+  /** The capabilities the scenario names plus those its settings imply, sorted. */
+  readonly requires: readonly Capability[];
+  readonly seed: number;
+  readonly cluster: { readonly brokers: number };
+  readonly topic: {
+    readonly partitions: number;
+    readonly replication: number;
+    readonly minInsync: number;
+    readonly uncleanElection: boolean;
+  };
+  readonly producer: {
+    readonly ack: AckMode;
+    readonly retries: number;
+    readonly idempotent: boolean;
+    readonly transactional: boolean;
+    readonly maxInFlight: number;
+  };
+  readonly consumer: { readonly commit: CommitMode; readonly isolation: IsolationLevel };
+  readonly workload: {
+    readonly messages: number;
+    readonly keys: number;
+    readonly producers: number;
+    readonly consumers: number;
+  };
+  readonly faults: readonly Fault[];
+  readonly expect: { readonly [A in Anomaly]: Expectation };
+}

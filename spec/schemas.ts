@@ -1,0 +1,13 @@
+// The JSON Schemas this project publishes, by file name in spec/.
+
+import { resultSchema } from './result.js';
+import { scenarioSchema } from './scenario.js';
+
+export const SCHEMA_FILES: Readonly<Record<string, object>> = {
+  'scenario.schema.json': scenarioSchema,
+  'result.schema.json': resultSchema,
+};
+
+export function schemaFileText(schema: object): string {
+  return `${JSON.stringify(schema, null, 2)}\n`;
+}

@@ -1,0 +1,127 @@
+// The closed vocabularies of deliverycheck, defined once. The JSON Schemas in this folder are
+// generated from these lists (`npm run spec:gen`), and a test fails when they drift apart, so
+// the schema, the loader, the adapters, the checker and the reports all speak the same words.
+
+/** What a producer's send waits for. */
+export const ACK_MODES = ['none', 'leader', 'all'] as const;
+export type AckMode = (typeof ACK_MODES)[number];
+
+/** When a consumer saves its position relative to processing. */
+export const COMMIT_MODES = ['before-process', 'after-process', 'transactional', 'auto'] as const;
+export type CommitMode = (typeof COMMIT_MODES)[number];
+
+export const ISOLATION_LEVELS = ['read-uncommitted', 'read-committed'] as const;
+export type IsolationLevel = (typeof ISOLATION_LEVELS)[number];
+
+/** What an adapter can do. A scenario that needs a capability its adapter lacks is skipped. */
+export const CAPABILITIES = [
+  'ack.none',
+  'ack.leader',
+  'ack.all',
+  'commit.before-process',
+  'commit.after-process',
+  'commit.transactional',
+  'commit.auto',
+  'producer.idempotent',
+  'producer.transactional',
+  'isolation.read-committed',
+  'fault.crash-broker',
+  'fault.pause-broker',
+  'fault.partition',
+  'fault.drop-acks',
+  'fault.crash-consumer',
+  'fault.crash-producer',
+] as const;
+export type Capability = (typeof CAPABILITIES)[number];
+
+/** The faults a scenario can schedule. */
+export const FAULT_KINDS = [
+  'crash-broker',
+  'restart-broker',
+  'pause-broker',
+  'resume-broker',
+  'partition',
+  'heal',
+  'drop-acks',
+  'crash-consumer',
+  'crash-producer',
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** The capability each fault kind needs: undoing a fault needs the capability of doing it. */
+export const FAULT_CAPABILITY: Readonly<Record<FaultKind, Capability>> = {
+  'crash-broker': 'fault.crash-broker',
+  'restart-broker': 'fault.crash-broker',
+  'pause-broker': 'fault.pause-broker',
+  'resume-broker': 'fault.pause-broker',
+  partition: 'fault.partition',
+  heal: 'fault.partition',
+  'drop-acks': 'fault.drop-acks',
+  'crash-consumer': 'fault.crash-consumer',
+  'crash-producer': 'fault.crash-producer',
+};
+
+/** Which broker a broker fault acts on. A number names a broker by index. */
+export const BROKER_TARGETS = ['leader', 'follower', 'any', 'crashed', 'paused'] as const;
+export type BrokerTarget = (typeof BROKER_TARGETS)[number];
+
+/** Where in its poll-process-commit loop a consumer crashes. */
+export const CRASH_POINTS = ['after-poll', 'after-commit', 'after-process'] as const;
+export type CrashPoint = (typeof CRASH_POINTS)[number];
+
+/** What a fault trigger counts. `ms` is time since the workload started, on the adapter's clock. */
+export const TRIGGER_KINDS = ['sent', 'acked', 'processed', 'ms'] as const;
+export type TriggerKind = (typeof TRIGGER_KINDS)[number];
+
+/** The anomalies the checker finds; spec/anomalies.md holds their normative text. */
+export const ANOMALIES = [
+  'lost',
+  'unprocessed',
+  'duplicated',
+  'reordered',
+  'phantom',
+  'aborted-read',
+  'inconsistent-offset',
+] as const;
+export type Anomaly = (typeof ANOMALIES)[number];
+
+/** What a scenario expects of one anomaly. */
+export const EXPECTATIONS = ['none', 'allowed', 'witnessed'] as const;
+export type Expectation = (typeof EXPECTATIONS)[number];
+
+export const GUARANTEES = ['at-most-once', 'at-least-once', 'exactly-once'] as const;
+export type Guarantee = (typeof GUARANTEES)[number];
+
+/** The anomalies each guarantee forbids; the others keep their defaults. */
+export const GUARANTEE_FORBIDS: Readonly<Record<Guarantee, readonly Anomaly[]>> = {
+  'at-most-once': ['duplicated'],
+  'at-least-once': ['lost', 'unprocessed'],
+  'exactly-once': ['lost', 'unprocessed', 'duplicated'],
+};
+
+/** The anomalies each guarantee explicitly allows (the DESIGN.md definitions). */
+export const GUARANTEE_ALLOWS: Readonly<Record<Guarantee, readonly Anomaly[]>> = {
+  'at-most-once': ['lost', 'unprocessed'],
+  'at-least-once': ['duplicated'],
+  'exactly-once': [],
+};
+
+export const SCENARIO_STATUSES = ['passed', 'failed', 'skipped', 'error'] as const;
+export type ScenarioStatus = (typeof SCENARIO_STATUSES)[number];
+
+/** The kinds of line in a history; spec/history.md describes each. */
+export const HISTORY_EVENT_TYPES = [
+  'setup',
+  'phase',
+  'send',
+  'ack',
+  'error',
+  'poll',
+  'process',
+  'commit',
+  'commit-error',
+  'fault',
+  'info',
+  'drain',
+] as const;
+export type HistoryEventType = (typeof HISTORY_EVENT_TYPES)[number];

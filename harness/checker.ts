@@ -1,0 +1,511 @@
+// The checker: a pure function from a run's history to its verdicts, in the manner of Jepsen and
+// Maelstrom checkers. It reads nothing but the history (spec/history.ts), never talks to a broker,
+// and returns for every anomaly an exact count and at most MAX_WITNESSES example witnesses. The
+// normative text is spec/anomalies.md; this comment and that file must say the same thing.
+//
+// Derivations, per message id:
+// - sent:         a `send` event names it.
+// - acknowledged: an `ack` event names it.
+// - stored:       a `drain` event that is not `aborted: true` names it, at a partition and offset.
+//                 The drain is the runner's final read of the whole log, so it is the truth of
+//                 what the broker kept.
+// - delivered:    it is among the records of a `poll` event.
+// - processed:    a `process` event names it.
+// The producer ack mode is the `ack` field of the first `setup` event. A history without a
+// setup event is checked as if acknowledgments were recorded (any mode but `none`).
+//
+// Anomalies:
+// - lost: acknowledged, never stored. Under ack mode `none` a send is never acknowledged, so the
+//   only promise is the send itself: there, sent without an error and never stored counts as
+//   lost (a send the client failed was never promised). One per id.
+// - unprocessed: stored, never processed. The runner drains only after the consumers caught up,
+//   so a stored message nobody processed was skipped, not merely late. One per id.
+// - duplicated: stored at more than one (partition, offset), or processed more than once. One
+//   per id, even when an id is both; its witness then says both.
+// - reordered: take one producer's acknowledged sends of one key in send order (`seq`) and the
+//   lowest offset at which each is stored; an id stored below the highest offset of any send
+//   before it is reordered. One per such id; the witness names it and the earlier send that sits
+//   above it. Sends never stored are lost, not reordered, and are skipped. One key maps to one
+//   partition, so offsets are compared only within a partition.
+// - phantom: delivered, stored or processed, but never sent. One per id.
+// - aborted-read: a poll delivered a record at a (partition, offset) that the drain marks as
+//   belonging to an aborted transaction. It is keyed on the place, not the id, because one id can
+//   be aborted once and committed later at another offset. One per place.
+// - inconsistent-offset: two reads of one (partition, offset) returned different ids, where a
+//   read is a poll record, a process event or a drain record (aborted or not). One per place.
+//
+// The checker is linear in the length of the history: one pass fills Maps keyed by id and by
+// place, and a second pass over those Maps judges each id and place. The only sorting is of the
+// few lines of one witness, and of one producer's sends of one key when the history did not list
+// them in `seq` order (which a correct recorder never does).
+
+import type { HistoryEvent, PlacedRecord, SendEvent } from '../spec/history.js';
+import { MAX_WITNESSES, type AnomalyVerdict, type Counts, type Witness } from '../spec/result.js';
+import type { Anomaly, Expectation } from '../spec/vocabulary.js';
+
+/** What the checker found for one anomaly: the exact count and up to MAX_WITNESSES witnesses. */
+export interface AnomalyFinding {
+  count: number;
+  witnesses: Witness[];
+}
+
+export interface CheckResult {
+  counts: Counts;
+  anomalies: Record<Anomaly, AnomalyFinding>;
+}
+
+/** The verdict of a whole run against its expectations. */
+export interface Judgement {
+  anomalies: Record<Anomaly, AnomalyVerdict>;
+  /** True when every anomaly's expectation held. */
+  held: boolean;
+}
+
+/** Builds a record with one entry per anomaly; the literal makes a new anomaly a compile error. */
+export function perAnomaly<T>(make: (anomaly: Anomaly) => T): Record<Anomaly, T> {
+  return {
+    lost: make('lost'),
+    unprocessed: make('unprocessed'),
+    duplicated: make('duplicated'),
+    reordered: make('reordered'),
+    phantom: make('phantom'),
+    'aborted-read': make('aborted-read'),
+    'inconsistent-offset': make('inconsistent-offset'),
+  };
+}
+
+/** Whether a count meets an expectation: `none` forbids, `allowed` accepts, `witnessed` demands. */
+export function expectationHolds(expectation: Expectation, count: number): boolean {
+  switch (expectation) {
+    case 'none':
+      return count === 0;
+    case 'allowed':
+      return true;
+    case 'witnessed':
+      return count > 0;
+  }
+}
+
+/** Compares a check result with what the scenario expects of each anomaly. */
+export function judge(result: CheckResult, expect: Readonly<Record<Anomaly, Expectation>>): Judgement {
+  const anomalies = perAnomaly((anomaly): AnomalyVerdict => {
+    const finding = result.anomalies[anomaly];
+    return {
+      expect: expect[anomaly],
+      count: finding.count,
+      held: expectationHolds(expect[anomaly], finding.count),
+      witnesses: finding.witnesses,
+    };
+  });
+  const held = Object.values(anomalies).every((verdict) => verdict.held);
+  return { anomalies, held };
+}
+
+/** A place in the log together with the history line that showed it. */
+interface PlacedLine {
+  readonly partition: number;
+  readonly offset: number;
+  readonly line: number;
+}
+
+type Appearance = 'delivered' | 'stored' | 'processed';
+type ReadKind = 'poll' | 'process' | 'drain';
+
+/** Everything the history says about one message id. */
+interface MessageFacts {
+  /** The first send of the id; a resend of the same id by the application is not a new message. */
+  send?: SendEvent;
+  ackLine?: number;
+  ackPlace?: PlacedRecord;
+  /** A send that ended in an error was never promised, whatever the ack mode. */
+  errorLine?: number;
+  /** Distinct places where the drain found the id, not counting aborted records. */
+  readonly stored: PlacedLine[];
+  readonly processed: PlacedLine[];
+  delivered: boolean;
+  /** The first line that delivered, stored or processed the id: the evidence of a phantom. */
+  firstAppearance?: { readonly line: number; readonly as: Appearance };
+}
+
+interface Read {
+  readonly id: string;
+  readonly line: number;
+  readonly kind: ReadKind;
+}
+
+/** Everything the history says about one (partition, offset). */
+interface PlaceFacts {
+  readonly partition: number;
+  readonly offset: number;
+  readonly firstRead: Read;
+  /** The first read that returned a different id from the first read. */
+  conflict?: Read;
+  firstPoll?: Read;
+  abortedDrain?: Read;
+}
+
+/** One producer's sends of one key, in history order. */
+interface SendGroup {
+  readonly producer: number;
+  readonly key: string;
+  readonly ids: string[];
+  /** False when some send came with a lower `seq` than the send before it. */
+  inSeqOrder: boolean;
+  lastSeq: number;
+}
+
+/** Counts every occurrence but keeps only the first MAX_WITNESSES witnesses. */
+class FindingBuilder {
+  count = 0;
+  readonly witnesses: Witness[] = [];
+
+  /** The witness is built only while there is room for it, so a huge count costs no more. */
+  add(makeWitness: () => Witness): void {
+    this.count += 1;
+    if (this.witnesses.length < MAX_WITNESSES) this.witnesses.push(makeWitness());
+  }
+
+  finish(): AnomalyFinding {
+    return { count: this.count, witnesses: this.witnesses };
+  }
+}
+
+interface WitnessParts {
+  readonly ids: readonly string[];
+  readonly lines: readonly (number | undefined)[];
+  readonly note: string;
+  readonly places?: readonly { readonly partition: number; readonly offset: number }[];
+}
+
+/**
+ * Builds a witness with its lines ascending and unique. `partition` is set when all places share
+ * one partition; otherwise the note names each place, since one field cannot.
+ */
+function witness(parts: WitnessParts): Witness {
+  const lines = [...new Set(parts.lines.filter((line): line is number => line !== undefined))].sort(
+    (a, b) => a - b,
+  );
+  const result: { -readonly [K in keyof Witness]: Witness[K] } = { ids: parts.ids, lines, note: parts.note };
+  if (parts.places !== undefined && parts.places.length > 0) {
+    const partitions = new Set(parts.places.map((place) => place.partition));
+    const [only] = partitions;
+    if (partitions.size === 1 && only !== undefined) result.partition = only;
+    result.offsets = parts.places.map((place) => place.offset);
+  }
+  return result;
+}
+
+function describePlaces(places: readonly PlacedLine[]): string {
+  return places.map((place) => `partition ${place.partition} offset ${place.offset}`).join(', ');
+}
+
+function placeKey(partition: number, offset: number): string {
+  return `${partition}:${offset}`;
+}
+
+function lowestPlace(places: readonly PlacedLine[]): PlacedLine | undefined {
+  let lowest: PlacedLine | undefined;
+  for (const place of places) if (lowest === undefined || place.offset < lowest.offset) lowest = place;
+  return lowest;
+}
+
+/** Checks a history for every anomaly. Pure: the same history always gives the same result. */
+export function check(history: readonly HistoryEvent[]): CheckResult {
+  let ackMode: string | undefined;
+  const messages = new Map<string, MessageFacts>();
+  const places = new Map<string, PlaceFacts>();
+  // Keys are `${id}\n${place}`: a drain that lists the same record twice does not make it a duplicate.
+  const storedPairs = new Set<string>();
+  const groups = new Map<number, Map<string, SendGroup>>();
+
+  const factsOf = (id: string): MessageFacts => {
+    let facts = messages.get(id);
+    if (facts === undefined) {
+      facts = { stored: [], processed: [], delivered: false };
+      messages.set(id, facts);
+    }
+    return facts;
+  };
+
+  const appear = (facts: MessageFacts, line: number, as: Appearance): void => {
+    if (facts.firstAppearance === undefined) facts.firstAppearance = { line, as };
+  };
+
+  const read = (record: PlacedRecord, line: number, kind: ReadKind): PlaceFacts => {
+    const key = placeKey(record.partition, record.offset);
+    const current: Read = { id: record.id, line, kind };
+    let place = places.get(key);
+    if (place === undefined) {
+      place = { partition: record.partition, offset: record.offset, firstRead: current };
+      places.set(key, place);
+    } else if (place.conflict === undefined && place.firstRead.id !== record.id) {
+      place.conflict = current;
+    }
+    return place;
+  };
+
+  for (const event of history) {
+    switch (event.type) {
+      case 'setup':
+        if (ackMode === undefined) ackMode = event.ack;
+        break;
+      case 'send': {
+        const facts = factsOf(event.id);
+        if (facts.send !== undefined) break;
+        facts.send = event;
+        let byKey = groups.get(event.producer);
+        if (byKey === undefined) {
+          byKey = new Map();
+          groups.set(event.producer, byKey);
+        }
+        let group = byKey.get(event.key);
+        if (group === undefined) {
+          group = { producer: event.producer, key: event.key, ids: [], inSeqOrder: true, lastSeq: event.seq };
+          byKey.set(event.key, group);
+        }
+        if (event.seq < group.lastSeq) group.inSeqOrder = false;
+        group.lastSeq = event.seq;
+        group.ids.push(event.id);
+        break;
+      }
+      case 'ack': {
+        const facts = factsOf(event.id);
+        if (facts.ackLine === undefined) {
+          facts.ackLine = event.i;
+          facts.ackPlace = { id: event.id, partition: event.partition, offset: event.offset };
+        }
+        break;
+      }
+      case 'error': {
+        const facts = factsOf(event.id);
+        facts.errorLine ??= event.i;
+        break;
+      }
+      case 'poll':
+        for (const record of event.records) {
+          const facts = factsOf(record.id);
+          facts.delivered = true;
+          appear(facts, event.i, 'delivered');
+          const place = read(record, event.i, 'poll');
+          if (place.firstPoll === undefined) place.firstPoll = { id: record.id, line: event.i, kind: 'poll' };
+        }
+        break;
+      case 'process': {
+        const facts = factsOf(event.id);
+        facts.processed.push({ partition: event.partition, offset: event.offset, line: event.i });
+        appear(facts, event.i, 'processed');
+        read(event, event.i, 'process');
+        break;
+      }
+      case 'drain': {
+        const place = read(event, event.i, 'drain');
+        if (event.aborted === true) {
+          if (place.abortedDrain === undefined) place.abortedDrain = { id: event.id, line: event.i, kind: 'drain' };
+          break;
+        }
+        const facts = factsOf(event.id);
+        appear(facts, event.i, 'stored');
+        const pair = `${event.id}\n${placeKey(event.partition, event.offset)}`;
+        if (!storedPairs.has(pair)) {
+          storedPairs.add(pair);
+          facts.stored.push({ partition: event.partition, offset: event.offset, line: event.i });
+        }
+        break;
+      }
+      default:
+        // Phases, commits, faults and info events explain a run but decide no anomaly.
+        break;
+    }
+  }
+
+  const ackNone = ackMode === 'none';
+  const counts = { sent: 0, acknowledged: 0, stored: 0, delivered: 0, processed: 0 };
+  const lost = new FindingBuilder();
+  const unprocessed = new FindingBuilder();
+  const duplicated = new FindingBuilder();
+  const phantom = new FindingBuilder();
+
+  for (const [id, facts] of messages) {
+    const sent = facts.send !== undefined;
+    const acknowledged = facts.ackLine !== undefined;
+    const stored = facts.stored.length > 0;
+    const processed = facts.processed.length > 0;
+    if (sent) counts.sent += 1;
+    if (acknowledged) counts.acknowledged += 1;
+    if (stored) counts.stored += 1;
+    if (facts.delivered) counts.delivered += 1;
+    if (processed) counts.processed += 1;
+
+    const promised = ackNone ? sent && facts.errorLine === undefined : acknowledged;
+    if (promised && !stored) {
+      lost.add(() => {
+        if (ackNone) {
+          return witness({
+            ids: [id],
+            lines: [facts.send?.i],
+            note:
+              `${id} was sent under ack mode none, where the send is the only promise, ` +
+              'and the final drain did not find it.',
+          });
+        }
+        const ackPlace = facts.ackPlace;
+        return witness({
+          ids: [id],
+          lines: [facts.send?.i, facts.ackLine],
+          places: ackPlace === undefined ? [] : [ackPlace],
+          note:
+            ackPlace === undefined
+              ? `${id} was acknowledged and the final drain did not find it.`
+              : `${id} was acknowledged at partition ${ackPlace.partition} offset ${ackPlace.offset} ` +
+                'and the final drain did not find it.',
+        });
+      });
+    }
+
+    if (stored && !processed) {
+      unprocessed.add(() =>
+        witness({
+          ids: [id],
+          lines: facts.stored.map((place) => place.line),
+          places: facts.stored,
+          note: `${id} is stored at ${describePlaces(facts.stored)} and no consumer processed it.`,
+        }),
+      );
+    }
+
+    const storedTwice = facts.stored.length > 1;
+    const processedTwice = facts.processed.length > 1;
+    if (storedTwice || processedTwice) {
+      duplicated.add(() => {
+        const storedPart = `stored at ${facts.stored.length} places (${describePlaces(facts.stored)})`;
+        const processedPart = `processed ${facts.processed.length} times`;
+        const note =
+          storedTwice && processedTwice
+            ? `${id} is both ${storedPart} and ${processedPart}.`
+            : storedTwice
+              ? `${id} is ${storedPart}.`
+              : `${id} was ${processedPart} (${describePlaces(facts.processed)}).`;
+        return witness({
+          ids: [id],
+          lines: [
+            ...(storedTwice ? facts.stored.map((place) => place.line) : []),
+            ...(processedTwice ? facts.processed.map((place) => place.line) : []),
+          ],
+          places: storedTwice ? facts.stored : facts.processed,
+          note,
+        });
+      });
+    }
+
+    const first = facts.firstAppearance;
+    if (!sent && first !== undefined) {
+      phantom.add(() =>
+        witness({
+          ids: [id],
+          lines: [first.line],
+          note: `${id} was ${first.as} at line ${first.line} but no producer ever sent it.`,
+        }),
+      );
+    }
+  }
+
+  const reordered = new FindingBuilder();
+  for (const byKey of groups.values()) {
+    for (const group of byKey.values()) checkOrder(group, messages, reordered);
+  }
+
+  const abortedRead = new FindingBuilder();
+  const inconsistentOffset = new FindingBuilder();
+  for (const place of places.values()) {
+    const { partition, offset, firstPoll, abortedDrain, firstRead, conflict } = place;
+    if (firstPoll !== undefined && abortedDrain !== undefined) {
+      abortedRead.add(() =>
+        witness({
+          ids: firstPoll.id === abortedDrain.id ? [firstPoll.id] : [firstPoll.id, abortedDrain.id],
+          lines: [firstPoll.line, abortedDrain.line],
+          places: [{ partition, offset }],
+          note:
+            `A poll delivered ${firstPoll.id} at partition ${partition} offset ${offset}, ` +
+            'which the final drain shows belongs to an aborted transaction.',
+        }),
+      );
+    }
+    if (conflict !== undefined) {
+      inconsistentOffset.add(() =>
+        witness({
+          ids: [firstRead.id, conflict.id],
+          lines: [firstRead.line, conflict.line],
+          places: [{ partition, offset }],
+          note:
+            `Partition ${partition} offset ${offset} was read as ${firstRead.id} by a ${firstRead.kind} ` +
+            `and as ${conflict.id} by a ${conflict.kind}.`,
+        }),
+      );
+    }
+  }
+
+  return {
+    counts,
+    anomalies: {
+      lost: lost.finish(),
+      unprocessed: unprocessed.finish(),
+      duplicated: duplicated.finish(),
+      reordered: reordered.finish(),
+      phantom: phantom.finish(),
+      'aborted-read': abortedRead.finish(),
+      'inconsistent-offset': inconsistentOffset.finish(),
+    },
+  };
+}
+
+/** The highest stored offset among a group's earlier sends in one partition, and whose it is. */
+interface Highest {
+  readonly id: string;
+  readonly seq: number;
+  readonly place: PlacedLine;
+}
+
+/**
+ * Walks one producer's acknowledged, stored sends of one key in send order, keeping the highest
+ * offset stored so far per partition; a send stored below it was overtaken by an earlier send.
+ */
+function checkOrder(group: SendGroup, messages: ReadonlyMap<string, MessageFacts>, reordered: FindingBuilder): void {
+  const walk: {
+    readonly id: string;
+    readonly facts: MessageFacts;
+    readonly send: SendEvent;
+    readonly place: PlacedLine;
+  }[] = [];
+  for (const id of group.ids) {
+    const facts = messages.get(id);
+    const send = facts?.send;
+    if (facts === undefined || send === undefined || facts.ackLine === undefined) continue;
+    const place = lowestPlace(facts.stored);
+    if (place !== undefined) walk.push({ id, facts, send, place });
+  }
+  // Acks may arrive in any order, but sends are walked by `seq`; sorting one group is only needed
+  // when the recorder wrote its sends out of `seq` order.
+  if (!group.inSeqOrder) walk.sort((a, b) => a.send.seq - b.send.seq);
+
+  const highestByPartition = new Map<number, Highest>();
+  for (const { id, facts, send, place } of walk) {
+    const highest = highestByPartition.get(place.partition);
+    if (highest === undefined || place.offset > highest.place.offset) {
+      highestByPartition.set(place.partition, { id, seq: send.seq, place });
+      continue;
+    }
+    if (place.offset === highest.place.offset) continue;
+    const earlier = messages.get(highest.id);
+    reordered.add(() =>
+      witness({
+        ids: [highest.id, id],
+        lines: [earlier?.send?.i, earlier?.ackLine, highest.place.line, send.i, facts.ackLine, place.line],
+        places: [highest.place, place],
+        note:
+          `Producer ${group.producer} sent ${highest.id} (seq ${highest.seq}) before ${id} (seq ${send.seq}) ` +
+          `with key ${JSON.stringify(group.key)}, both were acknowledged, yet ${id} is stored at offset ` +
+          `${place.offset}, below ${highest.id}'s offset ${highest.place.offset} in partition ${place.partition}.`,
+      }),
+    );
+  }
+}

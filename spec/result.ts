@@ -136,7 +136,7 @@ export const resultSchema = {
         allOf: [
           {
             if: { properties: { status: { enum: ['skipped', 'error'] } } },
-            then: { required: ['reason'] },
+            then: { properties: { reason: true }, required: ['reason'] },
           },
         ],
       },

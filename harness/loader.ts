@@ -1,0 +1,721 @@
+// The scenario loader: finds scenario files, parses their YAML with positions, validates them
+// against the scenario schema, runs the checks a schema cannot express, applies the defaults and
+// expands `expect.guarantee`, so the runner only ever sees complete, consistent scenarios.
+// Every file is read and every error is reported, each as one line with file, line and column,
+// because a user fixing a suite wants the whole list at once rather than one error per run.
+
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document, type YAMLError } from 'yaml';
+import {
+  scenarioSchema,
+  type Fault,
+  type FaultSpec,
+  type Scenario,
+  type ScenarioSource,
+} from '../spec/scenario.js';
+import {
+  ANOMALIES,
+  CAPABILITIES,
+  CRASH_POINTS,
+  FAULT_CAPABILITY,
+  GUARANTEE_ALLOWS,
+  GUARANTEE_FORBIDS,
+  TRIGGER_KINDS,
+  type Anomaly,
+  type BrokerTarget,
+  type Capability,
+  type Expectation,
+  type FaultKind,
+  type IsolationLevel,
+} from '../spec/vocabulary.js';
+import { LoadError } from './errors.js';
+
+export { LoadError } from './errors.js';
+
+export interface LoadResult {
+  /** The valid scenarios, in the order of the paths given and, inside a folder, sorted by path. */
+  readonly scenarios: Scenario[];
+  /** Every problem found, in the same order; a file with errors yields no scenario. */
+  readonly errors: LoadError[];
+}
+
+/** A scenario exactly when there are no errors. */
+export type ScenarioTextResult =
+  | { readonly scenario: Scenario; readonly errors: readonly [] }
+  | { readonly scenario?: undefined; readonly errors: readonly LoadError[] };
+
+/** The target a fault acts on when the scenario does not name one. */
+export const DEFAULT_FAULT_TARGETS: Readonly<Record<FaultKind, BrokerTarget>> = {
+  'crash-broker': 'leader',
+  'restart-broker': 'crashed',
+  'pause-broker': 'leader',
+  'resume-broker': 'paused',
+  partition: 'leader',
+  heal: 'any',
+  'drop-acks': 'leader',
+  'crash-consumer': 'any',
+  'crash-producer': 'any',
+};
+
+/** Faults that act on a broker, so `target` and `partition` name a broker. */
+const BROKER_FAULTS: ReadonlySet<FaultKind> = new Set<FaultKind>([
+  'crash-broker',
+  'restart-broker',
+  'pause-broker',
+  'resume-broker',
+  'partition',
+  'drop-acks',
+]);
+
+const SCENARIO_FILE = /\.ya?ml$/;
+
+// ---------------------------------------------------------------------------------------------
+// Finding and reading files
+
+/**
+ * Loads scenario files and folders. Folders are searched recursively for `*.yaml` and `*.yml`
+ * (hidden files and folders are skipped) and their files sorted by path, so two runs of the same
+ * folder load the same scenarios in the same order.
+ */
+export async function loadScenarios(paths: readonly string[]): Promise<LoadResult> {
+  const found = await findScenarioFiles(paths);
+  const loaded = await Promise.all(
+    found.map(async (entry): Promise<ScenarioTextResult> => {
+      if (entry.error !== undefined) return { errors: [entry.error] };
+      let text: string;
+      try {
+        text = await readFile(entry.file, 'utf8');
+      } catch (error) {
+        return { errors: [wholeFileError(entry.file, `cannot be read (${errorCode(error)})`)] };
+      }
+      return loadScenarioText(text, entry.file);
+    }),
+  );
+  const scenarios: Scenario[] = [];
+  const errors: LoadError[] = [];
+  for (const result of loaded) {
+    if (result.scenario !== undefined) scenarios.push(result.scenario);
+    errors.push(...result.errors);
+  }
+  return { scenarios, errors };
+}
+
+type FoundEntry = { readonly file: string; readonly error?: undefined } | { readonly error: LoadError };
+
+async function findScenarioFiles(paths: readonly string[]): Promise<FoundEntry[]> {
+  const entries: FoundEntry[] = [];
+  // The same file named twice (a folder and a file in it) runs once.
+  const seen = new Set<string>();
+  const add = (file: string): void => {
+    const key = resolve(file);
+    if (seen.has(key)) return;
+    seen.add(key);
+    entries.push({ file });
+  };
+  for (const given of paths) {
+    let isFolder: boolean;
+    try {
+      isFolder = (await stat(given)).isDirectory();
+    } catch (error) {
+      const message = errorCode(error) === 'ENOENT' ? 'no such file or folder' : `cannot be read (${errorCode(error)})`;
+      entries.push({ error: wholeFileError(given, message) });
+      continue;
+    }
+    if (!isFolder) {
+      // A file named explicitly is loaded whatever its extension: the user asked for it.
+      add(given);
+      continue;
+    }
+    const relativePaths: string[] = [];
+    try {
+      await collectScenarioFiles(given, '', new Set(), relativePaths);
+    } catch (error) {
+      entries.push({ error: wholeFileError(given, `cannot be read (${errorCode(error)})`) });
+      continue;
+    }
+    if (relativePaths.length === 0) {
+      // Zero scenarios would make a run pass without checking anything, so it is bad input.
+      entries.push({ error: wholeFileError(given, 'the folder holds no scenario files (*.yaml or *.yml)') });
+      continue;
+    }
+    // Code-unit order, not localeCompare, so the order does not depend on the machine's locale.
+    relativePaths.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const prefix = given.endsWith(sep) || given.endsWith('/') ? given : `${given}${sep}`;
+    for (const relativePath of relativePaths) add(`${prefix}${relativePath}`);
+  }
+  return entries;
+}
+
+async function collectScenarioFiles(
+  folder: string,
+  relativeFolder: string,
+  visited: Set<string>,
+  out: string[],
+): Promise<void> {
+  // Symbolic links are followed, and a folder reached twice is read once, so a link cycle ends.
+  const real = await realpath(folder);
+  if (visited.has(real)) return;
+  visited.add(real);
+  for (const entry of await readdir(folder, { withFileTypes: true })) {
+    if (entry.name.startsWith('.')) continue;
+    const path = join(folder, entry.name);
+    const relativePath = relativeFolder === '' ? entry.name : `${relativeFolder}${sep}${entry.name}`;
+    let isFolder = entry.isDirectory();
+    let isFile = entry.isFile();
+    if (entry.isSymbolicLink()) {
+      try {
+        const target = await stat(path);
+        isFolder = target.isDirectory();
+        isFile = target.isFile();
+      } catch {
+        // A dangling link (an editor's lock file, say) is not a scenario.
+        continue;
+      }
+    }
+    if (isFolder) await collectScenarioFiles(path, relativePath, visited, out);
+    else if (isFile && SCENARIO_FILE.test(entry.name)) out.push(relativePath);
+  }
+}
+
+function errorCode(error: unknown): string {
+  if (error instanceof Error && 'code' in error && typeof error.code === 'string') return error.code;
+  return error instanceof Error ? error.message : String(error);
+}
+
+function wholeFileError(file: string, message: string): LoadError {
+  return new LoadError({ file, line: 0, column: 0, field: '', message });
+}
+
+// ---------------------------------------------------------------------------------------------
+// One file
+
+let compiledValidator: ValidateFunction<ScenarioSource> | undefined;
+
+/** The scenario schema, compiled once: compiling is far slower than validating. */
+function scenarioValidator(): ValidateFunction<ScenarioSource> {
+  if (compiledValidator === undefined) {
+    // `verbose` puts each failing value and its schema on the error, which the messages quote.
+    const ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true });
+    compiledValidator = ajv.compile<ScenarioSource>(scenarioSchema);
+  }
+  return compiledValidator;
+}
+
+/** Where a file's errors go, with what is needed to turn a field's path into a line and column. */
+class FileContext {
+  constructor(
+    readonly file: string,
+    private readonly doc: Document,
+    private readonly lineCounter: LineCounter,
+    private readonly data: unknown,
+  ) {}
+
+  /**
+   * An error placed at the key (`key`) or the value (`value`) of the field at `segments`; it
+   * names that field unless `field` names another (a missing field is placed at its parent).
+   */
+  errorAt(
+    segments: readonly string[],
+    place: 'key' | 'value',
+    message: string,
+    field: string = this.fieldNameOf(segments),
+  ): LoadError {
+    const located = this.locate(segments);
+    const keyOffset = nodeStart(located.key);
+    let valueOffset = nodeStart(located.value);
+    // `field:` with nothing after it has an empty value at the end of the line; the key is a
+    // better place to point at.
+    if (isScalar(located.value) && located.value.value === null && isEmptyRange(located.value.range)) {
+      valueOffset = undefined;
+    }
+    const offset = place === 'key' ? (keyOffset ?? valueOffset) : (valueOffset ?? keyOffset);
+    return this.errorAtOffset(offset ?? 0, field, message);
+  }
+
+  fieldNameOf(segments: readonly string[]): string {
+    return fieldName(segments, this.data);
+  }
+
+  errorAtOffset(offset: number, field: string, message: string): LoadError {
+    const { line, col } = this.lineCounter.linePos(offset);
+    return new LoadError({ file: this.file, line, column: col, field, message });
+  }
+
+  /** The key and value nodes of a field; the deepest existing field when the path runs out. */
+  private locate(segments: readonly string[]): { key?: unknown; value?: unknown } {
+    let located: { key?: unknown; value?: unknown } = { value: this.doc.contents };
+    for (const segment of segments) {
+      let container = located.value;
+      if (isAlias(container)) container = container.resolve(this.doc);
+      if (isMap(container)) {
+        const pair = container.items.find((item) => isScalar(item.key) && String(item.key.value) === segment);
+        if (pair === undefined) break;
+        located = { key: pair.key, value: pair.value };
+      } else if (isSeq(container)) {
+        const item: unknown = container.items[Number(segment)];
+        if (item === undefined) break;
+        located = { value: item };
+      } else {
+        break;
+      }
+    }
+    return located;
+  }
+}
+
+function nodeStart(node: unknown): number | undefined {
+  return isNode(node) && node.range ? node.range[0] : undefined;
+}
+
+function isEmptyRange(range: readonly number[] | null | undefined): boolean {
+  return range !== null && range !== undefined && range[0] === range[1];
+}
+
+/** `['faults', '1', 'do']` becomes `faults[1].do`, using the data to tell list indexes from keys. */
+function fieldName(segments: readonly string[], data: unknown): string {
+  let name = '';
+  let current = data;
+  for (const segment of segments) {
+    if (Array.isArray(current)) {
+      name += `[${segment}]`;
+      current = (current as unknown[])[Number(segment)];
+    } else {
+      name += name === '' ? segment : `.${segment}`;
+      current = isRecord(current) ? current[segment] : undefined;
+    }
+  }
+  return name;
+}
+
+/** Parses, validates and completes one scenario; `file` names it in errors and in `Scenario.file`. */
+export function loadScenarioText(text: string, file: string): ScenarioTextResult {
+  const lineCounter = new LineCounter();
+  // Plain (not pretty) YAML errors are one line each; the position comes from the line counter.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const bare = new FileContext(file, doc, lineCounter, undefined);
+
+  // Warnings count too: an unresolved tag, say, would silently turn a value into a string.
+  const yamlProblems: readonly YAMLError[] = [...doc.errors, ...doc.warnings];
+  if (yamlProblems.length > 0) {
+    // After a syntax error the parser often reports follow-on errors at the same place, which
+    // only confuse; the first error of each line is the one to fix.
+    const firstPerLine = new Map<number, LoadError>();
+    for (const problem of yamlProblems) {
+      const error = bare.errorAtOffset(problem.pos[0], '', yamlMessage(problem));
+      if (!firstPerLine.has(error.line)) firstPerLine.set(error.line, error);
+    }
+    return failed([...firstPerLine.values()]);
+  }
+  if (doc.contents === null) {
+    return failed([
+      bare.errorAtOffset(
+        0,
+        '',
+        'the file is empty; it must hold one scenario, a mapping of name, description, cluster, topic, producer, consumer, workload and expect',
+      ),
+    ]);
+  }
+
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (error) {
+    // yaml refuses documents that expand aliases without bound; that is bad input too.
+    return failed([bare.errorAtOffset(0, '', error instanceof Error ? oneLine(error.message) : String(error))]);
+  }
+  if (!isMap(doc.contents) || !isRecord(data)) {
+    return failed([
+      bare.errorAtOffset(
+        nodeStart(doc.contents) ?? 0,
+        '',
+        `the top level must be a mapping of scenario fields (got ${describeValue(data)})`,
+      ),
+    ]);
+  }
+
+  const context = new FileContext(file, doc, lineCounter, data);
+  const validate = scenarioValidator();
+  if (!validate(data)) return failed(schemaErrors(validate.errors ?? [], context));
+  const semanticErrors = checkScenario(data, context);
+  if (semanticErrors.length > 0) return failed(semanticErrors);
+  return { scenario: buildScenario(data, file), errors: [] };
+}
+
+function failed(errors: readonly LoadError[]): ScenarioTextResult {
+  // Errors read best in file order; the sort is stable, so errors at one place keep their order.
+  const sorted = [...errors].sort((a, b) => a.line - b.line || a.column - b.column);
+  return { errors: sorted };
+}
+
+function yamlMessage(problem: YAMLError): string {
+  if (problem.code === 'MULTIPLE_DOCS') {
+    return 'the file holds more than one YAML document; put each scenario in a file of its own';
+  }
+  return oneLine(problem.message);
+}
+
+function oneLine(message: string): string {
+  return message.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema errors
+
+/** Keywords whose failure means "this value is not what the schema describes". */
+const VALUE_KEYWORDS: ReadonlySet<string> = new Set([
+  'type',
+  'enum',
+  'const',
+  'oneOf',
+  'anyOf',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'multipleOf',
+  'minLength',
+  'maxLength',
+  'minItems',
+  'maxItems',
+  'minProperties',
+  'maxProperties',
+]);
+
+function schemaErrors(errors: readonly ErrorObject[], context: FileContext): LoadError[] {
+  // A `oneOf` failure comes with a failure of every branch; the `oneOf` error alone describes
+  // all the alternatives in one message, so the branch errors are dropped.
+  const alternatives = errors.filter((error) => error.keyword === 'oneOf' || error.keyword === 'anyOf');
+  const isBranchOfAlternative = (error: ErrorObject): boolean =>
+    alternatives.some(
+      (alternative) =>
+        alternative !== error &&
+        error.schemaPath.startsWith(`${alternative.schemaPath}/`) &&
+        (error.instancePath === alternative.instancePath ||
+          error.instancePath.startsWith(`${alternative.instancePath}/`)),
+    );
+
+  const result: LoadError[] = [];
+  const seen = new Set<string>();
+  for (const error of errors) {
+    if (isBranchOfAlternative(error)) continue;
+    const loadError = schemaError(error, context);
+    // Several keywords can fail for one value (`0.5` fails `type` and `minimum`), and they all
+    // produce the same message, which is reported once.
+    const key = loadError.format();
+    if (seen.has(key)) continue;
+    seen.add(key);
+    result.push(loadError);
+  }
+  return result;
+}
+
+function schemaError(error: ErrorObject, context: FileContext): LoadError {
+  const parent = pointerSegments(error.instancePath);
+  const params: Record<string, unknown> = error.params;
+  const name = (segments: readonly string[]): string => context.fieldNameOf(segments);
+
+  if (error.keyword === 'required' && typeof params.missingProperty === 'string') {
+    const segments = [...parent, params.missingProperty];
+    return context.errorAt(parent, 'value', `${name(segments)} is required`, name(segments));
+  }
+  if (error.keyword === 'additionalProperties' && typeof params.additionalProperty === 'string') {
+    const segments = [...parent, params.additionalProperty];
+    const properties = error.parentSchema?.properties as unknown;
+    const known = isRecord(properties) ? Object.keys(properties).join(', ') : '';
+    return context.errorAt(segments, 'key', `${name(segments)} is not a known field (known: ${known})`);
+  }
+  if (error.keyword === 'uniqueItems' && typeof params.i === 'number' && typeof params.j === 'number') {
+    const later = [...parent, String(params.i)];
+    const earlier = [...parent, String(params.j)];
+    const value = Array.isArray(error.data) ? (error.data as unknown[])[params.i] : undefined;
+    return context.errorAt(
+      later,
+      'value',
+      `${name(later)} is a duplicate of ${name(earlier)} (${describeValue(value)})`,
+    );
+  }
+  const field = parent.length > 0 ? name(parent) : 'the scenario';
+  if (VALUE_KEYWORDS.has(error.keyword)) {
+    return context.errorAt(
+      parent,
+      'value',
+      `${field} must be ${describeSchema(error.parentSchema)} (got ${describeValue(error.data)})`,
+      parent.length > 0 ? field : '',
+    );
+  }
+  return context.errorAt(parent, 'value', `${field} ${error.message ?? 'is not valid'}`, parent.length > 0 ? field : '');
+}
+
+/** JSON Pointer (`/faults/1/do`) to segments (`['faults', '1', 'do']`). */
+function pointerSegments(pointer: string): string[] {
+  if (pointer === '') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+/** What a schema accepts, in words, as the end of "... must be". */
+function describeSchema(schema: unknown): string {
+  if (!isRecord(schema)) return 'valid';
+  if (Array.isArray(schema.oneOf) || Array.isArray(schema.anyOf)) {
+    const branches = (Array.isArray(schema.oneOf) ? schema.oneOf : schema.anyOf) as unknown[];
+    return branches.map(describeSchema).join(', or ');
+  }
+  if (Array.isArray(schema.enum)) return `one of ${schema.enum.map(String).join(', ')}`;
+  if ('const' in schema) return JSON.stringify(schema.const);
+  const minimum = typeof schema.minimum === 'number' ? schema.minimum : undefined;
+  const maximum = typeof schema.maximum === 'number' ? schema.maximum : undefined;
+  switch (schema.type) {
+    case 'integer':
+    case 'number': {
+      const noun = schema.type === 'integer' ? 'an integer' : 'a number';
+      if (minimum !== undefined && maximum !== undefined) return `${noun} from ${minimum} to ${maximum}`;
+      if (minimum !== undefined) return `${noun} of at least ${minimum}`;
+      if (maximum !== undefined) return `${noun} of at most ${maximum}`;
+      return noun;
+    }
+    case 'string': {
+      const shortest = typeof schema.minLength === 'number' ? schema.minLength : 0;
+      const longest = typeof schema.maxLength === 'number' ? schema.maxLength : undefined;
+      return longest === undefined ? 'a string' : `a string of ${shortest} to ${longest} characters`;
+    }
+    case 'boolean':
+      return 'true or false';
+    case 'array':
+      return typeof schema.maxItems === 'number' ? `a list of at most ${schema.maxItems} entries` : 'a list';
+    case 'object': {
+      const keys = isRecord(schema.properties) ? Object.keys(schema.properties).join(', ') : '';
+      if (schema.minProperties === 1 && schema.maxProperties === 1) return `a mapping with exactly one of ${keys}`;
+      if (schema.minProperties === 1) return `a mapping with at least one of ${keys}`;
+      return 'a mapping';
+    }
+    default:
+      return 'valid';
+  }
+}
+
+/** A value as a message quotes it: strings quoted and shortened, collections summarized. */
+function describeValue(value: unknown): string {
+  if (value === null) return 'an empty value';
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (Array.isArray(value)) {
+    return value.length === 0 ? 'an empty list' : `a list of ${value.length} ${value.length === 1 ? 'entry' : 'entries'}`;
+  }
+  if (isRecord(value)) {
+    const keys = Object.keys(value);
+    return keys.length === 0 ? 'an empty mapping' : `a mapping of ${keys.join(', ')}`;
+  }
+  return String(value);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks the schema cannot express
+
+/** Cross-field rules; each error points at the field to change. */
+function checkScenario(source: ScenarioSource, context: FileContext): LoadError[] {
+  const errors: LoadError[] = [];
+  const { brokers } = source.cluster;
+  const { partitions, replication } = source.topic;
+  const minInsync = source.topic.minInsync ?? 1;
+  const producers = source.workload.producers ?? 1;
+  const consumers = source.workload.consumers ?? 1;
+
+  if (replication > brokers) {
+    errors.push(
+      context.errorAt(
+        ['topic', 'replication'],
+        'value',
+        `topic.replication must be at most cluster.brokers, which is ${brokers} (got ${replication})`,
+      ),
+    );
+  }
+  if (minInsync > replication) {
+    errors.push(
+      context.errorAt(
+        ['topic', 'minInsync'],
+        'value',
+        `topic.minInsync must be at most topic.replication, which is ${replication} (got ${minInsync})`,
+      ),
+    );
+  }
+  if (source.consumer.commit === 'transactional' && source.producer.transactional !== true) {
+    errors.push(
+      context.errorAt(
+        ['consumer', 'commit'],
+        'value',
+        'consumer.commit transactional requires producer.transactional: true, because the output and the offsets are written in one producer transaction',
+      ),
+    );
+  }
+
+  (source.faults ?? []).forEach((fault, index) => {
+    const at = (field: string): string[] => ['faults', String(index), field];
+    const name = `faults[${index}]`;
+    const kind = fault.do;
+
+    if (kind === 'crash-consumer' && fault.point === undefined) {
+      errors.push(
+        context.errorAt(
+          ['faults', String(index)],
+          'value',
+          `${name}.point is required for crash-consumer (one of ${CRASH_POINTS.join(', ')})`,
+          `${name}.point`,
+        ),
+      );
+    }
+    if (kind !== 'crash-consumer' && fault.point !== undefined) {
+      errors.push(context.errorAt(at('point'), 'key', `${name}.point is only for crash-consumer, not ${kind}`));
+    }
+    if (kind !== 'drop-acks' && fault.count !== undefined) {
+      errors.push(context.errorAt(at('count'), 'key', `${name}.count is only for drop-acks, not ${kind}`));
+    }
+    if (!BROKER_FAULTS.has(kind) && fault.partition !== undefined) {
+      // `partition` picks whose leader or follower a broker fault targets; elsewhere it would be
+      // silently ignored, which would mislead the reader of the scenario.
+      errors.push(
+        context.errorAt(at('partition'), 'key', `${name}.partition is only for faults that act on a broker, not ${kind}`),
+      );
+    }
+    if (fault.partition !== undefined && fault.partition >= partitions) {
+      errors.push(
+        context.errorAt(
+          at('partition'),
+          'value',
+          `${name}.partition must be a partition index from 0 to ${partitions - 1} (got ${fault.partition})`,
+        ),
+      );
+    }
+    if (fault.target === undefined) return;
+    if (kind === 'heal') {
+      errors.push(
+        context.errorAt(at('target'), 'key', `${name}.target is not allowed for heal, which ends every network partition`),
+      );
+    } else if (kind === 'crash-consumer' || kind === 'crash-producer') {
+      const [role, count] = kind === 'crash-consumer' ? ['consumer', consumers] : ['producer', producers];
+      if (fault.target !== 'any' && !(typeof fault.target === 'number' && fault.target < count)) {
+        errors.push(
+          context.errorAt(
+            at('target'),
+            'value',
+            `${name}.target must be any or a ${role} index from 0 to ${count - 1} for ${kind} (got ${describeValue(fault.target)})`,
+          ),
+        );
+      }
+    } else if (typeof fault.target === 'number' && fault.target >= brokers) {
+      errors.push(
+        context.errorAt(
+          at('target'),
+          'value',
+          `${name}.target must be a broker index from 0 to ${brokers - 1} for ${kind} (got ${fault.target})`,
+        ),
+      );
+    }
+  });
+  return errors;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Defaults
+
+function buildScenario(source: ScenarioSource, file: string): Scenario {
+  const producer = {
+    ack: source.producer.ack,
+    retries: source.producer.retries ?? 0,
+    idempotent: source.producer.idempotent ?? false,
+    transactional: source.producer.transactional ?? false,
+    maxInFlight: source.producer.maxInFlight ?? 1,
+  };
+  const consumer = {
+    commit: source.consumer.commit,
+    isolation: source.consumer.isolation ?? 'read-uncommitted',
+  } as const;
+  const faults = (source.faults ?? []).map(buildFault);
+  return {
+    file,
+    name: source.name,
+    description: source.description,
+    requires: requiredCapabilities(source.requires ?? [], producer, consumer, faults),
+    seed: source.seed ?? 1,
+    cluster: { brokers: source.cluster.brokers },
+    topic: {
+      partitions: source.topic.partitions,
+      replication: source.topic.replication,
+      minInsync: source.topic.minInsync ?? 1,
+      uncleanElection: source.topic.uncleanElection ?? false,
+    },
+    producer,
+    consumer,
+    workload: {
+      messages: source.workload.messages,
+      keys: source.workload.keys,
+      producers: source.workload.producers ?? 1,
+      consumers: source.workload.consumers ?? 1,
+    },
+    faults,
+    expect: expandExpectations(source.expect, consumer.isolation),
+  };
+}
+
+function buildFault(spec: FaultSpec): Fault {
+  // The schema guarantees exactly one trigger kind.
+  const kind = TRIGGER_KINDS.find((candidate) => spec.at[candidate] !== undefined) ?? 'ms';
+  return {
+    at: { kind, value: spec.at[kind] ?? 0 },
+    do: spec.do,
+    target: spec.target ?? DEFAULT_FAULT_TARGETS[spec.do],
+    partition: spec.partition ?? 0,
+    ...(spec.point === undefined ? {} : { point: spec.point }),
+    count: spec.count ?? 1,
+  };
+}
+
+/** The scenario's own list plus what its settings need, in CAPABILITIES order. */
+function requiredCapabilities(
+  named: readonly Capability[],
+  producer: Scenario['producer'],
+  consumer: Scenario['consumer'],
+  faults: readonly Fault[],
+): Capability[] {
+  const needed = new Set<Capability>(named);
+  needed.add(`ack.${producer.ack}`);
+  needed.add(`commit.${consumer.commit}`);
+  if (producer.idempotent) needed.add('producer.idempotent');
+  if (producer.transactional) needed.add('producer.transactional');
+  if (consumer.isolation === 'read-committed') needed.add('isolation.read-committed');
+  for (const fault of faults) needed.add(FAULT_CAPABILITY[fault.do]);
+  return CAPABILITIES.filter((capability) => needed.has(capability));
+}
+
+/** Defaults first, then the guarantee, then the scenario's own per-anomaly entries. */
+function expandExpectations(
+  expect: ScenarioSource['expect'],
+  isolation: IsolationLevel,
+): Record<Anomaly, Expectation> {
+  const expectations: Record<Anomaly, Expectation> = {
+    lost: 'allowed',
+    unprocessed: 'allowed',
+    duplicated: 'allowed',
+    reordered: 'allowed',
+    phantom: 'none',
+    // Under read-uncommitted a consumer is entitled to see aborted writes.
+    'aborted-read': isolation === 'read-committed' ? 'none' : 'allowed',
+    'inconsistent-offset': 'none',
+  };
+  if (expect.guarantee !== undefined) {
+    for (const anomaly of GUARANTEE_ALLOWS[expect.guarantee]) expectations[anomaly] = 'allowed';
+    for (const anomaly of GUARANTEE_FORBIDS[expect.guarantee]) expectations[anomaly] = 'none';
+  }
+  for (const anomaly of ANOMALIES) {
+    const explicit = expect[anomaly];
+    if (explicit !== undefined) expectations[anomaly] = explicit;
+  }
+  return expectations;
+}

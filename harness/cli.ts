@@ -1,0 +1,375 @@
+// The deliverycheck command line. `main` takes the arguments and an optional io object and
+// returns the exit code instead of exiting, so tests can drive every path in-process, and so the
+// process ends by itself once the work is done, which shows that nothing was left running.
+//
+// Exit codes (DESIGN.md): 0 every claim held (skips allowed), 1 a claim was violated, 2 bad input,
+// setup failure or an error.
+
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import type { Adapter } from '../adapters/contract.js';
+import { adapterNames, loadAdapter } from '../adapters/registry.js';
+import type { ScenarioResult } from '../spec/result.js';
+import { packageRoot, packageVersion } from '../spec/root.js';
+import { LIMITS, type Scenario } from '../spec/scenario.js';
+import { CAPABILITIES } from '../spec/vocabulary.js';
+import { exitCodeFor } from './report/claims.js';
+import { HumanReporter, type TextSink } from './report/human.js';
+import { buildRunResult, formatJson, writeReportFile } from './report/json.js';
+import { formatJunit } from './report/junit.js';
+import { reproduceCommand } from './reproduce.js';
+import type { RunOptions } from './runner.js';
+
+export interface CliIo {
+  readonly stdout: TextSink;
+  readonly stderr: TextSink;
+  /** Whether stdout is a terminal: colour and the progress line are only drawn on one. */
+  readonly isTTY: boolean;
+  /** Whether stderr, where the progress line goes, is a terminal; defaults to `isTTY`. */
+  readonly stderrIsTTY?: boolean;
+  /** The terminal's width, so the progress line never wraps. */
+  readonly columns?: number;
+  /** The environment to read NO_COLOR and DELIVERYCHECK_DEBUG from; defaults to process.env. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** The part of the loader's answer the CLI uses; `format()` gives one line naming file, line and field. */
+export interface LoadedScenarios {
+  readonly scenarios: readonly Scenario[];
+  readonly errors: readonly { format(): string }[];
+}
+
+/** What the CLI drives. Tests replace these; the defaults are the real registry, loader and runner. */
+export interface CliDeps {
+  adapterNames(): readonly string[];
+  loadAdapter(name: string): Promise<Adapter | undefined>;
+  loadScenarios(paths: readonly string[]): Promise<LoadedScenarios>;
+  runScenario(scenario: Scenario, options: RunOptions): Promise<ScenarioResult>;
+}
+
+// The loader and the runner are imported when a command needs them, so `--version`, `--help` and
+// argument errors answer at once without loading the YAML parser, the schemas or a broker.
+const defaultDeps: CliDeps = {
+  adapterNames,
+  loadAdapter,
+  loadScenarios: async (paths) => (await import('./loader.js')).loadScenarios(paths),
+  runScenario: async (scenario, options) => (await import('./runner.js')).runScenario(scenario, options),
+};
+
+/** An error whose message is the whole story: printed as one line, never with a stack. */
+class CliError extends Error {}
+
+const SEE_HELP = '(see deliverycheck --help)';
+
+const USAGE = `deliverycheck: does this broker really give the delivery guarantee it claims?
+
+Usage:
+  deliverycheck run [PATH...]       run scenario files or folders (default: suites/)
+      --adapter NAME                the broker adapter (default: reference)
+      --seed N                      use this seed in every scenario (an integer >= 0)
+      --defect NAME                 switch on one of the adapter's deliberate defects (repeatable)
+      --json FILE                   write the result as JSON (spec/result.schema.json)
+      --junit FILE                  write the result as JUnit XML for CI
+      --history DIR                 keep each scenario's history as JSON Lines
+  deliverycheck validate [PATH...]  check scenario files, run nothing
+  deliverycheck adapters            list adapters, their capabilities and defect switches
+  deliverycheck --version
+  deliverycheck --help
+
+Exit codes: 0 every claim held (skips allowed), 1 a claim was violated,
+            2 bad input, setup failure or an error.
+`;
+
+const HELP_OPTION = { help: { type: 'boolean', short: 'h' } } as const;
+
+const RUN_OPTIONS = {
+  ...HELP_OPTION,
+  adapter: { type: 'string' },
+  seed: { type: 'string' },
+  defect: { type: 'string', multiple: true },
+  json: { type: 'string' },
+  junit: { type: 'string' },
+  history: { type: 'string' },
+} as const;
+
+type OptionSpecs = Readonly<Record<string, { readonly type: 'string' | 'boolean' }>>;
+
+interface Context {
+  readonly io: CliIo;
+  readonly deps: CliDeps;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+function processIo(): CliIo {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    isTTY: process.stdout.isTTY === true,
+    stderrIsTTY: process.stderr.isTTY === true,
+    columns: process.stderr.columns,
+    env: process.env,
+  };
+}
+
+/** Runs the command line and returns its exit code. */
+export async function main(argv: readonly string[], io: CliIo = processIo(), deps: CliDeps = defaultDeps): Promise<number> {
+  const env = io.env ?? process.env;
+  try {
+    return await dispatch(argv, { io, deps, env });
+  } catch (error) {
+    io.stderr.write(`deliverycheck: ${errorLine(error)}\n`);
+    if (!(error instanceof CliError) && isSet(env.DELIVERYCHECK_DEBUG) && error instanceof Error && error.stack) {
+      io.stderr.write(`${error.stack}\n`);
+    }
+    return 2;
+  }
+}
+
+function isSet(value: string | undefined): boolean {
+  return value !== undefined && value !== '';
+}
+
+function errorLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  // Some modules already name the tool in their messages; it is said once.
+  const firstLine = message.split('\n', 1)[0] ?? '';
+  return firstLine.replace(/^deliverycheck:\s*/u, '') || 'unknown error';
+}
+
+async function dispatch(argv: readonly string[], context: Context): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+      context.io.stderr.write(USAGE);
+      return 2;
+    case '--version':
+      context.io.stdout.write(`${packageVersion()}\n`);
+      return 0;
+    case 'help':
+    case '--help':
+    case '-h':
+      context.io.stdout.write(USAGE);
+      return 0;
+    case 'run':
+      return runCommand(rest, context);
+    case 'validate':
+      return validateCommand(rest, context);
+    case 'adapters':
+      return adaptersCommand(rest, context);
+    default:
+      if (command.startsWith('-')) throw new CliError(`unknown option ${command} ${SEE_HELP}`);
+      throw new CliError(`unknown command ${command} ${SEE_HELP}`);
+  }
+}
+
+/**
+ * Parses with parseArgs in strict mode, and when it refuses, explains why in one line of our own:
+ * Node's messages are long, multi-line in places, and differ between versions.
+ */
+function parseStrict<R>(args: readonly string[], options: OptionSpecs, allowPositionals: boolean, parse: () => R): R {
+  try {
+    return parse();
+  } catch (error) {
+    throw new CliError(`${explainParseError(args, options, allowPositionals, error)} ${SEE_HELP}`);
+  }
+}
+
+function explainParseError(args: readonly string[], options: OptionSpecs, allowPositionals: boolean, error: unknown): string {
+  const { tokens } = parseArgs({ args: [...args], options, strict: false, allowPositionals: true, tokens: true });
+  for (const token of tokens) {
+    if (token.kind === 'option') {
+      const spec = options[token.name];
+      if (spec === undefined) return `unknown option ${token.rawName}`;
+      if (spec.type === 'boolean' && token.value !== undefined) return `option ${token.rawName} takes no value`;
+      if (spec.type === 'string' && token.value === undefined) return `option ${token.rawName} needs a value`;
+      if (spec.type === 'string' && token.inlineValue === false && token.value?.startsWith('-') === true) {
+        return `option ${token.rawName} needs a value (write ${token.rawName}=${token.value} for one that starts with a dash)`;
+      }
+    } else if (token.kind === 'positional' && !allowPositionals) {
+      return `unexpected argument ${token.value}`;
+    }
+  }
+  return errorLine(error);
+}
+
+function parseSeed(text: string): number {
+  const seed = /^\d+$/u.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(seed) || seed > LIMITS.seed) {
+    throw new CliError(`--seed must be an integer from 0 to ${LIMITS.seed}, not ${JSON.stringify(text)}`);
+  }
+  return seed;
+}
+
+/** `suites/` of the current folder when there is one, else the suites that ship with the package. */
+function defaultPaths(): string[] {
+  if (existsSync(join(process.cwd(), 'suites'))) return ['suites'];
+  return [join(packageRoot(), 'suites')];
+}
+
+async function resolveAdapter(name: string, context: Context): Promise<Adapter> {
+  const adapter = await context.deps.loadAdapter(name);
+  if (adapter === undefined) {
+    throw new CliError(`unknown adapter ${name} (known: ${context.deps.adapterNames().join(', ')})`);
+  }
+  return adapter;
+}
+
+function checkDefects(adapter: Adapter, defects: readonly string[]): void {
+  const known = adapter.defects.map((defect) => defect.name);
+  for (const defect of defects) {
+    if (known.includes(defect)) continue;
+    const list = known.length > 0 ? `known: ${known.join(', ')}` : 'it has none';
+    throw new CliError(`unknown defect ${defect} for adapter ${adapter.name} (${list})`);
+  }
+}
+
+/** Prints load errors, one line each, and says whether there is anything to go on with. */
+function reportLoad(loaded: LoadedScenarios, paths: readonly string[], context: Context): boolean {
+  for (const error of loaded.errors) context.io.stderr.write(`${error.format()}\n`);
+  if (loaded.errors.length > 0) return false;
+  // Running nothing would let a CI gate pass on a mistyped path, so an empty selection is bad input.
+  if (loaded.scenarios.length === 0) throw new CliError(`no scenarios found in ${paths.join(' ')}`);
+  return true;
+}
+
+async function runCommand(args: readonly string[], context: Context): Promise<number> {
+  const { values, positionals } = parseStrict(args, RUN_OPTIONS, true, () =>
+    parseArgs({ args: [...args], options: RUN_OPTIONS, strict: true, allowPositionals: true }),
+  );
+  if (values.help === true) {
+    context.io.stdout.write(USAGE);
+    return 0;
+  }
+  const seed = values.seed === undefined ? undefined : parseSeed(values.seed);
+  const adapter = await resolveAdapter(values.adapter ?? 'reference', context);
+  const defects = [...new Set(values.defect ?? [])];
+  checkDefects(adapter, defects);
+  const historyDir = values.history;
+  if (historyDir !== undefined) await mkdir(historyDir, { recursive: true });
+
+  const paths = positionals.length > 0 ? positionals : defaultPaths();
+  const loaded = await context.deps.loadScenarios(paths);
+  if (!reportLoad(loaded, paths, context)) return 2;
+
+  const { io, env } = context;
+  const reporter = new HumanReporter({
+    stdout: io.stdout,
+    stderr: io.stderr,
+    // no-color.org: any non-empty NO_COLOR turns colour off.
+    color: io.isTTY && !isSet(env.NO_COLOR),
+    progress: io.isTTY && (io.stderrIsTTY ?? io.isTTY),
+    ...(io.columns !== undefined ? { columns: io.columns } : {}),
+  });
+  const options: RunOptions = { adapter, seed, defects, historyDir };
+  const results: ScenarioResult[] = [];
+  reporter.begin(loaded.scenarios.length);
+  for (const [index, scenario] of loaded.scenarios.entries()) {
+    reporter.starting(index + 1, scenario.file);
+    const result = await runGuarded(scenario, options, context);
+    results.push(result);
+    reporter.finished(result);
+  }
+  reporter.end(results);
+
+  const run = buildRunResult({ version: packageVersion(), adapter: adapter.name, defects, scenarios: results });
+  if (values.json !== undefined) await writeReport(values.json, formatJson(run));
+  if (values.junit !== undefined) await writeReport(values.junit, formatJunit(run));
+  return exitCodeFor(results);
+}
+
+/**
+ * Runs one scenario. The runner reports broker trouble as a result with status `error`; should it
+ * throw all the same, that becomes an `error` result too, so the other scenarios still run and
+ * the reports still name every scenario.
+ */
+async function runGuarded(scenario: Scenario, options: RunOptions, context: Context): Promise<ScenarioResult> {
+  const startedMs = performance.now();
+  try {
+    return await context.deps.runScenario(scenario, options);
+  } catch (error) {
+    if (isSet(context.env.DELIVERYCHECK_DEBUG) && error instanceof Error && error.stack) {
+      context.io.stderr.write(`${error.stack}\n`);
+    }
+    const seed = options.seed ?? scenario.seed;
+    return {
+      file: scenario.file,
+      name: scenario.name,
+      seed,
+      status: 'error',
+      reason: `the runner failed: ${errorLine(error)}`,
+      counts: { sent: 0, acknowledged: 0, stored: 0, delivered: 0, processed: 0 },
+      anomalies: {},
+      durationMs: performance.now() - startedMs,
+      reproduce: reproduceCommand({ file: scenario.file, adapter: options.adapter.name, seed, defects: options.defects }),
+    };
+  }
+}
+
+async function writeReport(path: string, text: string): Promise<void> {
+  try {
+    await writeReportFile(path, text);
+  } catch (error) {
+    throw new CliError(`cannot write ${path}: ${errorLine(error)}`);
+  }
+}
+
+async function validateCommand(args: readonly string[], context: Context): Promise<number> {
+  const { values, positionals } = parseStrict(args, HELP_OPTION, true, () =>
+    parseArgs({ args: [...args], options: HELP_OPTION, strict: true, allowPositionals: true }),
+  );
+  if (values.help === true) {
+    context.io.stdout.write(USAGE);
+    return 0;
+  }
+  const paths = positionals.length > 0 ? positionals : defaultPaths();
+  const loaded = await context.deps.loadScenarios(paths);
+  if (!reportLoad(loaded, paths, context)) return 2;
+  const count = loaded.scenarios.length;
+  context.io.stdout.write(`ok: ${count} ${count === 1 ? 'scenario' : 'scenarios'}\n`);
+  return 0;
+}
+
+async function adaptersCommand(args: readonly string[], context: Context): Promise<number> {
+  const { values } = parseStrict(args, HELP_OPTION, false, () =>
+    parseArgs({ args: [...args], options: HELP_OPTION, strict: true, allowPositionals: false }),
+  );
+  if (values.help === true) {
+    context.io.stdout.write(USAGE);
+    return 0;
+  }
+  let failed = false;
+  const blocks: string[] = [];
+  for (const name of context.deps.adapterNames()) {
+    // One adapter whose client library is missing should not hide the others, so its failure is
+    // listed in its place and turns the exit code to 2 at the end.
+    let adapter: Adapter | undefined;
+    try {
+      adapter = await context.deps.loadAdapter(name);
+    } catch (error) {
+      failed = true;
+      blocks.push(`${name}\n  cannot be loaded: ${errorLine(error)}`);
+      continue;
+    }
+    if (adapter !== undefined) blocks.push(describeAdapter(adapter));
+  }
+  context.io.stdout.write(`${blocks.join('\n\n')}\n`);
+  return failed ? 2 : 0;
+}
+
+function describeAdapter(adapter: Adapter): string {
+  const capabilities = CAPABILITIES.filter((capability) => adapter.capabilities.has(capability));
+  const lines = [
+    `${adapter.name}`,
+    `  ${adapter.description}`,
+    `  capabilities: ${capabilities.length > 0 ? capabilities.join(' ') : 'none'}`,
+  ];
+  if (adapter.defects.length > 0) {
+    lines.push('  defects (--defect NAME):');
+    const width = Math.max(...adapter.defects.map((defect) => defect.name.length));
+    for (const defect of adapter.defects) lines.push(`    ${defect.name.padEnd(width)}  ${defect.description}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,172 @@
+// The output a person reads: one line per scenario as it finishes, then a summary line, then the
+// evidence for each failure and the command that reproduces it. Colour and the progress line are
+// for terminals only; in a CI log or a pipe the output is plain text that greps well.
+
+import type { ScenarioResult } from '../../spec/result.js';
+import type { ScenarioStatus } from '../../spec/vocabulary.js';
+import { countStatuses, describeClaim, describeWitness, oneLine, unkeptWitnesses, violatedClaims } from './claims.js';
+
+/** At most this many witnesses per violated claim in the terminal; the JSON report has them all. */
+export const WITNESSES_SHOWN = 3;
+
+export interface HumanStyle {
+  readonly color: boolean;
+}
+
+type Paint = (text: string) => string;
+
+function painter(open: string, close: string): (style: HumanStyle) => Paint {
+  return (style) => (style.color ? (text) => `\u001b[${open}m${text}\u001b[${close}m` : (text) => text);
+}
+
+const green = painter('32', '39');
+const red = painter('31', '39');
+const yellow = painter('33', '39');
+const bold = painter('1', '22');
+const dim = painter('2', '22');
+
+const STATUS_WORDS: Readonly<Record<ScenarioStatus, string>> = {
+  passed: 'PASS',
+  failed: 'FAIL',
+  skipped: 'SKIP',
+  error: 'ERROR',
+};
+
+function statusWord(status: ScenarioStatus, style: HumanStyle): string {
+  // Padding first, so colour codes do not count against the column width.
+  const word = STATUS_WORDS[status].padEnd(5);
+  if (status === 'passed') return green(style)(word);
+  if (status === 'skipped') return yellow(style)(word);
+  return bold(style)(red(style)(word));
+}
+
+/** `850ms`, `1.2s` or `2m 05s`. */
+export function formatDuration(durationMs: number): string {
+  if (durationMs < 1000) return `${Math.round(durationMs)}ms`;
+  if (durationMs < 60_000) return `${(durationMs / 1000).toFixed(1)}s`;
+  const totalSeconds = Math.round(durationMs / 1000);
+  return `${Math.floor(totalSeconds / 60)}m ${String(totalSeconds % 60).padStart(2, '0')}s`;
+}
+
+function head(result: ScenarioResult, style: HumanStyle): string {
+  return `${statusWord(result.status, style)} ${oneLine(result.file)}  ${oneLine(result.name)}`;
+}
+
+/** The line printed when a scenario finishes; its notes follow on lines of their own. */
+export function formatScenarioLine(result: ScenarioResult, style: HumanStyle): string {
+  let line = `${head(result, style)}  ${dim(style)(`(${formatDuration(result.durationMs)})`)}`;
+  if (result.status === 'failed') {
+    const claims = violatedClaims(result).map(describeClaim);
+    if (claims.length > 0) line += ` — ${claims.join('; ')}`;
+  } else if (result.reason !== undefined) {
+    line += ` — ${oneLine(result.reason)}`;
+  }
+  for (const note of result.notes ?? []) line += `\n      note: ${oneLine(note)}`;
+  return line;
+}
+
+function plural(count: number, singular: string, pluralForm = `${singular}s`): string {
+  return `${count} ${count === 1 ? singular : pluralForm}`;
+}
+
+/** `12 scenarios: 10 passed, 1 failed, 1 skipped, 0 errors`. */
+export function formatSummary(results: readonly ScenarioResult[], style: HumanStyle = { color: false }): string {
+  const counts = countStatuses(results);
+  const part = (count: number, text: string, paint: Paint) => (count > 0 ? paint(text) : text);
+  return [
+    `${plural(results.length, 'scenario')}: `,
+    part(counts.passed, `${counts.passed} passed`, green(style)),
+    ', ',
+    part(counts.failed, `${counts.failed} failed`, red(style)),
+    ', ',
+    part(counts.skipped, `${counts.skipped} skipped`, yellow(style)),
+    ', ',
+    part(counts.error, plural(counts.error, 'error'), red(style)),
+  ].join('');
+}
+
+/**
+ * The evidence for every failure and error: up to WITNESSES_SHOWN witnesses per violated claim,
+ * the history file and the exact command that reproduces the run. Empty when all went well.
+ */
+export function formatDetails(results: readonly ScenarioResult[], style: HumanStyle): string {
+  const blocks: string[] = [];
+  for (const result of results) {
+    if (result.status !== 'failed' && result.status !== 'error') continue;
+    const lines = [head(result, style)];
+    if (result.status === 'error') lines.push(`  ${oneLine(result.reason ?? 'the scenario ended in an error')}`);
+    for (const claim of violatedClaims(result)) {
+      lines.push(`  ${describeClaim(claim)}`);
+      const shown = claim.verdict.witnesses.slice(0, WITNESSES_SHOWN);
+      for (const witness of shown) lines.push(`    - ${oneLine(describeWitness(witness))}`);
+      const more = unkeptWitnesses(claim.verdict, shown.length);
+      if (more > 0) lines.push(dim(style)(`    (${more} more)`));
+    }
+    if (result.history !== undefined) lines.push(`  history:   ${oneLine(result.history)}`);
+    lines.push(`  reproduce: ${oneLine(result.reproduce)}`);
+    blocks.push(lines.join('\n'));
+  }
+  return blocks.join('\n\n');
+}
+
+/** `[3/12] running suites/x.yaml`, cut to fit the terminal so the line never wraps. */
+export function formatProgress(position: number, total: number, file: string, columns?: number): string {
+  const text = `[${position}/${total}] running ${oneLine(file)}`;
+  if (columns === undefined || columns < 2 || text.length < columns) return text;
+  // One column is left free: writing the last column makes some terminals wrap at once.
+  return `${text.slice(0, columns - 2)}…`;
+}
+
+export interface TextSink {
+  write(text: string): unknown;
+}
+
+export interface HumanReporterOptions {
+  readonly stdout: TextSink;
+  readonly stderr: TextSink;
+  readonly color: boolean;
+  /** Draw a progress line on stderr; only when it is a terminal, since it relies on `\r`. */
+  readonly progress: boolean;
+  readonly columns?: number;
+}
+
+// Carriage return, then erase to the end of the line.
+const CLEAR_LINE = '\r\u001b[K';
+
+/** Prints results as they come and the summary at the end. */
+export class HumanReporter {
+  private total = 0;
+  private progressShown = false;
+
+  constructor(private readonly options: HumanReporterOptions) {}
+
+  begin(total: number): void {
+    this.total = total;
+  }
+
+  /** Says which scenario is running; `position` counts from 1. */
+  starting(position: number, file: string): void {
+    if (!this.options.progress) return;
+    this.options.stderr.write(`${CLEAR_LINE}${formatProgress(position, this.total, file, this.options.columns)}`);
+    this.progressShown = true;
+  }
+
+  finished(result: ScenarioResult): void {
+    this.clearProgress();
+    this.options.stdout.write(`${formatScenarioLine(result, this.options)}\n`);
+  }
+
+  end(results: readonly ScenarioResult[]): void {
+    this.clearProgress();
+    const details = formatDetails(results, this.options);
+    let text = `\n${formatSummary(results, this.options)}\n`;
+    if (details !== '') text += `\n${details}\n`;
+    this.options.stdout.write(text);
+  }
+
+  private clearProgress(): void {
+    if (!this.progressShown) return;
+    this.options.stderr.write(CLEAR_LINE);
+    this.progressShown = false;
+  }
+}

@@ -1,0 +1,196 @@
+// The reference broker as an adapter: the embedded default, deterministic under a seed.
+
+import type {
+  Adapter,
+  BrokerFault,
+  ConsumerOptions,
+  FaultInjector,
+  OpenOptions,
+  ProducerOptions,
+  Session,
+  StoredRecord,
+} from '../adapters/contract.js';
+import type { Capability } from '../spec/vocabulary.js';
+import { Cluster } from './cluster.js';
+import { ReferenceConsumer, ReferenceProducer } from './clients.js';
+import { Simulation } from './sim.js';
+
+const CAPABILITIES: readonly Capability[] = [
+  'ack.none',
+  'ack.leader',
+  'ack.all',
+  'commit.before-process',
+  'commit.after-process',
+  'commit.auto',
+  'fault.crash-broker',
+  'fault.pause-broker',
+  'fault.drop-acks',
+  'fault.crash-consumer',
+  'fault.crash-producer',
+];
+
+/** How often settle() looks whether the replicas are back in sync, in virtual milliseconds. */
+const SETTLE_CHECK_MS = 10;
+
+class ReferenceFaults implements FaultInjector {
+  constructor(private readonly cluster: Cluster) {}
+
+  async inject(fault: BrokerFault): Promise<string> {
+    const cluster = this.cluster;
+    if (fault.do === 'partition' || fault.do === 'heal') {
+      throw new Error(`the reference broker cannot ${fault.do} the network`);
+    }
+    const target = this.resolve(fault);
+    if (typeof target === 'string') return target;
+    const role = describeRole(cluster, target);
+    switch (fault.do) {
+      case 'crash-broker':
+        cluster.crash(target);
+        return `crashed broker ${target}${role}`;
+      case 'restart-broker':
+        cluster.restart(target);
+        return `restarted broker ${target}${role}`;
+      case 'pause-broker':
+        cluster.pause(target);
+        return `paused broker ${target}${role}`;
+      case 'resume-broker':
+        cluster.resume(target);
+        return `resumed broker ${target}${role}`;
+      case 'drop-acks':
+        cluster.broker(target).dropAcks += fault.count;
+        return `broker ${target}${role} will drop its next ${fault.count} produce acknowledgments`;
+    }
+  }
+
+  /** The broker a fault's target names now, or a sentence saying why there is none. */
+  private resolve(fault: BrokerFault): number | string {
+    const cluster = this.cluster;
+    const part = cluster.partition(fault.partition);
+    const up = (id: number): boolean => cluster.broker(id).state === 'up';
+    switch (fault.target) {
+      case 'leader':
+        return part.leader ?? `partition ${fault.partition} has no leader: nothing to ${fault.do}`;
+      case 'follower': {
+        const followers = part.replicas.filter((r) => r !== part.leader && up(r));
+        return followers.length > 0
+          ? cluster.sim.random.pick(followers)
+          : `partition ${fault.partition} has no live follower: nothing to ${fault.do}`;
+      }
+      case 'any': {
+        const live = cluster.brokers.filter((b) => b.state === 'up').map((b) => b.id);
+        return live.length > 0 ? cluster.sim.random.pick(live) : `no live broker: nothing to ${fault.do}`;
+      }
+      case 'crashed':
+        return cluster.crashedOrder.at(-1) ?? `no crashed broker: nothing to ${fault.do}`;
+      case 'paused':
+        return cluster.pausedOrder.at(-1) ?? `no paused broker: nothing to ${fault.do}`;
+      default:
+        return fault.target < cluster.brokers.length
+          ? fault.target
+          : `there is no broker ${fault.target}: nothing to ${fault.do}`;
+    }
+  }
+
+  async healAll(): Promise<readonly string[]> {
+    const done: string[] = [];
+    for (const broker of this.cluster.brokers) {
+      if (broker.dropAcks > 0) {
+        broker.dropAcks = 0;
+        done.push(`broker ${broker.id} stopped dropping acknowledgments`);
+      }
+      if (broker.state === 'paused') {
+        this.cluster.resume(broker.id);
+        done.push(`resumed broker ${broker.id}`);
+      } else if (broker.state === 'crashed') {
+        this.cluster.restart(broker.id);
+        done.push(`restarted broker ${broker.id}`);
+      }
+    }
+    return done;
+  }
+}
+
+function describeRole(cluster: Cluster, id: number): string {
+  const led = cluster.partitions.filter((part) => part.leader === id).map((part) => part.index);
+  return led.length > 0 ? ` (leader of partition${led.length > 1 ? 's' : ''} ${led.join(', ')})` : '';
+}
+
+class ReferenceSession implements Session {
+  readonly clock;
+  readonly faults: ReferenceFaults;
+  private readonly consumerInstances = new Map<number, number>();
+
+  constructor(
+    private readonly sim: Simulation,
+    private readonly cluster: Cluster,
+    private readonly info: OpenOptions['info'],
+  ) {
+    this.clock = { now: () => sim.now, sleep: (ms: number) => sim.sleep(ms) };
+    this.faults = new ReferenceFaults(cluster);
+  }
+
+  async producer(options: ProducerOptions): Promise<ReferenceProducer> {
+    if (options.idempotent || options.transactional) {
+      throw new Error('the reference broker does not support idempotent or transactional producers yet');
+    }
+    return new ReferenceProducer(this.cluster, options, this.info);
+  }
+
+  async consumer(options: ConsumerOptions): Promise<ReferenceConsumer> {
+    if (options.isolation === 'read-committed') {
+      throw new Error('the reference broker does not support read-committed consumers yet');
+    }
+    // A restarted consumer is a new group member, as a restarted process would be.
+    const instance = (this.consumerInstances.get(options.index) ?? 0) + 1;
+    this.consumerInstances.set(options.index, instance);
+    return new ReferenceConsumer(this.cluster, options, instance, this.info);
+  }
+
+  async endOffsets(): Promise<ReadonlyMap<number, number>> {
+    return this.cluster.highWatermarks();
+  }
+
+  async committedOffsets(group: string): Promise<ReadonlyMap<number, number>> {
+    return this.cluster.committed(group);
+  }
+
+  async settle(timeoutMs: number): Promise<boolean> {
+    const deadlineMs = this.sim.now + timeoutMs;
+    while (!this.cluster.inSync()) {
+      if (this.sim.now >= deadlineMs) return false;
+      await this.sim.sleep(SETTLE_CHECK_MS);
+    }
+    return true;
+  }
+
+  async drain(): Promise<readonly StoredRecord[]> {
+    const records: StoredRecord[] = [];
+    for (const part of this.cluster.partitions) {
+      if (part.leader === null) continue;
+      const leader = this.cluster.replica(part.leader, part.index);
+      for (const record of leader.log.slice(0, leader.hw)) {
+        records.push({ id: record.id, partition: part.index, offset: record.offset });
+      }
+    }
+    return records;
+  }
+
+  async close(): Promise<void> {
+    this.sim.close('the session was closed');
+  }
+}
+
+export const referenceAdapter: Adapter = {
+  name: 'reference',
+  description: 'the embedded reference broker: a simulated replicated log, deterministic under a seed',
+  capabilities: new Set(CAPABILITIES),
+  defects: [],
+  async open(options: OpenOptions): Promise<Session> {
+    if (options.defects.length > 0) {
+      throw new Error(`unknown defect ${options.defects[0]} (the reference broker has none yet)`);
+    }
+    const sim = new Simulation(options.seed);
+    const cluster = new Cluster(sim, { brokers: options.brokers, topic: options.topic, info: options.info });
+    return new ReferenceSession(sim, cluster, options.info);
+  },
+};

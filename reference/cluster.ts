@@ -1,0 +1,786 @@
+// The reference broker: a replicated, partitioned log in the manner of Apache Kafka, simulated.
+//
+// What it models, because each of these decides whether a delivery guarantee holds:
+// - Brokers that crash (a killed process: its log survives, its unreplicated tail is lost to the
+//   cluster once another replica leads), pause (requests queue and time out) and restart.
+// - Per partition: a leader, followers that copy the leader's log by long-polling fetches, the
+//   in-sync replica set (ISR), the high watermark (HW, the offset below which every ISR member
+//   has the record), `minInsync` for ack `all`, leader epochs, and truncation of a rejoining
+//   replica to the point where its log diverged from the leader's.
+// - A controller that notices a lost broker after a session timeout and elects a new leader from
+//   the ISR, or from any replica when unclean election is on.
+// - Consumer groups with generations, assignment, committed offsets and session timeouts.
+// Everything takes virtual time from the simulation, and every choice that could vary draws
+// from its one seeded random source.
+
+import type { TopicSettings } from '../adapters/contract.js';
+import type { Simulation } from './sim.js';
+
+/** Timings in virtual milliseconds. Kafka's defaults are seconds; the ratios are what matter. */
+export const TIMING = {
+  /** One-way network latency between any two parties: drawn from this range. */
+  latencyMinMs: 0.2,
+  latencyMaxMs: 1.0,
+  /** How long a follower's fetch waits at the leader for new data before an empty answer. */
+  replicaFetchWaitMs: 50,
+  /** How much longer than the wait a follower gives a fetch before it sends another. */
+  replicaFetchTimeoutMs: 100,
+  /** A follower that has not caught up for this long leaves the ISR. */
+  replicaLagMaxMs: 300,
+  /** How often a leader looks for lagging followers. */
+  isrCheckIntervalMs: 50,
+  /** How long the controller waits for a silent broker before it fences it. */
+  brokerSessionTimeoutMs: 150,
+  /** How long a restarted or resumed broker takes to register with the controller. */
+  brokerRegistrationMs: 20,
+  /** How long a follower takes to write fetched records before it fetches again. */
+  replicaAppendMinMs: 0.5,
+  replicaAppendMaxMs: 2,
+  /** Back-off of a follower whose fetch failed. */
+  replicaBackoffMs: 20,
+  /** A consumer not heard from for this long leaves its group. */
+  consumerSessionTimeoutMs: 200,
+  groupCheckIntervalMs: 50,
+} as const;
+
+export type ErrorCode =
+  | 'NOT_LEADER_OR_FOLLOWER'
+  | 'NOT_ENOUGH_REPLICAS'
+  | 'NOT_ENOUGH_REPLICAS_AFTER_APPEND'
+  | 'BROKER_NOT_AVAILABLE'
+  | 'LEADER_NOT_AVAILABLE'
+  | 'REQUEST_TIMED_OUT'
+  | 'REBALANCE_IN_PROGRESS'
+  | 'UNKNOWN_MEMBER_ID';
+
+export class BrokerError extends Error {
+  constructor(readonly code: ErrorCode) {
+    super(code);
+    this.name = 'BrokerError';
+  }
+}
+
+export interface LogRecord {
+  readonly offset: number;
+  /** The leader epoch in which the record was appended: it identifies the record's history. */
+  readonly epoch: number;
+  readonly id: string;
+  readonly producer: number;
+  readonly seq: number;
+  readonly key: string;
+}
+
+export interface ProduceRequest {
+  readonly partition: number;
+  readonly id: string;
+  readonly producer: number;
+  readonly seq: number;
+  readonly key: string;
+  readonly ack: 'none' | 'leader' | 'all';
+}
+
+/** One broker's copy of one partition. */
+class Replica {
+  readonly log: LogRecord[] = [];
+  /** This replica's knowledge of the high watermark; the leader's is the one that counts. */
+  hw = 0;
+  get leo(): number {
+    return this.log.length;
+  }
+  truncateTo(offset: number): number {
+    const removed = this.log.length - offset;
+    if (removed > 0) this.log.length = offset;
+    if (this.hw > offset) this.hw = offset;
+    return Math.max(0, removed);
+  }
+}
+
+type BrokerState = 'up' | 'crashed' | 'paused';
+
+class Broker {
+  state: BrokerState = 'up';
+  /** Bumped at each crash, so callbacks scheduled by an earlier life of the process die. */
+  incarnation = 0;
+  /** The controller has fenced this broker: it leads nothing until it registers again. */
+  fenced = false;
+  /** Work that arrived while the process was paused; run in order when it resumes. */
+  inbox: Array<() => void> = [];
+  /** Produce acknowledgments still to be lost on purpose (the drop-acks fault). */
+  dropAcks = 0;
+  readonly replicas = new Map<number, Replica>();
+  constructor(readonly id: number) {}
+}
+
+interface PendingAck {
+  readonly offset: number;
+  readonly reply: (result: number | BrokerError) => void;
+}
+
+interface ParkedFetch {
+  readonly wake: () => void;
+}
+
+/** The controller's view of a partition plus the bookkeeping its current leader keeps. */
+class PartitionState {
+  leader: number | null;
+  epoch = 0;
+  isr: number[];
+  /** The offset at which the current epoch began on its leader. */
+  epochStartOffset = 0;
+  // Leader-side state; reset at every election.
+  followerLeo = new Map<number, number>();
+  lastCaughtUpMs = new Map<number, number>();
+  lastFetchLeo = new Map<number, number>();
+  lastFetchMs = new Map<number, number>();
+  pending: PendingAck[] = [];
+  parked: ParkedFetch[] = [];
+  constructor(
+    readonly index: number,
+    readonly replicas: readonly number[],
+  ) {
+    this.leader = replicas[0] ?? null;
+    this.isr = [...replicas];
+  }
+}
+
+interface GroupMember {
+  lastSeenMs: number;
+}
+
+class Group {
+  generation = 0;
+  readonly members = new Map<string, GroupMember>();
+  assignment = new Map<string, number[]>();
+  readonly committed = new Map<number, number>();
+}
+
+export interface ClusterOptions {
+  readonly brokers: number;
+  readonly topic: TopicSettings;
+  readonly info: (source: string, message: string) => void;
+}
+
+export class Cluster {
+  readonly brokers: Broker[];
+  readonly partitions: PartitionState[];
+  readonly topic: TopicSettings;
+  private readonly groups = new Map<string, Group>();
+  private readonly info: (source: string, message: string) => void;
+  /** The most recently crashed and paused brokers, for the targets `crashed` and `paused`. */
+  readonly crashedOrder: number[] = [];
+  readonly pausedOrder: number[] = [];
+
+  constructor(
+    readonly sim: Simulation,
+    options: ClusterOptions,
+  ) {
+    this.topic = options.topic;
+    this.info = options.info;
+    this.brokers = Array.from({ length: options.brokers }, (_, id) => new Broker(id));
+    // Replicas are placed round-robin from a seeded starting broker, as Kafka's assignment does.
+    const start = sim.random.int(0, options.brokers - 1);
+    this.partitions = Array.from({ length: options.topic.partitions }, (_, p) => {
+      const replicas = Array.from(
+        { length: options.topic.replication },
+        (_, r) => (start + p + r) % options.brokers,
+      );
+      return new PartitionState(p, replicas);
+    });
+    for (const part of this.partitions) {
+      for (const b of part.replicas) this.broker(b).replicas.set(part.index, new Replica());
+    }
+    for (const broker of this.brokers) this.startBrokerLoops(broker);
+  }
+
+  // ---------------------------------------------------------------- network
+
+  latency(): number {
+    return this.sim.random.between(TIMING.latencyMinMs, TIMING.latencyMaxMs);
+  }
+
+  broker(id: number): Broker {
+    const broker = this.brokers[id];
+    if (broker === undefined) throw new Error(`no broker ${id}`);
+    return broker;
+  }
+
+  /**
+   * Delivers work to a broker after one network hop. A crashed broker refuses the connection
+   * (`onRefused` runs back at the sender after another hop); a paused one queues the work.
+   */
+  deliver(to: number, work: () => void, onRefused: () => void): void {
+    this.sim.schedule(this.latency(), () => {
+      const broker = this.broker(to);
+      if (broker.state === 'crashed') {
+        this.sim.schedule(this.latency(), onRefused);
+      } else if (broker.state === 'paused') {
+        broker.inbox.push(work);
+      } else {
+        work();
+      }
+    });
+  }
+
+  /**
+   * Sends a reply from a broker back to a client after one hop, unless the broker's process
+   * died since (its incarnation changed) or is paused (then it leaves on resume).
+   */
+  replyFrom(brokerId: number, incarnation: number, send: () => void): void {
+    const broker = this.broker(brokerId);
+    if (broker.incarnation !== incarnation || broker.state === 'crashed') return;
+    if (broker.state === 'paused') {
+      broker.inbox.push(() => this.replyFrom(brokerId, incarnation, send));
+      return;
+    }
+    this.sim.schedule(this.latency(), send);
+  }
+
+  // ---------------------------------------------------------------- produce
+
+  /**
+   * Handles a produce request at broker `brokerId`. `reply` gets the offset, or an error;
+   * with ack `none` it is never called.
+   */
+  produce(brokerId: number, request: ProduceRequest, reply: (result: number | BrokerError) => void): void {
+    const broker = this.broker(brokerId);
+    const part = this.partition(request.partition);
+    const incarnation = broker.incarnation;
+    const answer = (result: number | BrokerError): void => {
+      if (request.ack === 'none') return;
+      if (!(result instanceof BrokerError) && broker.dropAcks > 0) {
+        broker.dropAcks--;
+        this.info(`broker-${brokerId}`, `dropped the acknowledgment of ${request.id} (offset ${result})`);
+        return;
+      }
+      this.replyFrom(brokerId, incarnation, () => reply(result));
+    };
+    if (part.leader !== brokerId || broker.fenced) {
+      answer(new BrokerError('NOT_LEADER_OR_FOLLOWER'));
+      return;
+    }
+    if (request.ack === 'all' && part.isr.length < this.topic.minInsync) {
+      answer(new BrokerError('NOT_ENOUGH_REPLICAS'));
+      return;
+    }
+    const replica = this.replica(brokerId, part.index);
+    const offset = replica.leo;
+    replica.log.push({
+      offset,
+      epoch: part.epoch,
+      id: request.id,
+      producer: request.producer,
+      seq: request.seq,
+      key: request.key,
+    });
+    this.wakeFetchers(part);
+    this.advanceHighWatermark(part);
+    if (request.ack === 'leader') answer(offset);
+    else if (request.ack === 'all') {
+      part.pending.push({ offset, reply: answer });
+      this.completeAcks(part);
+    }
+  }
+
+  /** Moves the leader's HW to the smallest log end among the ISR, then completes acks. */
+  private advanceHighWatermark(part: PartitionState): void {
+    if (part.leader === null) return;
+    const leader = this.replica(part.leader, part.index);
+    let hw = leader.leo;
+    for (const member of part.isr) {
+      if (member === part.leader) continue;
+      hw = Math.min(hw, part.followerLeo.get(member) ?? 0);
+    }
+    if (hw > leader.hw) leader.hw = hw;
+    this.completeAcks(part);
+  }
+
+  private completeAcks(part: PartitionState): void {
+    if (part.leader === null || part.pending.length === 0) return;
+    const hw = this.replica(part.leader, part.index).hw;
+    const still: PendingAck[] = [];
+    for (const pending of part.pending) {
+      if (pending.offset < hw) {
+        // Kafka answers NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR shrank below minInsync
+        // while the write waited: the record is stored, yet the producer hears an error.
+        pending.reply(
+          part.isr.length >= this.topic.minInsync
+            ? pending.offset
+            : new BrokerError('NOT_ENOUGH_REPLICAS_AFTER_APPEND'),
+        );
+      } else still.push(pending);
+    }
+    part.pending = still;
+  }
+
+  // ---------------------------------------------------------------- replication
+
+  private startBrokerLoops(broker: Broker): void {
+    const incarnation = broker.incarnation;
+    for (const p of broker.replicas.keys()) this.followerLoop(broker, p, incarnation);
+    this.isrCheckLoop(broker, incarnation);
+  }
+
+  /** A follower's fetch loop for one partition: one long-polling fetch after another. */
+  private followerLoop(broker: Broker, p: number, incarnation: number): void {
+    const alive = (): boolean => broker.incarnation === incarnation && broker.state !== 'crashed';
+    const again = (delayMs: number): void => {
+      this.sim.schedule(delayMs, () => {
+        if (!alive()) return;
+        if (broker.state === 'paused') broker.inbox.push(() => this.followerLoop(broker, p, incarnation));
+        else this.followerLoop(broker, p, incarnation);
+      });
+    };
+    if (!alive()) return;
+    const part = this.partition(p);
+    const leaderId = part.leader;
+    if (leaderId === null || leaderId === broker.id || broker.fenced) {
+      again(TIMING.replicaBackoffMs);
+      return;
+    }
+    const replica = this.replica(broker.id, p);
+    const fetchOffset = replica.leo;
+    // A fetch whose answer never comes (the leader crashed or paused) is given up after a
+    // while, so the follower keeps trying; a late answer to a given-up fetch is ignored.
+    let done = false;
+    const finish = (): boolean => {
+      if (done) return false;
+      done = true;
+      timeout.cancel();
+      return true;
+    };
+    const timeout = this.sim.schedule(TIMING.replicaFetchWaitMs + TIMING.replicaFetchTimeoutMs, () => {
+      if (finish()) again(0);
+    });
+    this.deliver(
+      leaderId,
+      () => {
+        const leaderIncarnation = this.broker(leaderId).incarnation;
+        this.handleReplicaFetch(leaderId, broker.id, p, fetchOffset, (response) => {
+          this.replyFrom(leaderId, leaderIncarnation, () => {
+            if (!alive() || !finish()) return;
+            if (broker.state === 'paused') {
+              broker.inbox.push(() => this.applyFetch(broker, p, response, again));
+            } else this.applyFetch(broker, p, response, again);
+          });
+        });
+      },
+      () => {
+        if (finish()) again(TIMING.replicaBackoffMs);
+      },
+    );
+  }
+
+  private applyFetch(
+    broker: Broker,
+    p: number,
+    response: FetchResponse,
+    again: (delayMs: number) => void,
+  ): void {
+    if (response.kind === 'error') {
+      again(TIMING.replicaBackoffMs);
+      return;
+    }
+    const replica = this.replica(broker.id, p);
+    if (response.kind === 'truncate') {
+      const removed = replica.truncateTo(response.offset);
+      if (removed > 0) {
+        this.info(`broker-${broker.id}`, `partition ${p}: truncated ${removed} records to offset ${response.offset}`);
+      }
+      again(0);
+      return;
+    }
+    // The records continue this replica's log only if nothing changed while they travelled.
+    let appended = 0;
+    if (response.from === replica.leo) {
+      for (const record of response.records) replica.log.push(record);
+      appended = response.records.length;
+    }
+    replica.hw = Math.max(replica.hw, Math.min(response.hw, replica.leo));
+    // Writing fetched records takes the follower a moment before it asks for more; meanwhile
+    // the leader acknowledges new writes that only it holds, which is the window ack leader
+    // bets on.
+    again(appended > 0 ? this.sim.random.between(TIMING.replicaAppendMinMs, TIMING.replicaAppendMaxMs) : 0);
+  }
+
+  private handleReplicaFetch(
+    leaderId: number,
+    followerId: number,
+    p: number,
+    fetchOffset: number,
+    respond: (response: FetchResponse) => void,
+  ): void {
+    const part = this.partition(p);
+    if (part.leader !== leaderId || this.broker(leaderId).fenced) {
+      respond({ kind: 'error' });
+      return;
+    }
+    const leader = this.replica(leaderId, p);
+    const follower = this.replica(followerId, p);
+    // The follower's log diverges from the leader's where their epochs at an offset differ.
+    // Records at one offset with one epoch are the same record (one leader per epoch), and logs
+    // only grow by copying a leader, so everything below the last match matches too.
+    let match = Math.min(fetchOffset, leader.leo) - 1;
+    while (match >= 0 && follower.log[match]?.epoch !== leader.log[match]?.epoch) match--;
+    if (match + 1 < fetchOffset) {
+      respond({ kind: 'truncate', offset: match + 1 });
+      return;
+    }
+    this.noteFollowerFetch(part, followerId, fetchOffset, leader.leo);
+    const answer = (): void => {
+      const records = leader.log.slice(fetchOffset, fetchOffset + 500);
+      respond({ kind: 'records', from: fetchOffset, records, hw: leader.hw });
+    };
+    if (leader.leo > fetchOffset) {
+      answer();
+      return;
+    }
+    // Nothing new: park the fetch until an append or the wait runs out, like Kafka's long poll.
+    let done = false;
+    const parked: ParkedFetch = {
+      wake: () => {
+        if (done) return;
+        done = true;
+        timer.cancel();
+        answer();
+      },
+    };
+    const timer = this.sim.schedule(TIMING.replicaFetchWaitMs, () => {
+      if (done) return;
+      done = true;
+      part.parked = part.parked.filter((entry) => entry !== parked);
+      answer();
+    });
+    part.parked.push(parked);
+  }
+
+  private wakeFetchers(part: PartitionState): void {
+    const parked = part.parked;
+    part.parked = [];
+    for (const entry of parked) entry.wake();
+  }
+
+  /** What the leader learns from a follower's fetch: its log end, and whether it is in sync. */
+  private noteFollowerFetch(part: PartitionState, followerId: number, fetchOffset: number, leaderLeo: number): void {
+    const now = this.sim.now;
+    // A fetch delayed in a paused leader's queue may carry an old offset; a follower's log end
+    // only shrinks by truncation after an epoch change, which resets this map.
+    part.followerLeo.set(followerId, Math.max(fetchOffset, part.followerLeo.get(followerId) ?? 0));
+    if (fetchOffset >= leaderLeo) part.lastCaughtUpMs.set(followerId, now);
+    else if (fetchOffset >= (part.lastFetchLeo.get(followerId) ?? Infinity)) {
+      part.lastCaughtUpMs.set(followerId, part.lastFetchMs.get(followerId) ?? now);
+    }
+    part.lastFetchLeo.set(followerId, leaderLeo);
+    part.lastFetchMs.set(followerId, now);
+    const leader = part.leader === null ? undefined : this.replica(part.leader, part.index);
+    if (
+      leader !== undefined &&
+      !part.isr.includes(followerId) &&
+      fetchOffset >= leader.hw &&
+      fetchOffset >= part.epochStartOffset &&
+      !this.broker(followerId).fenced
+    ) {
+      part.isr = part.replicas.filter((r) => r === followerId || part.isr.includes(r));
+      this.info('controller', `partition ${part.index}: broker ${followerId} rejoined the ISR ${fmt(part.isr)}`);
+    }
+    this.advanceHighWatermark(part);
+  }
+
+  /** Each leader drops followers that stopped catching up from the ISR. */
+  private isrCheckLoop(broker: Broker, incarnation: number): void {
+    this.sim.schedule(TIMING.isrCheckIntervalMs, () => {
+      if (broker.incarnation !== incarnation || broker.state === 'crashed') return;
+      if (broker.state === 'up' && !broker.fenced) {
+        for (const part of this.partitions) {
+          if (part.leader !== broker.id) continue;
+          const now = this.sim.now;
+          const lagging = part.isr.filter(
+            (member) =>
+              member !== broker.id &&
+              now - (part.lastCaughtUpMs.get(member) ?? 0) > TIMING.replicaLagMaxMs,
+          );
+          if (lagging.length > 0) {
+            part.isr = part.isr.filter((member) => !lagging.includes(member));
+            this.info('controller', `partition ${part.index}: ISR shrank to ${fmt(part.isr)} (lagging ${fmt(lagging)})`);
+            this.advanceHighWatermark(part);
+          }
+        }
+      }
+      this.isrCheckLoop(broker, incarnation);
+    });
+  }
+
+  // ---------------------------------------------------------------- controller
+
+  /** Fences a broker the controller lost and moves its leaderships; called after the session timeout. */
+  private brokerLost(id: number): void {
+    const broker = this.broker(id);
+    broker.fenced = true;
+    this.info('controller', `fenced broker ${id}`);
+    for (const part of this.partitions) {
+      if (part.leader === id) this.elect(part, id);
+      else if (part.isr.includes(id) && part.isr.length > 1) {
+        part.isr = part.isr.filter((member) => member !== id);
+        this.info('controller', `partition ${part.index}: ISR shrank to ${fmt(part.isr)}`);
+        this.advanceHighWatermark(part);
+      }
+    }
+  }
+
+  /** A broker registered (again): it may lead partitions that had no leader. */
+  private brokerJoined(id: number): void {
+    const broker = this.broker(id);
+    if (broker.state !== 'up') return;
+    broker.fenced = false;
+    this.info('controller', `broker ${id} registered`);
+    for (const part of this.partitions) {
+      if (part.leader === null && part.replicas.includes(id)) {
+        if (part.isr.includes(id) || this.topic.uncleanElection) this.elect(part, null);
+      }
+    }
+  }
+
+  private usable(id: number): boolean {
+    const broker = this.broker(id);
+    return broker.state === 'up' && !broker.fenced;
+  }
+
+  /** Elects a new leader for a partition whose leader `lost` is gone (or that has none). */
+  private elect(part: PartitionState, lost: number | null): void {
+    const oldLeader = part.leader;
+    if (oldLeader !== null) this.resign(part, oldLeader);
+    const clean = part.replicas.filter((r) => r !== lost && part.isr.includes(r) && this.usable(r));
+    let leader: number | null = clean[0] ?? null;
+    let unclean = false;
+    if (leader === null && this.topic.uncleanElection) {
+      leader = part.replicas.find((r) => r !== lost && this.usable(r)) ?? null;
+      unclean = leader !== null;
+    }
+    part.epoch++;
+    if (leader === null) {
+      part.leader = null;
+      // Kafka keeps the last ISR member in the ISR of an offline partition, so that it, and
+      // only it, can lead again without losing acknowledged writes.
+      this.info('controller', `partition ${part.index}: offline, no eligible replica (ISR ${fmt(part.isr)})`);
+      return;
+    }
+    part.leader = leader;
+    part.isr = unclean ? [leader] : part.isr.filter((member) => member !== lost);
+    if (part.isr.length === 0) part.isr = [leader];
+    const replica = this.replica(leader, part.index);
+    part.epochStartOffset = replica.leo;
+    part.followerLeo = new Map();
+    part.lastFetchLeo = new Map();
+    part.lastFetchMs = new Map();
+    // Followers get a fresh lag allowance under the new leader.
+    part.lastCaughtUpMs = new Map(part.isr.map((member) => [member, this.sim.now]));
+    this.info(
+      'controller',
+      `partition ${part.index}: broker ${leader} leads epoch ${part.epoch}${unclean ? ' (unclean election)' : ''}, ISR ${fmt(part.isr)}`,
+    );
+    this.advanceHighWatermark(part);
+  }
+
+  /** The old leader stops leading: its waiting acks fail, its parked fetches end. */
+  private resign(part: PartitionState, oldLeader: number): void {
+    const broker = this.broker(oldLeader);
+    const pending = part.pending;
+    part.pending = [];
+    if (broker.state !== 'crashed') {
+      for (const entry of pending) entry.reply(new BrokerError('NOT_LEADER_OR_FOLLOWER'));
+    }
+    const parked = part.parked;
+    part.parked = [];
+    for (const entry of parked) entry.wake();
+  }
+
+  // ---------------------------------------------------------------- faults
+
+  crash(id: number): void {
+    const broker = this.broker(id);
+    if (broker.state === 'crashed') return;
+    broker.state = 'crashed';
+    broker.incarnation++;
+    broker.inbox = [];
+    broker.dropAcks = 0;
+    this.pausedOrder.splice(0, this.pausedOrder.length, ...this.pausedOrder.filter((b) => b !== id));
+    this.crashedOrder.push(id);
+    for (const part of this.partitions) {
+      if (part.leader === id) {
+        part.pending = [];
+        part.parked = [];
+      }
+    }
+    const incarnation = broker.incarnation;
+    this.sim.schedule(TIMING.brokerSessionTimeoutMs, () => {
+      if (broker.incarnation === incarnation && broker.state === 'crashed') this.brokerLost(id);
+    });
+  }
+
+  restart(id: number): void {
+    const broker = this.broker(id);
+    if (broker.state !== 'crashed') return;
+    broker.state = 'up';
+    broker.incarnation++;
+    this.crashedOrder.splice(0, this.crashedOrder.length, ...this.crashedOrder.filter((b) => b !== id));
+    // A restarted process must register before it may lead; until the controller fenced it,
+    // it still counts as the leader of its partitions, which clients find refused meanwhile.
+    broker.fenced = true;
+    this.startBrokerLoops(broker);
+    const incarnation = broker.incarnation;
+    this.sim.schedule(TIMING.brokerRegistrationMs, () => {
+      if (broker.incarnation !== incarnation || broker.state !== 'up') return;
+      for (const part of this.partitions) if (part.leader === id) this.elect(part, id);
+      this.brokerJoined(id);
+    });
+  }
+
+  pause(id: number): void {
+    const broker = this.broker(id);
+    if (broker.state !== 'up') return;
+    broker.state = 'paused';
+    this.pausedOrder.push(id);
+    const incarnation = broker.incarnation;
+    this.sim.schedule(TIMING.brokerSessionTimeoutMs, () => {
+      if (broker.incarnation === incarnation && broker.state === 'paused') this.brokerLost(id);
+    });
+  }
+
+  resume(id: number): void {
+    const broker = this.broker(id);
+    if (broker.state !== 'paused') return;
+    broker.state = 'up';
+    this.pausedOrder.splice(0, this.pausedOrder.length, ...this.pausedOrder.filter((b) => b !== id));
+    const inbox = broker.inbox;
+    broker.inbox = [];
+    for (const work of inbox) work();
+    if (broker.fenced) {
+      const incarnation = broker.incarnation;
+      this.sim.schedule(TIMING.brokerRegistrationMs, () => {
+        if (broker.incarnation === incarnation && broker.state === 'up') this.brokerJoined(id);
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  partition(p: number): PartitionState {
+    const part = this.partitions[p];
+    if (part === undefined) throw new Error(`no partition ${p}`);
+    return part;
+  }
+
+  replica(brokerId: number, p: number): Replica {
+    const replica = this.broker(brokerId).replicas.get(p);
+    if (replica === undefined) throw new Error(`broker ${brokerId} has no replica of partition ${p}`);
+    return replica;
+  }
+
+  /** Records a consumer may read at the leader: from `offset` up to the high watermark. */
+  fetch(brokerId: number, p: number, offset: number, max: number): FetchResult {
+    const part = this.partition(p);
+    if (part.leader !== brokerId || this.broker(brokerId).fenced) return { kind: 'error', code: 'NOT_LEADER_OR_FOLLOWER' };
+    const leader = this.replica(brokerId, p);
+    if (offset > leader.leo) return { kind: 'out-of-range', leo: leader.leo };
+    return { kind: 'records', records: leader.log.slice(offset, Math.min(leader.hw, offset + max)) };
+  }
+
+  /** The leader's high watermark of each partition (0 for an offline one). */
+  highWatermarks(): Map<number, number> {
+    return new Map(
+      this.partitions.map((part) => [part.index, part.leader === null ? 0 : this.replica(part.leader, part.index).hw]),
+    );
+  }
+
+  /** True when every partition has a leader and every replica is in the ISR and caught up. */
+  inSync(): boolean {
+    return this.partitions.every((part) => {
+      if (part.leader === null || !this.usable(part.leader)) return false;
+      const leader = this.replica(part.leader, part.index);
+      if (leader.hw !== leader.leo) return false;
+      return part.replicas.every(
+        (r) => this.usable(r) && part.isr.includes(r) && this.replica(r, part.index).leo === leader.leo,
+      );
+    });
+  }
+
+  // ---------------------------------------------------------------- consumer groups
+
+  group(name: string): Group {
+    let group = this.groups.get(name);
+    if (group === undefined) {
+      group = new Group();
+      this.groups.set(name, group);
+      this.groupCheckLoop(name, group);
+    }
+    return group;
+  }
+
+  /** Joins or heartbeats; returns the member's generation and assigned partitions. */
+  heartbeat(groupName: string, memberId: string): { generation: number; partitions: readonly number[] } {
+    const group = this.group(groupName);
+    const member = group.members.get(memberId);
+    if (member === undefined) {
+      group.members.set(memberId, { lastSeenMs: this.sim.now });
+      this.rebalance(groupName, group, `${memberId} joined`);
+    } else member.lastSeenMs = this.sim.now;
+    return { generation: group.generation, partitions: group.assignment.get(memberId) ?? [] };
+  }
+
+  leave(groupName: string, memberId: string): void {
+    const group = this.group(groupName);
+    if (group.members.delete(memberId)) this.rebalance(groupName, group, `${memberId} left`);
+  }
+
+  commit(groupName: string, memberId: string, generation: number, offsets: ReadonlyMap<number, number>): ErrorCode | null {
+    const group = this.group(groupName);
+    if (!group.members.has(memberId)) return 'UNKNOWN_MEMBER_ID';
+    if (generation !== group.generation) return 'REBALANCE_IN_PROGRESS';
+    const owned = group.assignment.get(memberId) ?? [];
+    for (const p of offsets.keys()) if (!owned.includes(p)) return 'REBALANCE_IN_PROGRESS';
+    for (const [p, offset] of offsets) group.committed.set(p, offset);
+    return null;
+  }
+
+  committed(groupName: string): Map<number, number> {
+    return new Map(this.group(groupName).committed);
+  }
+
+  private rebalance(groupName: string, group: Group, why: string): void {
+    group.generation++;
+    const members = [...group.members.keys()].sort();
+    const assignment = new Map<string, number[]>(members.map((m) => [m, []]));
+    for (const part of this.partitions) {
+      const member = members[part.index % Math.max(1, members.length)];
+      if (member !== undefined) assignment.get(member)?.push(part.index);
+    }
+    group.assignment = assignment;
+    this.info(
+      `group-${groupName}`,
+      `generation ${group.generation} after ${why}: ${members.map((m) => `${m}=${fmt(assignment.get(m) ?? [])}`).join(' ') || 'no members'}`,
+    );
+  }
+
+  private groupCheckLoop(groupName: string, group: Group): void {
+    this.sim.schedule(TIMING.groupCheckIntervalMs, () => {
+      const now = this.sim.now;
+      const expired = [...group.members].filter(([, m]) => now - m.lastSeenMs > TIMING.consumerSessionTimeoutMs);
+      for (const [id] of expired) group.members.delete(id);
+      if (expired.length > 0) this.rebalance(groupName, group, `${expired.map(([id]) => id).join(', ')} timed out`);
+      this.groupCheckLoop(groupName, group);
+    });
+  }
+}
+
+type FetchResponse =
+  | { readonly kind: 'error' }
+  | { readonly kind: 'truncate'; readonly offset: number }
+  | { readonly kind: 'records'; readonly from: number; readonly records: readonly LogRecord[]; readonly hw: number };
+
+export type FetchResult =
+  | { readonly kind: 'error'; readonly code: ErrorCode }
+  | { readonly kind: 'out-of-range'; readonly leo: number }
+  | { readonly kind: 'records'; readonly records: readonly LogRecord[] };
+
+function fmt(ids: readonly number[]): string {
+  return `[${ids.join(',')}]`;
+}

@@ -1,0 +1,18 @@
+// The adapters a user can name with --adapter. Each loads lazily, so a run on the reference
+// broker never loads a real broker's client library.
+
+import type { Adapter } from './contract.js';
+
+const LOADERS: Readonly<Record<string, () => Promise<Adapter>>> = {
+  reference: async () => (await import('../reference/adapter.js')).referenceAdapter,
+};
+
+export function adapterNames(): readonly string[] {
+  return Object.keys(LOADERS);
+}
+
+/** Loads the named adapter, or returns undefined when there is none of that name. */
+export async function loadAdapter(name: string): Promise<Adapter | undefined> {
+  const load = LOADERS[name];
+  return load === undefined ? undefined : load();
+}

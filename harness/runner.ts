@@ -1,0 +1,582 @@
+// The runner: turns one scenario into a run against an adapter and a verdict.
+//
+// A run has phases, each recorded in the history:
+//   workload  producers send, consumers poll, process and commit, faults fire on their triggers;
+//   catch-up  producers are done; consumers go on until the group has committed every partition's
+//             end, or make no progress for a while (faults triggered by `processed` still fire);
+//   heal      every fault still in force is undone (brokers restarted and resumed), and the
+//             replicas settle back in sync;
+//   catch-up  once more, now that the cluster is whole and the end offsets final;
+//   drain     consumers leave, and every partition is read from its start.
+// The checker then judges the history against the scenario's expectations.
+//
+// Every adapter call has a real-time deadline. Actors (producers and consumers) are plain async
+// loops, the same for every adapter; on the reference broker their awaits are settled by the
+// simulation, which is why the same seed gives the same history.
+
+import { join } from 'node:path';
+import type { Adapter, Consumer, DeliveredRecord, Producer, Session } from '../adapters/contract.js';
+import type { MessageRef } from '../spec/history.js';
+import type { ScenarioResult } from '../spec/result.js';
+import type { Fault, Scenario } from '../spec/scenario.js';
+import type { TriggerKind } from '../spec/vocabulary.js';
+import { check, judge } from './checker.js';
+import { DeadlineError, withDeadline } from './deadline.js';
+import { HistoryRecorder } from './history.js';
+import { Random } from './random.js';
+import { reproduceCommand } from './reproduce.js';
+
+export interface RunOptions {
+  readonly adapter: Adapter;
+  /** Overrides the scenario's seed. */
+  readonly seed?: number;
+  readonly defects: readonly string[];
+  /** Keep the history as JSON Lines in this folder. */
+  readonly historyDir?: string;
+  /** Deadline of each broker operation, in real milliseconds. */
+  readonly operationTimeoutMs?: number;
+}
+
+/** Settings of the run that are not part of the scenario language (yet). */
+const RUN = {
+  operationTimeoutMs: 30_000,
+  /** Opening a session may start a cluster. */
+  openTimeoutMs: 180_000,
+  maxPollRecords: 50,
+  pollTimeoutMs: 100,
+  /** Clock milliseconds the first catch-up waits without progress before it moves on. */
+  stallMs: 2_000,
+  /** Clock milliseconds each catch-up may take at most. */
+  catchUpTimeoutMs: 60_000,
+  catchUpCheckMs: 50,
+  settleTimeoutMs: 60_000,
+} as const;
+
+const NO_COUNTS = { sent: 0, acknowledged: 0, stored: 0, delivered: 0, processed: 0 } as const;
+
+export async function runScenario(scenario: Scenario, options: RunOptions): Promise<ScenarioResult> {
+  const adapter = options.adapter;
+  const seed = options.seed ?? scenario.seed;
+  const startedMs = performance.now();
+  const reproduce = reproduceCommand({ file: scenario.file, adapter: adapter.name, seed, defects: options.defects });
+  const base = { file: scenario.file, name: scenario.name, seed, reproduce };
+  const elapsed = (): number => Math.round(performance.now() - startedMs);
+
+  const missing = scenario.requires.filter((capability) => !adapter.capabilities.has(capability));
+  if (missing.length > 0) {
+    return {
+      ...base,
+      status: 'skipped',
+      reason: `adapter ${adapter.name} lacks ${missing.join(', ')}`,
+      counts: NO_COUNTS,
+      anomalies: {},
+      durationMs: elapsed(),
+    };
+  }
+
+  const historyPath =
+    options.historyDir === undefined ? undefined : join(options.historyDir, historyFileName(scenario.file, seed));
+  const recorder = new HistoryRecorder(historyPath);
+  const run = new Run(scenario, seed, options, recorder);
+  let failure: unknown;
+  try {
+    await run.execute();
+  } catch (error) {
+    failure = error;
+  } finally {
+    await run.shutdown();
+    recorder.close();
+  }
+  const history = historyPath === undefined ? {} : { history: historyPath };
+  const notes = run.notes.length > 0 ? { notes: run.notes } : {};
+  const checked = check(recorder.events);
+  if (failure !== undefined) {
+    return {
+      ...base,
+      ...history,
+      ...notes,
+      status: 'error',
+      reason: describe(failure),
+      counts: checked.counts,
+      anomalies: {},
+      durationMs: elapsed(),
+    };
+  }
+  const judged = judge(checked, scenario.expect);
+  return {
+    ...base,
+    ...history,
+    ...notes,
+    status: judged.held ? 'passed' : 'failed',
+    counts: checked.counts,
+    anomalies: judged.anomalies,
+    durationMs: elapsed(),
+  };
+}
+
+/** suites/producer-acks/a.yaml with seed 7 → suites__producer-acks__a.seed-7.jsonl */
+export function historyFileName(file: string, seed: number): string {
+  const stem = file
+    .replace(/\.ya?ml$/i, '')
+    .replace(/^(\.\.?\/)+/, '')
+    .replace(/[^A-Za-z0-9._-]+/g, '__');
+  return `${stem}.seed-${seed}.jsonl`;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** A crash of a consumer or producer that waits for its actor to reach the right point. */
+interface ArmedCrash {
+  readonly fault: Fault;
+  done: boolean;
+}
+
+class Run {
+  readonly notes: string[] = [];
+  private session: Session | undefined;
+  private readonly opTimeoutMs: number;
+  private readonly counters: Record<Exclude<TriggerKind, 'ms'>, number> = { sent: 0, acked: 0, processed: 0 };
+  private readonly processedIds = new Set<string>();
+  private readonly pendingFaults: Fault[];
+  private faultQueue: Promise<void> = Promise.resolve();
+  private readonly armedConsumerCrashes: ArmedCrash[] = [];
+  private readonly armedProducerCrashes: ArmedCrash[] = [];
+  private stopConsumers = false;
+  private aborted: unknown;
+  private readonly group: string;
+  private readonly openClients = new Set<Producer | Consumer>();
+
+  constructor(
+    private readonly scenario: Scenario,
+    private readonly seed: number,
+    private readonly options: RunOptions,
+    private readonly recorder: HistoryRecorder,
+  ) {
+    this.opTimeoutMs = options.operationTimeoutMs ?? RUN.operationTimeoutMs;
+    this.pendingFaults = [...scenario.faults];
+    this.group = `deliverycheck-${seed}`;
+  }
+
+  /** Runs an adapter operation under its deadline. */
+  private op<T>(operation: Promise<T>, what: string, timeoutMs = this.opTimeoutMs): Promise<T> {
+    return withDeadline(operation, timeoutMs, what);
+  }
+
+  async execute(): Promise<void> {
+    const scenario = this.scenario;
+    const adapter = this.options.adapter;
+    const topic = {
+      name: `deliverycheck-${slug(scenario.name)}-${this.seed}`,
+      partitions: scenario.topic.partitions,
+      replication: scenario.topic.replication,
+      minInsync: scenario.topic.minInsync,
+      uncleanElection: scenario.topic.uncleanElection,
+    };
+    this.session = await this.op(
+      adapter.open({
+        seed: this.seed,
+        brokers: scenario.cluster.brokers,
+        topic,
+        defects: this.options.defects,
+        info: (source, message) => this.recorder.record({ type: 'info', source, message }),
+      }),
+      `opening adapter ${adapter.name}`,
+      RUN.openTimeoutMs,
+    );
+    const session = this.session;
+    this.recorder.clock = () => session.clock.now();
+    this.recorder.record({
+      type: 'setup',
+      scenario: scenario.name,
+      file: scenario.file,
+      adapter: adapter.name,
+      seed: this.seed,
+      topic: topic.name,
+      partitions: topic.partitions,
+      ack: scenario.producer.ack,
+      commit: scenario.consumer.commit,
+      isolation: scenario.consumer.isolation,
+      defects: [...this.options.defects],
+    });
+
+    this.phase('workload');
+    this.armTimeTriggers();
+    const consumers = Array.from({ length: scenario.workload.consumers }, (_, index) => this.consumerActor(index));
+    const producers = this.producerPlans().map((plan, index) => this.producerActor(index, plan));
+    await this.untilAborted(Promise.all(producers));
+
+    this.phase('catch-up');
+    await this.catchUp(true);
+    await this.untilAborted(this.faultQueue);
+
+    this.phase('heal');
+    this.noteUnfiredFaults();
+    const healed = await this.op(session.faults.healAll(), 'healing every fault');
+    for (const result of healed) this.recorder.record({ type: 'fault', do: 'heal', result });
+    // The cluster settles before the last catch-up: until every replica is back in sync, the
+    // end offsets consumers chase are not final.
+    const settled = await this.op(
+      session.settle(RUN.settleTimeoutMs),
+      'waiting for the replicas to settle',
+      RUN.settleTimeoutMs + this.opTimeoutMs,
+    );
+    if (!settled) {
+      this.notes.push(`the replicas were not back in sync after ${RUN.settleTimeoutMs} ms; the drain read what the leaders had`);
+    }
+
+    this.phase('catch-up');
+    await this.catchUp(false);
+
+    this.phase('drain');
+    this.stopConsumers = true;
+    await this.untilAborted(Promise.all(consumers));
+    const stored = await this.op(session.drain(), 'the final drain read');
+    for (const record of stored) {
+      this.recorder.record({
+        type: 'drain',
+        id: record.id,
+        partition: record.partition,
+        offset: record.offset,
+        ...(record.aborted === true ? { aborted: true } : {}),
+      });
+    }
+    this.phase('done');
+  }
+
+  /** Closes every client and the session, whatever state the run ended in. */
+  async shutdown(): Promise<void> {
+    this.stopConsumers = true;
+    this.aborted ??= new Error('the run ended');
+    for (const client of this.openClients) {
+      await this.op(client.close(), 'closing a client').catch(() => undefined);
+    }
+    if (this.session !== undefined) {
+      await this.op(this.session.close(), 'closing the session');
+    }
+  }
+
+  private phase(name: string, note?: string): void {
+    this.recorder.record({ type: 'phase', name, ...(note === undefined ? {} : { note }) });
+  }
+
+  /** Waits for a promise, but gives up as soon as any actor hit a fatal error. */
+  private async untilAborted<T>(promise: Promise<T>): Promise<T> {
+    const value = await promise;
+    if (this.aborted !== undefined) throw this.aborted;
+    return value;
+  }
+
+  /** A fatal error in an actor (such as a missed deadline) ends the whole run as an error. */
+  private abort(error: unknown): void {
+    this.aborted ??= error;
+  }
+
+  // ------------------------------------------------------------------ producers
+
+  /** Each producer's messages, with keys drawn from the run's seed, so every adapter gets the same. */
+  private producerPlans(): MessageRef[][] {
+    const { messages, producers, keys } = this.scenario.workload;
+    const random = new Random(this.seed ^ 0x6b657973);
+    return Array.from({ length: producers }, (_, producer) => {
+      const count = Math.floor(messages / producers) + (producer < messages % producers ? 1 : 0);
+      return Array.from({ length: count }, (_, seq) => ({
+        id: `p${producer}-${seq}`,
+        producer,
+        seq,
+        key: `k${random.int(0, keys - 1)}`,
+      }));
+    });
+  }
+
+  private get live(): Session {
+    if (this.session === undefined) throw new Error('no session is open');
+    return this.session;
+  }
+
+  private async openProducer(index: number): Promise<Producer> {
+    const settings = this.scenario.producer;
+    const producer = await this.op(
+      this.live.producer({
+        index,
+        ack: settings.ack,
+        retries: settings.retries,
+        idempotent: settings.idempotent,
+        transactional: settings.transactional,
+      }),
+      `opening producer ${index}`,
+    );
+    this.openClients.add(producer);
+    return producer;
+  }
+
+  private async producerActor(index: number, plan: readonly MessageRef[]): Promise<void> {
+    try {
+      let producer = await this.openProducer(index);
+      let generation = 0;
+      const inFlight = new Set<Promise<void>>();
+      for (const message of plan) {
+        if (this.aborted !== undefined) return;
+        const crash = this.takeCrash(this.armedProducerCrashes, index);
+        if (crash !== undefined) {
+          await this.op(producer.crash(), `crashing producer ${index}`);
+          this.openClients.delete(producer);
+          this.recorder.record({
+            type: 'fault',
+            do: 'crash-producer',
+            target: index,
+            result: `crashed producer ${index} with ${inFlight.size} sends in flight; restarted it`,
+          });
+          inFlight.clear();
+          producer = await this.openProducer(index);
+          generation++;
+        }
+        while (inFlight.size >= this.scenario.producer.maxInFlight) await Promise.race(inFlight);
+        this.recorder.record({ type: 'send', ...message });
+        this.count('sent', 1);
+        const sending = this.send(producer, index, generation, () => generation, message).finally(() =>
+          inFlight.delete(sending),
+        );
+        inFlight.add(sending);
+      }
+      await Promise.all(inFlight);
+      this.openClients.delete(producer);
+      await this.op(producer.close(), `closing producer ${index}`);
+    } catch (error) {
+      this.abort(error);
+    }
+  }
+
+  private async send(
+    producer: Producer,
+    index: number,
+    generation: number,
+    currentGeneration: () => number,
+    message: MessageRef,
+  ): Promise<void> {
+    try {
+      const result = await this.op(producer.send(message), `producer ${index} sending ${message.id}`);
+      if (currentGeneration() !== generation) return;
+      if (result.offset !== null) {
+        this.recorder.record({ type: 'ack', producer: index, id: message.id, partition: result.partition, offset: result.offset });
+        this.count('acked', 1);
+      }
+    } catch (error) {
+      // A hung send is fatal to the run. It is handed to abort() rather than thrown, since this
+      // promise may have nobody awaiting it when it settles.
+      if (error instanceof DeadlineError) this.abort(error);
+      // A crashed producer's sends have no outcome: whether they were stored, only the drain knows.
+      else if (currentGeneration() === generation) {
+        this.recorder.record({ type: 'error', producer: index, id: message.id, error: describe(error) });
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ consumers
+
+  private async openConsumer(index: number): Promise<Consumer> {
+    const consumer = await this.op(
+      this.live.consumer({
+        index,
+        group: this.group,
+        isolation: this.scenario.consumer.isolation,
+        autoCommit: this.scenario.consumer.commit === 'auto',
+        maxPollRecords: RUN.maxPollRecords,
+      }),
+      `opening consumer ${index}`,
+    );
+    this.openClients.add(consumer);
+    return consumer;
+  }
+
+  private async consumerActor(index: number): Promise<void> {
+    try {
+      let consumer = await this.openConsumer(index);
+      const commitMode = this.scenario.consumer.commit;
+      while (!this.stopConsumers && this.aborted === undefined) {
+        const records = await this.op(consumer.poll(RUN.pollTimeoutMs), `consumer ${index} polling`);
+        if (records.length > 0) {
+          this.recorder.record({
+            type: 'poll',
+            consumer: index,
+            records: records.map((r) => ({ id: r.id, partition: r.partition, offset: r.offset })),
+          });
+        }
+        let crashed = await this.crashPoint(consumer, index, 'after-poll');
+        if (!crashed && records.length > 0) {
+          if (commitMode === 'before-process') {
+            // At-most-once processes only what it managed to commit: a batch whose commit
+            // failed belongs to whichever member the group gives the partition next.
+            const committed = await this.commit(consumer, index, records);
+            crashed = await this.crashPoint(consumer, index, 'after-commit');
+            if (!crashed && committed) this.process(index, records);
+            if (!crashed && committed) crashed = await this.crashPoint(consumer, index, 'after-process');
+          } else {
+            this.process(index, records);
+            crashed = await this.crashPoint(consumer, index, 'after-process');
+            if (!crashed && commitMode === 'after-process') {
+              await this.commit(consumer, index, records);
+              crashed = await this.crashPoint(consumer, index, 'after-commit');
+            }
+          }
+        }
+        if (crashed) consumer = await this.openConsumer(index);
+      }
+      this.openClients.delete(consumer);
+      await this.op(consumer.close(), `closing consumer ${index}`);
+    } catch (error) {
+      this.abort(error);
+    }
+  }
+
+  private process(index: number, records: readonly DeliveredRecord[]): void {
+    for (const record of records) {
+      this.recorder.record({ type: 'process', consumer: index, id: record.id, partition: record.partition, offset: record.offset });
+      if (!this.processedIds.has(record.id)) {
+        this.processedIds.add(record.id);
+        this.count('processed', 1);
+      }
+    }
+  }
+
+  /** Commits the offsets after a batch; says whether the commit went through. */
+  private async commit(consumer: Consumer, index: number, records: readonly DeliveredRecord[]): Promise<boolean> {
+    const next = new Map<number, number>();
+    for (const record of records) next.set(record.partition, Math.max(next.get(record.partition) ?? 0, record.offset + 1));
+    const offsets = Object.fromEntries([...next].sort(([a], [b]) => a - b).map(([p, o]) => [String(p), o]));
+    try {
+      await this.op(consumer.commit(next), `consumer ${index} committing`);
+      this.recorder.record({ type: 'commit', consumer: index, offsets });
+      return true;
+    } catch (error) {
+      if (error instanceof DeadlineError) throw error;
+      this.recorder.record({ type: 'commit-error', consumer: index, offsets, error: describe(error) });
+      return false;
+    }
+  }
+
+  /** Crashes the consumer here if a crash waits for this consumer at this point. */
+  private async crashPoint(consumer: Consumer, index: number, point: NonNullable<Fault['point']>): Promise<boolean> {
+    const crash = this.takeCrash(this.armedConsumerCrashes, index, point);
+    if (crash === undefined) return false;
+    this.openClients.delete(consumer);
+    await this.op(consumer.crash(), `crashing consumer ${index}`);
+    this.recorder.record({ type: 'fault', do: 'crash-consumer', target: index, result: `consumer ${index} crashed ${point}; restarted it` });
+    return true;
+  }
+
+  private takeCrash(armed: ArmedCrash[], index: number, point?: Fault['point']): ArmedCrash | undefined {
+    const crash = armed.find(
+      (entry) => !entry.done && (entry.fault.target === 'any' || entry.fault.target === index) && entry.fault.point === point,
+    );
+    if (crash !== undefined) crash.done = true;
+    return crash;
+  }
+
+  /**
+   * Waits until the group has committed every partition's end offset. With `untilStall`, it also
+   * stops once nothing moved for a while, since a fault still in force may block progress.
+   */
+  private async catchUp(untilStall: boolean): Promise<void> {
+    const session = this.live;
+    const clock = session.clock;
+    const startMs = clock.now();
+    let lastProgressMs = startMs;
+    let lastCommitted = -1;
+    for (;;) {
+      if (this.aborted !== undefined) throw this.aborted;
+      const [ends, committed] = await Promise.all([
+        this.op(session.endOffsets(), 'reading end offsets'),
+        this.op(session.committedOffsets(this.group), 'reading committed offsets'),
+      ]);
+      let behind = 0;
+      let total = 0;
+      for (const [partition, end] of ends) {
+        const at = committed.get(partition) ?? 0;
+        behind += Math.max(0, end - at);
+        total += at;
+      }
+      if (behind === 0) return;
+      const now = clock.now();
+      if (total !== lastCommitted) {
+        lastCommitted = total;
+        lastProgressMs = now;
+      }
+      if (untilStall && now - lastProgressMs >= RUN.stallMs) return;
+      if (now - startMs >= RUN.catchUpTimeoutMs) {
+        this.notes.push(`consumers did not catch up within ${RUN.catchUpTimeoutMs} ms (${behind} records behind)`);
+        this.phase('catch-up', `gave up with ${behind} records behind`);
+        return;
+      }
+      await this.op(clock.sleep(RUN.catchUpCheckMs), 'waiting for consumers');
+    }
+  }
+
+  // ------------------------------------------------------------------ faults
+
+  private count(kind: Exclude<TriggerKind, 'ms'>, by: number): void {
+    this.counters[kind] += by;
+    const value = this.counters[kind];
+    for (const fault of [...this.pendingFaults]) {
+      if (fault.at.kind === kind && value >= fault.at.value) this.fire(fault);
+    }
+  }
+
+  private armTimeTriggers(): void {
+    const clock = this.live.clock;
+    for (const fault of this.pendingFaults) {
+      if (fault.at.kind !== 'ms') continue;
+      clock.sleep(fault.at.value).then(
+        () => {
+          if (this.pendingFaults.includes(fault) && !this.stopConsumers) this.fire(fault);
+        },
+        () => undefined,
+      );
+    }
+  }
+
+  /** Fires a fault: crashes of clients are armed for their actors; broker faults go in order. */
+  private fire(fault: Fault): void {
+    this.pendingFaults.splice(this.pendingFaults.indexOf(fault), 1);
+    if (fault.do === 'crash-consumer') {
+      this.armedConsumerCrashes.push({ fault, done: false });
+      return;
+    }
+    if (fault.do === 'crash-producer') {
+      this.armedProducerCrashes.push({ fault, done: false });
+      return;
+    }
+    const session = this.live;
+    const brokerFault = { do: fault.do, target: fault.target, partition: fault.partition, count: fault.count };
+    this.faultQueue = this.faultQueue.then(async () => {
+      if (this.aborted !== undefined) return;
+      try {
+        const result = await this.op(session.faults.inject(brokerFault), `injecting ${fault.do}`);
+        this.recorder.record({ type: 'fault', do: fault.do, target: fault.target, result });
+      } catch (error) {
+        this.abort(error);
+      }
+    });
+  }
+
+  private noteUnfiredFaults(): void {
+    for (const fault of this.pendingFaults) {
+      this.notes.push(`fault ${fault.do} at ${fault.at.kind} ${fault.at.value} never fired: its trigger was not reached`);
+    }
+    for (const crash of [...this.armedConsumerCrashes, ...this.armedProducerCrashes]) {
+      if (!crash.done) {
+        crash.done = true;
+        this.notes.push(`fault ${crash.fault.do} fired but no client reached ${crash.fault.point ?? 'its next send'}`);
+      }
+    }
+  }
+}
+
+function slug(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 40);
+}

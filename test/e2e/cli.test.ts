@@ -1,0 +1,181 @@
+// The command line as a user runs it: the built bin in a child process, its exit codes, its
+// JSON against the published schema, its history files, and its one-line errors.
+
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { check } from '../../harness/checker.js';
+import type { HistoryEvent } from '../../spec/history.js';
+import type { RunResult } from '../../spec/result.js';
+import { resultSchema } from '../../spec/result.js';
+
+const root = join(import.meta.dirname, '..', '..');
+const bin = join(root, 'bin', 'deliverycheck.js');
+
+function deliverycheck(args: readonly string[], cwd = root) {
+  return execa('node', [bin, ...args], { cwd, reject: false, timeout: 120_000, env: { NO_COLOR: '1' } });
+}
+
+function scratch(): string {
+  return mkdtempSync(join(tmpdir(), 'deliverycheck-e2e-'));
+}
+
+const validateResult = new Ajv2020({ strict: true, allErrors: true }).compile(resultSchema);
+
+function readJson(path: string): RunResult {
+  const result = JSON.parse(readFileSync(path, 'utf8')) as RunResult;
+  expect(validateResult(result), JSON.stringify(validateResult.errors)).toBe(true);
+  return result;
+}
+
+const SMALL = `
+name: small ack all run
+description: A small run with ack all and no faults.
+seed: 3
+cluster:  { brokers: 3 }
+topic:    { partitions: 2, replication: 3, minInsync: 2 }
+producer: { ack: all, retries: 3 }
+consumer: { commit: after-process }
+workload: { messages: 200, keys: 5, producers: 2, consumers: 2 }
+expect:
+  guarantee: exactly-once
+`;
+
+describe('deliverycheck run', () => {
+  it('runs the bundled suites on the reference broker: every claim holds, every control witnesses', async () => {
+    const dir = scratch();
+    const run = await deliverycheck(['run', 'suites', '--json', join(dir, 'r.json'), '--junit', join(dir, 'r.xml')]);
+    expect(run.stderr).toBe('');
+    expect(run.exitCode).toBe(0);
+    const result = readJson(join(dir, 'r.json'));
+    expect(result.adapter).toBe('reference');
+    expect(result.scenarios.length).toBeGreaterThanOrEqual(7);
+    for (const scenario of result.scenarios) {
+      expect(scenario.status, scenario.file).toBe('passed');
+      for (const [anomaly, verdict] of Object.entries(scenario.anomalies)) {
+        if (verdict?.expect === 'witnessed') expect(verdict.count, `${scenario.file} ${anomaly}`).toBeGreaterThan(0);
+        if (verdict?.expect === 'none') expect(verdict.count, `${scenario.file} ${anomaly}`).toBe(0);
+      }
+    }
+    const junit = readFileSync(join(dir, 'r.xml'), 'utf8');
+    expect(junit.match(/<testcase /g)?.length).toBe(result.scenarios.length);
+    expect(junit).not.toContain('<failure');
+  });
+
+  it('writes the same history byte for byte for the same seed, and another for another seed', async () => {
+    const [a, b, c] = [scratch(), scratch(), scratch()];
+    const file = 'suites/producer-acks/ack-leader-leader-crash-witnesses-loss.yaml';
+    await deliverycheck(['run', file, '--history', a]);
+    await deliverycheck(['run', file, '--history', b]);
+    await deliverycheck(['run', file, '--history', c, '--seed', '8']);
+    const [nameA] = readdirSync(a);
+    const [nameC] = readdirSync(c);
+    expect(nameA).toBe('suites__producer-acks__ack-leader-leader-crash-witnesses-loss.seed-7.jsonl');
+    expect(nameC).toContain('.seed-8.jsonl');
+    const historyA = readFileSync(join(a, nameA as string), 'utf8');
+    expect(historyA.length).toBeGreaterThan(100_000);
+    expect(readFileSync(join(b, nameA as string), 'utf8')).toBe(historyA);
+    expect(readFileSync(join(c, nameC as string), 'utf8')).not.toBe(historyA);
+  });
+
+  it('keeps a history from which the checker alone reaches the reported verdict', async () => {
+    const dir = scratch();
+    const file = 'suites/consumer-commit/after-process-crash-after-process-witnesses-duplicates.yaml';
+    await deliverycheck(['run', file, '--history', dir, '--json', join(dir, 'r.json')]);
+    const [scenario] = readJson(join(dir, 'r.json')).scenarios;
+    const events = readFileSync(scenario?.history as string, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as HistoryEvent);
+    expect(events.map((event) => event.i)).toEqual(events.map((_, index) => index + 1));
+    const checked = check(events);
+    expect(checked.counts).toEqual(scenario?.counts);
+    expect(checked.anomalies.duplicated.count).toBe(scenario?.anomalies.duplicated?.count);
+    expect(checked.anomalies.duplicated.count).toBeGreaterThan(0);
+  });
+
+  it('exits 1 on a violated claim, names the witnesses and prints a command that reproduces it', async () => {
+    const dir = scratch();
+    const text = readFileSync(join(root, 'suites/producer-acks/ack-leader-leader-crash-witnesses-loss.yaml'), 'utf8');
+    const claimed = join(dir, 'ack-leader-claims-no-loss.yaml');
+    writeFileSync(claimed, text.replace('lost: witnessed', 'lost: none'));
+    const run = await deliverycheck(['run', claimed, '--json', join(dir, 'r.json')]);
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toMatch(/FAIL/);
+    expect(run.stdout).toMatch(/lost: expected none, got \d+/);
+    const [scenario] = readJson(join(dir, 'r.json')).scenarios;
+    expect(scenario?.status).toBe('failed');
+    expect(scenario?.anomalies.lost?.witnesses.length).toBeGreaterThan(0);
+    const reproduce = scenario?.reproduce as string;
+    expect(run.stdout).toContain(reproduce);
+    expect(reproduce).toBe(`npx deliverycheck run ${claimed} --adapter reference --seed 7`);
+    const again = await deliverycheck([...reproduce.split(' ').slice(2), '--json', join(dir, 'again.json')]);
+    expect(again.exitCode).toBe(1);
+    const [repeated] = readJson(join(dir, 'again.json')).scenarios;
+    expect(repeated?.anomalies.lost?.count).toBe(scenario?.anomalies.lost?.count);
+  });
+
+  it('skips a scenario that needs a capability the adapter lacks, naming it, and exits 0', async () => {
+    const dir = scratch();
+    const file = join(dir, 'needs-partition.yaml');
+    writeFileSync(file, `${SMALL}faults:\n  - at: { sent: 10 }\n    do: partition\n    target: leader\n`);
+    const run = await deliverycheck(['run', file, '--json', join(dir, 'r.json')]);
+    expect(run.exitCode).toBe(0);
+    const [scenario] = readJson(join(dir, 'r.json')).scenarios;
+    expect(scenario?.status).toBe('skipped');
+    expect(scenario?.reason).toContain('fault.partition');
+  });
+
+  it('passes a small exactly-once claim without faults', async () => {
+    const dir = scratch();
+    writeFileSync(join(dir, 'small.yaml'), SMALL);
+    const run = await deliverycheck(['run', dir, '--json', join(dir, 'r.json')]);
+    expect(run.exitCode).toBe(0);
+    const [scenario] = readJson(join(dir, 'r.json')).scenarios;
+    expect(scenario?.counts).toEqual({ sent: 200, acknowledged: 200, stored: 200, delivered: 200, processed: 200 });
+  });
+});
+
+describe('bad input', () => {
+  it('reports each error in one line with file, line, column and field, and exits 2', async () => {
+    const dir = scratch();
+    writeFileSync(join(dir, 'a.yaml'), SMALL.replace('ack: all', 'ack: al'));
+    writeFileSync(join(dir, 'b.yaml'), SMALL.replace('partitions: 2', 'partitons: 2'));
+    const run = await deliverycheck(['run', dir]);
+    expect(run.exitCode).toBe(2);
+    expect(run.stdout).toBe('');
+    // A misspelt field is two errors: the unknown field and the required one it was meant to be.
+    expect(run.stderr.trim().split('\n')).toEqual([
+      `${join(dir, 'a.yaml')}:7:18: producer.ack must be one of none, leader, all (got "al")`,
+      `${join(dir, 'b.yaml')}:6:11: topic.partitions is required`,
+      `${join(dir, 'b.yaml')}:6:13: topic.partitons is not a known field (known: partitions, replication, minInsync, uncleanElection)`,
+    ]);
+  });
+
+  it('rejects an unknown adapter and an unknown defect in one line each', async () => {
+    const adapter = await deliverycheck(['run', 'suites', '--adapter', 'nope']);
+    expect(adapter.exitCode).toBe(2);
+    expect(adapter.stderr.trim().split('\n')).toHaveLength(1);
+    const defect = await deliverycheck(['run', 'suites', '--defect', 'nope']);
+    expect(defect.exitCode).toBe(2);
+    expect(defect.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('deliverycheck validate and adapters', () => {
+  it('validates the bundled suites without running them', async () => {
+    const run = await deliverycheck(['validate', 'suites']);
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toMatch(/^ok: \d+ scenarios/);
+  });
+
+  it('lists the reference adapter with its capabilities', async () => {
+    const run = await deliverycheck(['adapters']);
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toContain('reference');
+    expect(run.stdout).toContain('fault.crash-broker');
+  });
+});

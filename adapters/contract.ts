@@ -25,7 +25,10 @@ export interface TopicSettings {
 export interface OpenOptions {
   readonly seed: number;
   readonly brokers: number;
+  /** The topic the workload's producers write and its consumers read. */
   readonly topic: TopicSettings;
+  /** The topic a read-process-write pipeline writes its output to, when the scenario has one. */
+  readonly outputTopic?: TopicSettings;
   /** Deliberate defects to switch on; only adapters that list them accept them. */
   readonly defects: readonly string[];
   /** Reports a fact worth keeping in the history, such as a retry or a leader election. */
@@ -53,12 +56,23 @@ export interface Clock {
   sleep(ms: number): Promise<void>;
 }
 
+/** Which of the session's topics a producer writes. */
+export type TopicRole = 'input' | 'output';
+
 export interface ProducerOptions {
   readonly index: number;
+  readonly topic: TopicRole;
   readonly ack: AckMode;
   readonly retries: number;
   readonly idempotent: boolean;
-  readonly transactional: boolean;
+}
+
+export interface TransactionalProducerOptions extends ProducerOptions {
+  /**
+   * A new producer with the transactional id of an older one fences the older one: its writes
+   * and commits fail from then on, and its open transaction is aborted.
+   */
+  readonly transactionalId: string;
 }
 
 /** Where the broker stored a message. The offset is unknown with ack mode `none`. */
@@ -79,6 +93,16 @@ export interface Producer {
   crash(): Promise<void>;
 }
 
+/** A producer whose sends belong to transactions: all of one commit, or none of them. */
+export interface TransactionalProducer extends Producer {
+  beginTransaction(): Promise<void>;
+  /** Adds the consumer's next offsets to the open transaction: they commit with its writes. */
+  sendOffsetsToTransaction(offsets: ReadonlyMap<number, number>, consumer: Consumer): Promise<void>;
+  /** Rejects when the transaction could not commit; it is then aborted or will be. */
+  commitTransaction(): Promise<void>;
+  abortTransaction(): Promise<void>;
+}
+
 export interface ConsumerOptions {
   readonly index: number;
   readonly group: string;
@@ -94,6 +118,13 @@ export type DeliveredRecord = PlacedRecord;
 export interface Consumer {
   /** Returns the next records of the partitions assigned to this member; may be empty. */
   poll(timeoutMs: number): Promise<readonly DeliveredRecord[]>;
+  /**
+   * The next offset to read of each assigned partition: past every record poll returned, and
+   * past transaction markers, which are not records. This is what a commit saves.
+   */
+  positions(): ReadonlyMap<number, number>;
+  /** Goes back to the committed offsets, as after an aborted transaction. */
+  seekToCommitted(): Promise<void>;
   /** Commits next offsets, partition to offset. Rejects when the group has moved on. */
   commit(offsets: ReadonlyMap<number, number>): Promise<void>;
   /** Leaves the group cleanly. */
@@ -121,6 +152,8 @@ export interface FaultInjector {
 
 /** What the final drain read found. */
 export interface StoredRecord extends PlacedRecord {
+  readonly topic: TopicRole;
+  /** The record belongs to an aborted transaction (or one never completed). */
   readonly aborted?: boolean;
 }
 
@@ -128,14 +161,15 @@ export interface Session {
   readonly clock: Clock;
   readonly faults: FaultInjector;
   producer(options: ProducerOptions): Promise<Producer>;
+  transactionalProducer(options: TransactionalProducerOptions): Promise<TransactionalProducer>;
   consumer(options: ConsumerOptions): Promise<Consumer>;
-  /** The offset after the last readable record of each partition, partition to offset. */
+  /** The offset after the last record (or marker) of each input partition, partition to offset. */
   endOffsets(): Promise<ReadonlyMap<number, number>>;
   /** The group's committed next offsets, partition to offset. */
   committedOffsets(group: string): Promise<ReadonlyMap<number, number>>;
   /** Waits until every replica of every partition is back in sync, or the time is up. */
   settle(timeoutMs: number): Promise<boolean>;
-  /** Reads every partition from its first offset to its end. */
+  /** Reads every partition of every topic from its first offset to its end. */
   drain(): Promise<readonly StoredRecord[]>;
   /** Stops everything the session started. Safe to call twice. */
   close(): Promise<void>;

@@ -10,7 +10,10 @@
 //                 The drain is the runner's final read of the whole log, so it is the truth of
 //                 what the broker kept.
 // - delivered:    it is among the records of a `poll` event.
-// - processed:    a `process` event names it.
+// - processed:    a `process` event names it; under commit mode `transactional` (a
+//                 read-process-write pipeline), a committed record of the output topic
+//                 (a `drain` event with `output`) names it instead, since a pipeline's
+//                 processing counts only once its transaction committed.
 // The producer ack mode is the `ack` field of the first `setup` event. A history without a
 // setup event is checked as if acknowledgments were recorded (any mode but `none`).
 //
@@ -212,6 +215,8 @@ function lowestPlace(places: readonly PlacedLine[]): PlacedLine | undefined {
 /** Checks a history for every anomaly. Pure: the same history always gives the same result. */
 export function check(history: readonly HistoryEvent[]): CheckResult {
   let ackMode: string | undefined;
+  /** Commit mode `transactional`: processed means present in the committed output topic. */
+  let pipeline = false;
   const messages = new Map<string, MessageFacts>();
   const places = new Map<string, PlaceFacts>();
   // Keys are `${id}\n${place}`: a drain that lists the same record twice does not make it a duplicate.
@@ -248,6 +253,7 @@ export function check(history: readonly HistoryEvent[]): CheckResult {
     switch (event.type) {
       case 'setup':
         if (ackMode === undefined) ackMode = event.ack;
+        if (event.commit === 'transactional') pipeline = true;
         break;
       case 'send': {
         const facts = factsOf(event.id);
@@ -292,12 +298,21 @@ export function check(history: readonly HistoryEvent[]): CheckResult {
         break;
       case 'process': {
         const facts = factsOf(event.id);
-        facts.processed.push({ partition: event.partition, offset: event.offset, line: event.i });
+        // A pipeline's processing counts only once its transaction committed the output.
+        if (!pipeline) facts.processed.push({ partition: event.partition, offset: event.offset, line: event.i });
         appear(facts, event.i, 'processed');
         read(event, event.i, 'process');
         break;
       }
       case 'drain': {
+        if (event.output === true) {
+          // The output topic has places of its own: its records are the pipeline's processing.
+          if (event.aborted === true || !pipeline) break;
+          const facts = factsOf(event.id);
+          facts.processed.push({ partition: event.partition, offset: event.offset, line: event.i });
+          appear(facts, event.i, 'processed');
+          break;
+        }
         const place = read(event, event.i, 'drain');
         if (event.aborted === true) {
           if (place.abortedDrain === undefined) place.abortedDrain = { id: event.id, line: event.i, kind: 'drain' };

@@ -49,6 +49,7 @@ export type ScenarioTextResult =
 /** The target a fault acts on when the scenario does not name one. */
 export const DEFAULT_FAULT_TARGETS: Readonly<Record<FaultKind, BrokerTarget>> = {
   'crash-broker': 'leader',
+  'power-loss': 'leader',
   'restart-broker': 'crashed',
   'pause-broker': 'leader',
   'resume-broker': 'paused',
@@ -62,6 +63,7 @@ export const DEFAULT_FAULT_TARGETS: Readonly<Record<FaultKind, BrokerTarget>> = 
 /** Faults that act on a broker, so `target` and `partition` name a broker. */
 const BROKER_FAULTS: ReadonlySet<FaultKind> = new Set<FaultKind>([
   'crash-broker',
+  'power-loss',
   'restart-broker',
   'pause-broker',
   'resume-broker',
@@ -546,14 +548,36 @@ function checkScenario(source: ScenarioSource, context: FileContext): LoadError[
       ),
     );
   }
-  if (source.consumer.commit === 'transactional' && source.producer.transactional !== true) {
+  if (source.producer.abortEvery === 1) {
     errors.push(
       context.errorAt(
-        ['consumer', 'commit'],
+        ['producer', 'abortEvery'],
         'value',
-        'consumer.commit transactional requires producer.transactional: true, because the output and the offsets are written in one producer transaction',
+        'producer.abortEvery 1 would abort every transaction, so none would ever commit; use 0 (never) or 2 and more',
       ),
     );
+  }
+  for (const field of ['idempotent', 'transactional'] as const) {
+    if (source.producer[field] === true && source.producer.ack !== 'all') {
+      errors.push(
+        context.errorAt(
+          ['producer', field],
+          'value',
+          `producer.${field} needs producer.ack all, as in Kafka: sequence numbers only guard writes the in-sync replicas acknowledged`,
+        ),
+      );
+    }
+  }
+  for (const field of ['transactionSize', 'abortEvery'] as const) {
+    if (source.producer[field] !== undefined && source.producer.transactional !== true) {
+      errors.push(
+        context.errorAt(
+          ['producer', field],
+          'key',
+          `producer.${field} needs producer.transactional: true, since only a transactional producer has transactions`,
+        ),
+      );
+    }
   }
 
   (source.faults ?? []).forEach((fault, index) => {
@@ -632,6 +656,8 @@ function buildScenario(source: ScenarioSource, file: string): Scenario {
     idempotent: source.producer.idempotent ?? false,
     transactional: source.producer.transactional ?? false,
     maxInFlight: source.producer.maxInFlight ?? 1,
+    transactionSize: source.producer.transactionSize ?? 10,
+    abortEvery: source.producer.abortEvery ?? 0,
   };
   const consumer = {
     commit: source.consumer.commit,
@@ -688,7 +714,8 @@ function requiredCapabilities(
   needed.add(`ack.${producer.ack}`);
   needed.add(`commit.${consumer.commit}`);
   if (producer.idempotent) needed.add('producer.idempotent');
-  if (producer.transactional) needed.add('producer.transactional');
+  // A read-process-write pipeline writes its output and offsets with a transactional producer.
+  if (producer.transactional || consumer.commit === 'transactional') needed.add('producer.transactional');
   if (consumer.isolation === 'read-committed') needed.add('isolation.read-committed');
   for (const fault of faults) needed.add(FAULT_CAPABILITY[fault.do]);
   return CAPABILITIES.filter((capability) => needed.has(capability));

@@ -15,7 +15,16 @@
 // simulation, which is why the same seed gives the same history.
 
 import { join } from 'node:path';
-import type { Adapter, Consumer, DeliveredRecord, Producer, Session } from '../adapters/contract.js';
+import type {
+  Adapter,
+  Consumer,
+  DeliveredRecord,
+  Producer,
+  SendResult,
+  Session,
+  TopicRole,
+  TransactionalProducer,
+} from '../adapters/contract.js';
 import type { MessageRef } from '../spec/history.js';
 import type { ScenarioResult } from '../spec/result.js';
 import type { Fault, Scenario } from '../spec/scenario.js';
@@ -50,6 +59,8 @@ const RUN = {
   catchUpTimeoutMs: 60_000,
   catchUpCheckMs: 50,
   settleTimeoutMs: 60_000,
+  /** How often one transaction of a transactional producer is tried before its messages fail. */
+  transactionAttempts: 5,
 } as const;
 
 const NO_COUNTS = { sent: 0, acknowledged: 0, stored: 0, delivered: 0, processed: 0 } as const;
@@ -139,6 +150,11 @@ class Run {
   private readonly opTimeoutMs: number;
   private readonly counters: Record<Exclude<TriggerKind, 'ms'>, number> = { sent: 0, acked: 0, processed: 0 };
   private readonly processedIds = new Set<string>();
+  private readonly sentIds = new Set<string>();
+  /** What each consumer last committed, so an empty poll past a marker can be committed too. */
+  private readonly lastCommitted = new WeakMap<Consumer, ReadonlyMap<number, number>>();
+  /** Sequence numbers of the pipeline's output messages, per pipeline consumer. */
+  private outputSeq = 0;
   private readonly pendingFaults: Fault[];
   private faultQueue: Promise<void> = Promise.resolve();
   private readonly armedConsumerCrashes: ArmedCrash[] = [];
@@ -174,11 +190,14 @@ class Run {
       minInsync: scenario.topic.minInsync,
       uncleanElection: scenario.topic.uncleanElection,
     };
+    // A read-process-write pipeline writes to an output topic set up like the input topic.
+    const pipeline = scenario.consumer.commit === 'transactional';
     this.session = await this.op(
       adapter.open({
         seed: this.seed,
         brokers: scenario.cluster.brokers,
         topic,
+        ...(pipeline ? { outputTopic: { ...topic, name: `${topic.name}-output` } } : {}),
         defects: this.options.defects,
         info: (source, message) => this.recorder.record({ type: 'info', source, message }),
       }),
@@ -203,8 +222,12 @@ class Run {
 
     this.phase('workload');
     this.armTimeTriggers();
-    const consumers = Array.from({ length: scenario.workload.consumers }, (_, index) => this.consumerActor(index));
-    const producers = this.producerPlans().map((plan, index) => this.producerActor(index, plan));
+    const consumers = Array.from({ length: scenario.workload.consumers }, (_, index) =>
+      pipeline ? this.pipelineActor(index) : this.consumerActor(index),
+    );
+    const producers = this.producerPlans().map((plan, index) =>
+      scenario.producer.transactional ? this.transactionalProducerActor(index, plan) : this.producerActor(index, plan),
+    );
     await this.untilAborted(Promise.all(producers));
 
     this.phase('catch-up');
@@ -240,6 +263,7 @@ class Run {
         partition: record.partition,
         offset: record.offset,
         ...(record.aborted === true ? { aborted: true } : {}),
+        ...(record.topic === 'output' ? { output: true } : {}),
       });
     }
     this.phase('done');
@@ -300,10 +324,10 @@ class Run {
     const producer = await this.op(
       this.live.producer({
         index,
+        topic: 'input',
         ack: settings.ack,
         retries: settings.retries,
         idempotent: settings.idempotent,
-        transactional: settings.transactional,
       }),
       `opening producer ${index}`,
     );
@@ -333,8 +357,7 @@ class Run {
           generation++;
         }
         while (inFlight.size >= this.scenario.producer.maxInFlight) await Promise.race(inFlight);
-        this.recorder.record({ type: 'send', ...message });
-        this.count('sent', 1);
+        this.recordSend(message);
         const sending = this.send(producer, index, generation, () => generation, message).finally(() =>
           inFlight.delete(sending),
         );
@@ -373,6 +396,161 @@ class Run {
     }
   }
 
+  private async openTransactionalProducer(index: number, topic: TopicRole): Promise<TransactionalProducer> {
+    const transactionalId = topic === 'input' ? `producer-${index}` : `pipeline-${index}`;
+    const producer = await this.op(
+      this.live.transactionalProducer({
+        index,
+        topic,
+        // Transactions need every in-sync replica's acknowledgment and idempotence.
+        ack: 'all',
+        retries: Math.max(this.scenario.producer.retries, 3),
+        idempotent: true,
+        transactionalId,
+      }),
+      `opening transactional producer ${transactionalId}`,
+    );
+    this.openClients.add(producer);
+    return producer;
+  }
+
+  /** Closes or crashes a client and forgets it; a failure to close is not the run's failure. */
+  private async drop(client: Producer | Consumer, how: 'close' | 'crash'): Promise<void> {
+    this.openClients.delete(client);
+    await this.op(how === 'close' ? client.close() : client.crash(), `${how === 'close' ? 'closing' : 'crashing'} a client`).catch(
+      (error: unknown) => {
+        if (error instanceof DeadlineError) throw error;
+      },
+    );
+  }
+
+  /**
+   * A transactional producer sends its messages in transactions of `transactionSize`. Every
+   * `abortEvery`th transaction the application aborts on purpose and sends the same messages
+   * again in the next one. A message is acknowledged when its transaction commits: before that,
+   * the broker has promised nothing.
+   */
+  private async transactionalProducerActor(index: number, plan: readonly MessageRef[]): Promise<void> {
+    try {
+      const { transactionSize, abortEvery } = this.scenario.producer;
+      let producer = await this.openTransactionalProducer(index, 'input');
+      let transactions = 0;
+      let failures = 0;
+      let start = 0;
+      while (start < plan.length && this.aborted === undefined) {
+        const batch = plan.slice(start, start + transactionSize);
+        transactions++;
+        const abortOnPurpose = abortEvery > 0 && transactions % abortEvery === 0;
+        const outcome = await this.runTransaction(producer, index, batch, abortOnPurpose);
+        if (outcome.kind === 'committed') {
+          for (const message of batch) {
+            const result = outcome.results.get(message.id) as SendResult;
+            this.recorder.record({
+              type: 'ack',
+              producer: index,
+              id: message.id,
+              partition: result.partition,
+              offset: result.offset ?? -1,
+            });
+            this.count('acked', 1);
+          }
+          start += batch.length;
+          failures = 0;
+          continue;
+        }
+        if (outcome.kind === 'aborted') {
+          this.recorder.record({
+            type: 'info',
+            source: `producer-${index}`,
+            message: `aborted transaction ${transactions} on purpose; its ${batch.length} messages go again`,
+          });
+          continue;
+        }
+        // A crash, or a transaction that failed: a new producer with the same transactional id
+        // fences the old one and aborts what it left open; then the same messages go again.
+        if (outcome.kind === 'failed') {
+          failures++;
+          this.recorder.record({ type: 'info', source: `producer-${index}`, message: `transaction ${transactions} failed: ${outcome.error}` });
+          await this.drop(producer, 'close');
+        }
+        producer = await this.openTransactionalProducer(index, 'input');
+        if (failures >= RUN.transactionAttempts) {
+          for (const message of batch) {
+            this.recorder.record({ type: 'error', producer: index, id: message.id, error: `gave up after ${failures} failed transactions` });
+          }
+          start += batch.length;
+          failures = 0;
+        }
+      }
+      await this.drop(producer, 'close');
+    } catch (error) {
+      this.abort(error);
+    }
+  }
+
+  private async runTransaction(
+    producer: TransactionalProducer,
+    index: number,
+    batch: readonly MessageRef[],
+    abortOnPurpose: boolean,
+  ): Promise<
+    | { readonly kind: 'committed'; readonly results: ReadonlyMap<string, SendResult> }
+    | { readonly kind: 'aborted' }
+    | { readonly kind: 'crashed' }
+    | { readonly kind: 'failed'; readonly error: string }
+  > {
+    const results = new Map<string, SendResult>();
+    const errors: string[] = [];
+    try {
+      await this.op(producer.beginTransaction(), `producer ${index} beginning a transaction`);
+      const inFlight = new Set<Promise<void>>();
+      for (const message of batch) {
+        if (this.takeCrash(this.armedProducerCrashes, index) !== undefined) {
+          await this.drop(producer, 'crash');
+          this.recorder.record({
+            type: 'fault',
+            do: 'crash-producer',
+            target: index,
+            result: `crashed producer ${index} inside a transaction with ${results.size} of ${batch.length} sends done; restarted it`,
+          });
+          return { kind: 'crashed' };
+        }
+        while (inFlight.size >= this.scenario.producer.maxInFlight) await Promise.race(inFlight);
+        this.recordSend(message);
+        const sending: Promise<void> = this.op(producer.send(message), `producer ${index} sending ${message.id}`)
+          .then((result) => {
+            results.set(message.id, result);
+          })
+          .catch((error: unknown) => {
+            if (error instanceof DeadlineError) this.abort(error);
+            errors.push(`${message.id}: ${describe(error)}`);
+          })
+          .finally(() => inFlight.delete(sending));
+        inFlight.add(sending);
+      }
+      await Promise.all(inFlight);
+      if (this.aborted !== undefined) throw this.aborted;
+      if (errors.length > 0 || abortOnPurpose) {
+        await this.op(producer.abortTransaction(), `producer ${index} aborting a transaction`);
+        return errors.length > 0 ? { kind: 'failed', error: errors[0] as string } : { kind: 'aborted' };
+      }
+      await this.op(producer.commitTransaction(), `producer ${index} committing a transaction`);
+      return { kind: 'committed', results };
+    } catch (error) {
+      if (error instanceof DeadlineError) throw error;
+      return { kind: 'failed', error: describe(error) };
+    }
+  }
+
+  /** A send line; the `sent` trigger counts each message once, however often it is sent again. */
+  private recordSend(message: MessageRef): void {
+    this.recorder.record({ type: 'send', ...message });
+    if (!this.sentIds.has(message.id)) {
+      this.sentIds.add(message.id);
+      this.count('sent', 1);
+    }
+  }
+
   // ------------------------------------------------------------------ consumers
 
   private async openConsumer(index: number): Promise<Consumer> {
@@ -404,11 +582,16 @@ class Run {
           });
         }
         let crashed = await this.crashPoint(consumer, index, 'after-poll');
+        // A poll that returned nothing may still have moved past transaction markers; saving
+        // that position is what lets the group's committed offsets reach the log end.
+        if (!crashed && records.length === 0 && commitMode !== 'auto' && this.movedSinceCommit(consumer)) {
+          await this.commit(consumer, index);
+        }
         if (!crashed && records.length > 0) {
           if (commitMode === 'before-process') {
             // At-most-once processes only what it managed to commit: a batch whose commit
             // failed belongs to whichever member the group gives the partition next.
-            const committed = await this.commit(consumer, index, records);
+            const committed = await this.commit(consumer, index);
             crashed = await this.crashPoint(consumer, index, 'after-commit');
             if (!crashed && committed) this.process(index, records);
             if (!crashed && committed) crashed = await this.crashPoint(consumer, index, 'after-process');
@@ -416,7 +599,7 @@ class Run {
             this.process(index, records);
             crashed = await this.crashPoint(consumer, index, 'after-process');
             if (!crashed && commitMode === 'after-process') {
-              await this.commit(consumer, index, records);
+              await this.commit(consumer, index);
               crashed = await this.crashPoint(consumer, index, 'after-commit');
             }
           }
@@ -441,12 +624,20 @@ class Run {
   }
 
   /** Commits the offsets after a batch; says whether the commit went through. */
-  private async commit(consumer: Consumer, index: number, records: readonly DeliveredRecord[]): Promise<boolean> {
-    const next = new Map<number, number>();
-    for (const record of records) next.set(record.partition, Math.max(next.get(record.partition) ?? 0, record.offset + 1));
-    const offsets = Object.fromEntries([...next].sort(([a], [b]) => a - b).map(([p, o]) => [String(p), o]));
+  /** Whether the consumer's positions differ from what it last committed. */
+  private movedSinceCommit(consumer: Consumer): boolean {
+    const last = this.lastCommitted.get(consumer);
+    for (const [partition, offset] of consumer.positions()) if (last?.get(partition) !== offset) return true;
+    return false;
+  }
+
+  /** Commits the consumer's positions, which are past the batch it just polled. */
+  private async commit(consumer: Consumer, index: number): Promise<boolean> {
+    const next = consumer.positions();
+    const offsets = offsetsRecord(next);
     try {
       await this.op(consumer.commit(next), `consumer ${index} committing`);
+      this.lastCommitted.set(consumer, next);
       this.recorder.record({ type: 'commit', consumer: index, offsets });
       return true;
     } catch (error) {
@@ -456,14 +647,94 @@ class Run {
     }
   }
 
-  /** Crashes the consumer here if a crash waits for this consumer at this point. */
-  private async crashPoint(consumer: Consumer, index: number, point: NonNullable<Fault['point']>): Promise<boolean> {
+  /**
+   * Crashes the consumer here if a crash waits for this consumer at this point; a pipeline's
+   * producer dies with it, since they are one process.
+   */
+  private async crashPoint(
+    consumer: Consumer,
+    index: number,
+    point: NonNullable<Fault['point']>,
+    producer?: Producer,
+  ): Promise<boolean> {
     const crash = this.takeCrash(this.armedConsumerCrashes, index, point);
     if (crash === undefined) return false;
-    this.openClients.delete(consumer);
-    await this.op(consumer.crash(), `crashing consumer ${index}`);
+    await this.drop(consumer, 'crash');
+    if (producer !== undefined) await this.drop(producer, 'crash');
     this.recorder.record({ type: 'fault', do: 'crash-consumer', target: index, result: `consumer ${index} crashed ${point}; restarted it` });
     return true;
+  }
+
+  /**
+   * A read-process-write pipeline with exactly-once processing: each polled batch becomes
+   * output messages (one per input message, with the input's id) written in one transaction
+   * with the input offsets. A failed transaction is aborted and the consumer goes back to the
+   * committed offsets; a crash kills consumer and producer, and their successors fence them.
+   */
+  private async pipelineActor(index: number): Promise<void> {
+    try {
+      let consumer = await this.openConsumer(index);
+      let producer = await this.openTransactionalProducer(index, 'output');
+      while (!this.stopConsumers && this.aborted === undefined) {
+        const records = await this.op(consumer.poll(RUN.pollTimeoutMs), `consumer ${index} polling`);
+        if (records.length > 0) {
+          this.recorder.record({
+            type: 'poll',
+            consumer: index,
+            records: records.map((r) => ({ id: r.id, partition: r.partition, offset: r.offset })),
+          });
+        }
+        let crashed = await this.crashPoint(consumer, index, 'after-poll', producer);
+        // A transaction of offsets alone moves the group past transaction markers in the input.
+        if (!crashed && (records.length > 0 || this.movedSinceCommit(consumer))) {
+          const offsets = consumer.positions();
+          try {
+            await this.op(producer.beginTransaction(), `pipeline ${index} beginning a transaction`);
+            await Promise.all(
+              records.map((record) =>
+                this.op(
+                  producer.send({ id: record.id, producer: index, seq: this.outputSeq++, key: `p${record.partition}` }),
+                  `pipeline ${index} writing ${record.id}`,
+                ),
+              ),
+            );
+            await this.op(producer.sendOffsetsToTransaction(offsets, consumer), `pipeline ${index} adding offsets`);
+            this.process(index, records);
+            // The transaction now holds the output and the offsets: a crash here leaves it open.
+            crashed = await this.crashPoint(consumer, index, 'after-process', producer);
+            if (!crashed) {
+              await this.op(producer.commitTransaction(), `pipeline ${index} committing`);
+              this.lastCommitted.set(consumer, offsets);
+              this.recorder.record({ type: 'commit', consumer: index, offsets: offsetsRecord(offsets) });
+              crashed = await this.crashPoint(consumer, index, 'after-commit', producer);
+            }
+          } catch (error) {
+            if (error instanceof DeadlineError) throw error;
+            this.recorder.record({ type: 'commit-error', consumer: index, offsets: offsetsRecord(offsets), error: describe(error) });
+            // Whatever the transaction wrote is aborted (now, or by the successor's fencing), so
+            // the input goes back to the committed offsets and a fresh producer takes over.
+            await this.op(producer.abortTransaction(), `pipeline ${index} aborting`).catch((abortError: unknown) => {
+              if (abortError instanceof DeadlineError) throw abortError;
+            });
+            await this.drop(producer, 'close');
+            producer = await this.openTransactionalProducer(index, 'output');
+            await this.op(consumer.seekToCommitted(), `consumer ${index} going back to the committed offsets`).catch(
+              (seekError: unknown) => {
+                if (seekError instanceof DeadlineError) throw seekError;
+              },
+            );
+          }
+        }
+        if (crashed) {
+          consumer = await this.openConsumer(index);
+          producer = await this.openTransactionalProducer(index, 'output');
+        }
+      }
+      await this.drop(producer, 'close');
+      await this.drop(consumer, 'close');
+    } catch (error) {
+      this.abort(error);
+    }
   }
 
   private takeCrash(armed: ArmedCrash[], index: number, point?: Fault['point']): ArmedCrash | undefined {
@@ -579,4 +850,9 @@ function slug(text: string): string {
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-|-$/g, '')
     .slice(0, 40);
+}
+
+/** Offsets as the history writes them: partition numbers as keys, in partition order. */
+function offsetsRecord(offsets: ReadonlyMap<number, number>): Record<string, number> {
+  return Object.fromEntries([...offsets].sort(([a], [b]) => a - b).map(([p, o]) => [String(p), o]));
 }

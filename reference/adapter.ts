@@ -9,11 +9,14 @@ import type {
   ProducerOptions,
   Session,
   StoredRecord,
+  TransactionalProducerOptions,
 } from '../adapters/contract.js';
 import type { Capability } from '../spec/vocabulary.js';
 import { Cluster } from './cluster.js';
-import { ReferenceConsumer, ReferenceProducer } from './clients.js';
+import { ReferenceConsumer, ReferenceProducer, ReferenceTransactionalProducer } from './clients.js';
+import { DEFECTS, Defects, isDefectName, type DefectName } from './defects.js';
 import { Simulation } from './sim.js';
+import { TransactionCoordinator } from './transactions.js';
 
 const CAPABILITIES: readonly Capability[] = [
   'ack.none',
@@ -21,8 +24,13 @@ const CAPABILITIES: readonly Capability[] = [
   'ack.all',
   'commit.before-process',
   'commit.after-process',
+  'commit.transactional',
   'commit.auto',
+  'producer.idempotent',
+  'producer.transactional',
+  'isolation.read-committed',
   'fault.crash-broker',
+  'fault.power-loss',
   'fault.pause-broker',
   'fault.drop-acks',
   'fault.crash-consumer',
@@ -33,6 +41,9 @@ const CAPABILITIES: readonly Capability[] = [
 const SETTLE_CHECK_MS = 10;
 
 class ReferenceFaults implements FaultInjector {
+  /** The first transactional id a producer used: its coordinator is the target `coordinator`. */
+  firstTransactionalId: string | undefined;
+
   constructor(private readonly cluster: Cluster) {}
 
   async inject(fault: BrokerFault): Promise<string> {
@@ -47,6 +58,8 @@ class ReferenceFaults implements FaultInjector {
       case 'crash-broker':
         cluster.crash(target);
         return `crashed broker ${target}${role}`;
+      case 'power-loss':
+        return `broker ${target}${role} lost power: ${cluster.powerLoss(target)}`;
       case 'restart-broker':
         cluster.restart(target);
         return `restarted broker ${target}${role}`;
@@ -65,9 +78,14 @@ class ReferenceFaults implements FaultInjector {
   /** The broker a fault's target names now, or a sentence saying why there is none. */
   private resolve(fault: BrokerFault): number | string {
     const cluster = this.cluster;
-    const part = cluster.partition(fault.partition);
+    const part = cluster.partitionOf('input', fault.partition);
     const up = (id: number): boolean => cluster.broker(id).state === 'up';
     switch (fault.target) {
+      case 'coordinator': {
+        const id = this.firstTransactionalId;
+        const host = id === undefined ? null : cluster.coordinatorFor(id);
+        return host ?? `no transaction coordinator is in use: nothing to ${fault.do}`;
+      }
       case 'leader':
         return part.leader ?? `partition ${fault.partition} has no leader: nothing to ${fault.do}`;
       case 'follower': {
@@ -111,7 +129,7 @@ class ReferenceFaults implements FaultInjector {
 }
 
 function describeRole(cluster: Cluster, id: number): string {
-  const led = cluster.partitions.filter((part) => part.leader === id).map((part) => part.index);
+  const led = cluster.partitions.filter((part) => part.leader === id).map((part) => part.label);
   return led.length > 0 ? ` (leader of partition${led.length > 1 ? 's' : ''} ${led.join(', ')})` : '';
 }
 
@@ -120,6 +138,8 @@ class ReferenceSession implements Session {
   readonly faults: ReferenceFaults;
   private readonly consumerInstances = new Map<number, number>();
 
+  private readonly coordinator: TransactionCoordinator;
+
   constructor(
     private readonly sim: Simulation,
     private readonly cluster: Cluster,
@@ -127,19 +147,21 @@ class ReferenceSession implements Session {
   ) {
     this.clock = { now: () => sim.now, sleep: (ms: number) => sim.sleep(ms) };
     this.faults = new ReferenceFaults(cluster);
+    this.coordinator = new TransactionCoordinator(cluster);
   }
 
   async producer(options: ProducerOptions): Promise<ReferenceProducer> {
-    if (options.idempotent || options.transactional) {
-      throw new Error('the reference broker does not support idempotent or transactional producers yet');
-    }
-    return new ReferenceProducer(this.cluster, options, this.info);
+    return new ReferenceProducer(this.cluster, this.coordinator, options, this.info);
+  }
+
+  async transactionalProducer(options: TransactionalProducerOptions): Promise<ReferenceTransactionalProducer> {
+    this.faults.firstTransactionalId ??= options.transactionalId;
+    const producer = new ReferenceTransactionalProducer(this.cluster, this.coordinator, options, this.info);
+    await producer.init();
+    return producer;
   }
 
   async consumer(options: ConsumerOptions): Promise<ReferenceConsumer> {
-    if (options.isolation === 'read-committed') {
-      throw new Error('the reference broker does not support read-committed consumers yet');
-    }
     // A restarted consumer is a new group member, as a restarted process would be.
     const instance = (this.consumerInstances.get(options.index) ?? 0) + 1;
     this.consumerInstances.set(options.index, instance);
@@ -147,7 +169,7 @@ class ReferenceSession implements Session {
   }
 
   async endOffsets(): Promise<ReadonlyMap<number, number>> {
-    return this.cluster.highWatermarks();
+    return this.cluster.highWatermarks('input');
   }
 
   async committedOffsets(group: string): Promise<ReadonlyMap<number, number>> {
@@ -156,7 +178,7 @@ class ReferenceSession implements Session {
 
   async settle(timeoutMs: number): Promise<boolean> {
     const deadlineMs = this.sim.now + timeoutMs;
-    while (!this.cluster.inSync()) {
+    while (!this.cluster.inSync() || this.coordinator.busy()) {
       if (this.sim.now >= deadlineMs) return false;
       await this.sim.sleep(SETTLE_CHECK_MS);
     }
@@ -167,9 +189,19 @@ class ReferenceSession implements Session {
     const records: StoredRecord[] = [];
     for (const part of this.cluster.partitions) {
       if (part.leader === null) continue;
-      const leader = this.cluster.replica(part.leader, part.index);
+      const leader = this.cluster.replica(part.leader, part.key);
+      // A record of a transaction still open at the drain was never committed: it counts as aborted.
+      const open = new Set([...leader.openTxns.values()].flat());
       for (const record of leader.log.slice(0, leader.hw)) {
-        records.push({ id: record.id, partition: part.index, offset: record.offset });
+        if (record.control !== undefined) continue;
+        const aborted = leader.aborted.has(record.offset) || open.has(record.offset);
+        records.push({
+          topic: part.topic,
+          id: record.id,
+          partition: part.index,
+          offset: record.offset,
+          ...(aborted ? { aborted: true } : {}),
+        });
       }
     }
     return records;
@@ -184,13 +216,18 @@ export const referenceAdapter: Adapter = {
   name: 'reference',
   description: 'the embedded reference broker: a simulated replicated log, deterministic under a seed',
   capabilities: new Set(CAPABILITIES),
-  defects: [],
+  defects: DEFECTS,
   async open(options: OpenOptions): Promise<Session> {
-    if (options.defects.length > 0) {
-      throw new Error(`unknown defect ${options.defects[0]} (the reference broker has none yet)`);
-    }
+    const unknown = options.defects.filter((name) => !isDefectName(name));
+    if (unknown.length > 0) throw new Error(`the reference broker has no defect ${unknown.join(', ')}`);
     const sim = new Simulation(options.seed);
-    const cluster = new Cluster(sim, { brokers: options.brokers, topic: options.topic, info: options.info });
+    const cluster = new Cluster(sim, {
+      brokers: options.brokers,
+      topic: options.topic,
+      ...(options.outputTopic === undefined ? {} : { outputTopic: options.outputTopic }),
+      info: options.info,
+      defects: new Defects(options.defects as DefectName[]),
+    });
     return new ReferenceSession(sim, cluster, options.info);
   },
 };

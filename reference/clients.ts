@@ -1,7 +1,8 @@
 // Producer and consumer clients of the reference broker, with the behaviour of Kafka's clients
 // that matters to delivery guarantees: a metadata cache that goes stale, request timeouts,
-// retries that resend (and so may store a message twice), consumer positions that restart from
-// the committed offset after a rebalance, and commits that fail when the group moved on.
+// retries that resend (and so may store a message twice unless the producer is idempotent),
+// transactions with a coordinator, consumer positions that restart from the committed offset
+// after a rebalance, and commits that fail when the group moved on.
 
 import type {
   Consumer,
@@ -10,10 +11,13 @@ import type {
   Producer,
   ProducerOptions,
   SendResult,
+  TransactionalProducer,
+  TransactionalProducerOptions,
 } from '../adapters/contract.js';
-import type { MessageRef } from '../spec/history.js';
-import { BrokerError, type Cluster, type ErrorCode, type FetchResult } from './cluster.js';
 import { hashKey } from '../harness/random.js';
+import type { MessageRef } from '../spec/history.js';
+import { BrokerError, type Cluster, type ErrorCode, type FetchResult, type PartitionState } from './cluster.js';
+import type { ProducerIdentity, TransactionCoordinator } from './transactions.js';
 
 export const CLIENT_TIMING = {
   /** How long a client waits for any answer before it calls the request timed out. */
@@ -27,10 +31,23 @@ export const CLIENT_TIMING = {
   reconnectBackoffMs: 50,
   /** How long a send may wait for a usable connection before it fails. */
   deliveryTimeoutMs: 2000,
+  /** How long a request to the transaction coordinator is retried before it fails. */
+  coordinatorTimeoutMs: 5000,
   autoCommitIntervalMs: 100,
+  /** How often a consumer's background thread tells the group it is alive. */
+  heartbeatIntervalMs: 50,
   /** How long an empty consumer poll waits before it looks again. */
   pollIdleMs: 10,
 } as const;
+
+/** Errors after which a resend cannot help: the producer was fenced or the request is wrong. */
+const FATAL: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'INVALID_PRODUCER_EPOCH',
+  'PRODUCER_FENCED',
+  'INVALID_TXN_STATE',
+  'REBALANCE_IN_PROGRESS',
+  'UNKNOWN_MEMBER_ID',
+]);
 
 export class ClientClosed extends Error {
   constructor(what: string) {
@@ -43,7 +60,7 @@ type Outcome<T> = { readonly kind: 'ok'; readonly value: T } | { readonly kind: 
 
 /**
  * One request from a client to a broker and its answer, with the client's timeout. `handle` runs
- * at the broker and answers through `reply`, which already crosses the network back.
+ * at the broker and answers through `reply`; the answer must cross the network back itself.
  */
 function request<T>(
   cluster: Cluster,
@@ -62,6 +79,17 @@ function request<T>(
   });
 }
 
+/** A request whose work runs at the broker at once; the answer crosses the network back. */
+function call<T>(cluster: Cluster, brokerId: number, work: () => T | BrokerError): Promise<Outcome<T>> {
+  return request<T>(cluster, brokerId, (reply) => {
+    const incarnation = cluster.broker(brokerId).incarnation;
+    const result = work();
+    cluster.replyFrom(brokerId, incarnation, () =>
+      reply(result instanceof BrokerError ? { kind: 'error', code: result.code } : { kind: 'ok', value: result }),
+    );
+  });
+}
+
 /** A round trip to the controller or group coordinator, which this model keeps always available. */
 async function roundTrip<T>(cluster: Cluster, work: () => T): Promise<T> {
   await cluster.sim.sleep(cluster.latency());
@@ -70,37 +98,96 @@ async function roundTrip<T>(cluster: Cluster, work: () => T): Promise<T> {
   return value;
 }
 
+interface SendStamp {
+  readonly identity: ProducerIdentity;
+  readonly pseq: number;
+  readonly txn: boolean;
+}
+
 export class ReferenceProducer implements Producer {
   private readonly leaders = new Map<number, number | null>();
   /** When each broker last refused a connection: the client holds sends to it for a while. */
   private readonly refusedAtMs = new Map<number, number>();
   private wireFreeAtMs = 0;
-  private state: 'open' | 'closed' | 'crashed' = 'open';
+  protected state: 'open' | 'closed' | 'crashed' = 'open';
+  /** The idempotent producer's id and epoch, and its next sequence number per partition. */
+  protected identity: ProducerIdentity | undefined;
+  protected readonly sequences = new Map<number, number>();
+  /** The last send to each partition: an idempotent producer sends one at a time per partition. */
+  private readonly chains = new Map<number, Promise<unknown>>();
 
   constructor(
-    private readonly cluster: Cluster,
-    private readonly options: ProducerOptions,
-    private readonly info: (source: string, message: string) => void,
+    protected readonly cluster: Cluster,
+    protected readonly coordinator: TransactionCoordinator,
+    protected readonly options: ProducerOptions,
+    protected readonly info: (source: string, message: string) => void,
   ) {}
 
-  private get name(): string {
-    return `producer-${this.options.index}`;
+  protected get name(): string {
+    return this.options.topic === 'input' ? `producer-${this.options.index}` : `pipeline-${this.options.index}`;
   }
 
-  async send(message: MessageRef): Promise<SendResult> {
+  send(message: MessageRef): Promise<SendResult> {
+    const parts = this.cluster.topicPartitions(this.options.topic);
+    const part = parts[hashKey(message.key) % parts.length] as PartitionState;
+    if (!this.options.idempotent) return this.sendTo(part, message, undefined);
+    // Sequence numbers must reach the leader in order. Kafka keeps up to five batches in flight
+    // and reorders them on error; sending one at a time per partition gives the same guarantee.
+    const previous = this.chains.get(part.key) ?? Promise.resolve();
+    const mine = previous.then(() => this.sendIdempotent(part, message));
+    this.chains.set(
+      part.key,
+      mine.catch(() => undefined),
+    );
+    return mine;
+  }
+
+  protected async ensureIdentity(): Promise<ProducerIdentity> {
+    if (this.identity === undefined) {
+      const pid = await roundTrip(this.cluster, () => this.coordinator.allocatePid());
+      this.identity = { pid, epoch: 0 };
+    }
+    return this.identity;
+  }
+
+  protected async sendIdempotent(part: PartitionState, message: MessageRef, txn = false): Promise<SendResult> {
+    const identity = await this.ensureIdentity();
+    const pseq = this.sequences.get(part.key) ?? 0;
+    this.sequences.set(part.key, pseq + 1);
+    try {
+      return await this.sendTo(part, message, { identity, pseq, txn });
+    } catch (error) {
+      // A send given up leaves a gap in the sequence that the broker would refuse forever.
+      // Kafka's producer then bumps its epoch and starts its sequences again (KIP-360).
+      if (!txn && this.state === 'open' && this.identity === identity) {
+        this.identity = { pid: identity.pid, epoch: identity.epoch + 1 };
+        this.sequences.clear();
+        this.info(this.name, `bumped producer epoch to ${this.identity.epoch} after ${message.id} failed`);
+      }
+      throw error;
+    }
+  }
+
+  private async sendTo(part: PartitionState, message: MessageRef, stamp: SendStamp | undefined): Promise<SendResult> {
     const cluster = this.cluster;
-    const partition = hashKey(message.key) % cluster.partitions.length;
-    const requestBody = { partition, ...message, ack: this.options.ack };
+    const requestBody = {
+      partition: part.key,
+      ...message,
+      ack: this.options.ack,
+      ...(stamp === undefined
+        ? {}
+        : { pid: stamp.identity.pid, producerEpoch: stamp.identity.epoch, pseq: stamp.pseq, txn: stamp.txn }),
+    };
     let attempt = 0;
     const giveUpAtMs = cluster.sim.now + CLIENT_TIMING.deliveryTimeoutMs;
     for (;;) {
       this.assertOpen();
-      const leader = await this.leaderOf(partition);
+      const leader = await this.leaderOf(part);
       this.assertOpen();
       // A connection that was just refused is not ready: the message waits in the client for
       // fresh metadata instead of going out (like a batch in Kafka's accumulator).
       if (cluster.sim.now - (this.refusedAtMs.get(leader) ?? -Infinity) < CLIENT_TIMING.reconnectBackoffMs) {
-        this.leaders.delete(partition);
+        this.leaders.delete(part.key);
         if (cluster.sim.now >= giveUpAtMs) throw new BrokerError('BROKER_NOT_AVAILABLE');
         await cluster.sim.sleep(CLIENT_TIMING.retryBackoffMs);
         continue;
@@ -117,7 +204,7 @@ export class ReferenceProducer implements Producer {
           () => cluster.produce(leader, requestBody, () => undefined),
           () => this.refusedAtMs.set(leader, cluster.sim.now),
         );
-        return { partition, offset: null };
+        return { partition: part.index, offset: null };
       }
       const outcome = await request<number>(cluster, leader, (reply) =>
         cluster.produce(leader, requestBody, (result) =>
@@ -125,10 +212,10 @@ export class ReferenceProducer implements Producer {
         ),
       );
       this.assertOpen();
-      if (outcome.kind === 'ok') return { partition, offset: outcome.value };
+      if (outcome.kind === 'ok') return { partition: part.index, offset: outcome.value };
       if (outcome.code === 'BROKER_NOT_AVAILABLE') this.refusedAtMs.set(leader, cluster.sim.now);
-      this.leaders.delete(partition);
-      if (attempt >= this.options.retries) throw new BrokerError(outcome.code);
+      this.leaders.delete(part.key);
+      if (FATAL.has(outcome.code) || attempt >= this.options.retries) throw new BrokerError(outcome.code);
       attempt++;
       this.info(this.name, `${message.id}: ${outcome.code} from broker ${leader}, resend ${attempt} of ${this.options.retries}`);
       await cluster.sim.sleep(CLIENT_TIMING.retryBackoffMs);
@@ -136,15 +223,15 @@ export class ReferenceProducer implements Producer {
   }
 
   /** The partition's leader from the client's metadata cache, refreshed when it has none. */
-  private async leaderOf(partition: number): Promise<number> {
-    const cached = this.leaders.get(partition);
+  private async leaderOf(part: PartitionState): Promise<number> {
+    const cached = this.leaders.get(part.key);
     if (cached !== undefined && cached !== null) return cached;
     const deadlineMs = this.cluster.sim.now + CLIENT_TIMING.maxBlockMs;
     for (;;) {
-      const leader = await roundTrip(this.cluster, () => this.cluster.partition(partition).leader);
+      const leader = await roundTrip(this.cluster, () => part.leader);
       this.assertOpen();
       if (leader !== null) {
-        this.leaders.set(partition, leader);
+        this.leaders.set(part.key, leader);
         return leader;
       }
       if (this.cluster.sim.now >= deadlineMs) throw new BrokerError('LEADER_NOT_AVAILABLE');
@@ -152,7 +239,7 @@ export class ReferenceProducer implements Producer {
     }
   }
 
-  private assertOpen(): void {
+  protected assertOpen(): void {
     if (this.state !== 'open') throw new ClientClosed(this.name);
   }
 
@@ -165,11 +252,121 @@ export class ReferenceProducer implements Producer {
   }
 }
 
+export class ReferenceTransactionalProducer extends ReferenceProducer implements TransactionalProducer {
+  private inTransaction = false;
+  private readonly transactionPartitions = new Set<number>();
+
+  constructor(
+    cluster: Cluster,
+    coordinator: TransactionCoordinator,
+    private readonly transactionalOptions: TransactionalProducerOptions,
+    info: (source: string, message: string) => void,
+  ) {
+    super(cluster, coordinator, { ...transactionalOptions, idempotent: true }, info);
+  }
+
+  /** Gets a producer id and a new epoch from the coordinator, which fences older producers. */
+  async init(): Promise<void> {
+    this.identity = await this.coordinatorRequest('InitProducerId', () =>
+      this.coordinator.initProducerId(this.transactionalOptions.transactionalId),
+    );
+    this.sequences.clear();
+  }
+
+  protected override async ensureIdentity(): Promise<ProducerIdentity> {
+    if (this.identity === undefined) throw new BrokerError('INVALID_TXN_STATE');
+    return this.identity;
+  }
+
+  async beginTransaction(): Promise<void> {
+    this.assertOpen();
+    if (this.inTransaction) throw new BrokerError('INVALID_TXN_STATE');
+    this.inTransaction = true;
+    this.transactionPartitions.clear();
+  }
+
+  override async send(message: MessageRef): Promise<SendResult> {
+    this.assertOpen();
+    if (!this.inTransaction) throw new BrokerError('INVALID_TXN_STATE');
+    const parts = this.cluster.topicPartitions(this.options.topic);
+    const part = parts[hashKey(message.key) % parts.length] as PartitionState;
+    if (!this.transactionPartitions.has(part.key)) {
+      await this.coordinatorRequest('AddPartitionsToTxn', () =>
+        this.coordinator.addPartitions(this.transactionalOptions.transactionalId, this.currentIdentity(), [part.key]),
+      );
+      this.transactionPartitions.add(part.key);
+    }
+    return super.send(message);
+  }
+
+  protected override sendIdempotent(part: PartitionState, message: MessageRef): Promise<SendResult> {
+    return super.sendIdempotent(part, message, true);
+  }
+
+  async sendOffsetsToTransaction(offsets: ReadonlyMap<number, number>, consumer: Consumer): Promise<void> {
+    this.assertOpen();
+    if (!this.inTransaction) throw new BrokerError('INVALID_TXN_STATE');
+    if (!(consumer instanceof ReferenceConsumer)) throw new Error('offsets must come from a reference consumer');
+    const member = consumer.groupMetadata();
+    await this.coordinatorRequest('AddOffsetsToTxn', () =>
+      this.coordinator.addOffsets(this.transactionalOptions.transactionalId, this.currentIdentity(), member.group, member, offsets),
+    );
+  }
+
+  async commitTransaction(): Promise<void> {
+    await this.endTransaction(true);
+  }
+
+  async abortTransaction(): Promise<void> {
+    await this.endTransaction(false);
+  }
+
+  private async endTransaction(commit: boolean): Promise<void> {
+    this.assertOpen();
+    if (!this.inTransaction) throw new BrokerError('INVALID_TXN_STATE');
+    this.inTransaction = false;
+    await this.coordinatorRequest(commit ? 'EndTxn(commit)' : 'EndTxn(abort)', () =>
+      this.coordinator.endTxn(this.transactionalOptions.transactionalId, this.currentIdentity(), commit),
+    );
+  }
+
+  private currentIdentity(): ProducerIdentity {
+    if (this.identity === undefined) throw new BrokerError('INVALID_TXN_STATE');
+    return this.identity;
+  }
+
+  /** A request to the transaction coordinator, found anew and retried until it answers. */
+  private async coordinatorRequest<T>(what: string, work: () => T | BrokerError): Promise<T> {
+    const cluster = this.cluster;
+    const transactionalId = this.transactionalOptions.transactionalId;
+    const giveUpAtMs = cluster.sim.now + CLIENT_TIMING.coordinatorTimeoutMs;
+    let lastCode: ErrorCode = 'NOT_COORDINATOR';
+    for (;;) {
+      this.assertOpen();
+      const host = cluster.coordinatorFor(transactionalId);
+      if (host !== null) {
+        const outcome = await call<T>(cluster, host, () =>
+          cluster.coordinatorFor(transactionalId) === host ? work() : new BrokerError('NOT_COORDINATOR'),
+        );
+        this.assertOpen();
+        if (outcome.kind === 'ok') return outcome.value;
+        if (FATAL.has(outcome.code)) throw new BrokerError(outcome.code);
+        lastCode = outcome.code;
+      }
+      if (cluster.sim.now >= giveUpAtMs) {
+        this.info(this.name, `${what} gave up after ${CLIENT_TIMING.coordinatorTimeoutMs} ms: ${lastCode}`);
+        throw new BrokerError(lastCode);
+      }
+      await cluster.sim.sleep(CLIENT_TIMING.retryBackoffMs);
+    }
+  }
+}
+
 export class ReferenceConsumer implements Consumer {
   private readonly memberId: string;
   private generation = -1;
   private assigned: readonly number[] = [];
-  private readonly positions = new Map<number, number>();
+  private readonly next = new Map<number, number>();
   private state: 'open' | 'closed' | 'crashed' = 'open';
   private lastAutoCommitMs = 0;
   private polls = 0;
@@ -181,6 +378,22 @@ export class ReferenceConsumer implements Consumer {
     private readonly info: (source: string, message: string) => void,
   ) {
     this.memberId = `consumer-${options.index}.${instance}`;
+    this.backgroundHeartbeats();
+  }
+
+  /** What a transactional producer sends with the offsets, so the group can check them. */
+  groupMetadata(): { readonly group: string; readonly memberId: string; readonly generation: number } {
+    return { group: this.options.group, memberId: this.memberId, generation: this.generation };
+  }
+
+  positions(): ReadonlyMap<number, number> {
+    return new Map(this.next);
+  }
+
+  async seekToCommitted(): Promise<void> {
+    this.assertOpen();
+    const committed = await roundTrip(this.cluster, () => this.cluster.committed(this.options.group));
+    for (const p of this.assigned) this.next.set(p, committed.get(p) ?? 0);
   }
 
   async poll(timeoutMs: number): Promise<readonly DeliveredRecord[]> {
@@ -199,6 +412,18 @@ export class ReferenceConsumer implements Consumer {
     }
   }
 
+  /**
+   * Kafka's consumer heartbeats from a background thread, so a member that takes long to
+   * process a batch keeps its session; a crashed process stops heartbeating and times out.
+   */
+  private backgroundHeartbeats(): void {
+    this.cluster.sim.schedule(CLIENT_TIMING.heartbeatIntervalMs, () => {
+      if (this.state !== 'open') return;
+      this.cluster.touch(this.options.group, this.memberId);
+      this.backgroundHeartbeats();
+    });
+  }
+
   private async heartbeat(): Promise<void> {
     const { generation, partitions } = await roundTrip(this.cluster, () =>
       this.cluster.heartbeat(this.options.group, this.memberId),
@@ -211,8 +436,8 @@ export class ReferenceConsumer implements Consumer {
     // its partitions and starts each assigned one again at the committed offset. What was
     // read but not committed is read again, by whichever member now owns it.
     const committed = this.cluster.committed(this.options.group);
-    this.positions.clear();
-    for (const p of partitions) this.positions.set(p, committed.get(p) ?? 0);
+    this.next.clear();
+    for (const p of partitions) this.next.set(p, committed.get(p) ?? 0);
   }
 
   private async fetchAssigned(): Promise<DeliveredRecord[]> {
@@ -223,32 +448,33 @@ export class ReferenceConsumer implements Consumer {
     const order = [...partitions.slice(start), ...partitions.slice(0, start)];
     const answers = await Promise.all(
       order.map(async (p) => {
-        const leader = cluster.partition(p).leader;
-        const from = this.positions.get(p) ?? 0;
+        const part = cluster.partitionOf('input', p);
+        const leader = part.leader;
+        const from = this.next.get(p) ?? 0;
         if (leader === null) return { p, from, result: undefined };
-        const outcome = await request<FetchResult>(cluster, leader, (reply) => {
-          const incarnation = cluster.broker(leader).incarnation;
-          const result = cluster.fetch(leader, p, from, max);
-          cluster.replyFrom(leader, incarnation, () => reply({ kind: 'ok', value: result }));
-        });
+        const outcome = await call<FetchResult>(cluster, leader, () =>
+          cluster.fetch(leader, part.key, from, max, this.options.isolation),
+        );
         return { p, from, result: outcome.kind === 'ok' ? outcome.value : undefined };
       }),
     );
     const records: DeliveredRecord[] = [];
     for (const { p, from, result } of answers) {
       // An answer for a partition this member lost, or from a stale position, is dropped.
-      if (result === undefined || this.positions.get(p) !== from || !this.assigned.includes(p)) continue;
+      if (result === undefined || this.next.get(p) !== from || !this.assigned.includes(p)) continue;
       if (result.kind === 'out-of-range') {
         this.info(this.memberId, `partition ${p}: offset ${from} is past the log end ${result.leo}; reset to it`);
-        this.positions.set(p, result.leo);
+        this.next.set(p, result.leo);
         continue;
       }
       if (result.kind === 'error') continue;
-      for (const record of result.records) {
-        if (records.length >= max) break;
-        records.push({ id: record.id, partition: p, offset: record.offset });
-        this.positions.set(p, record.offset + 1);
-      }
+      const taken = result.records.slice(0, Math.max(0, max - records.length));
+      for (const record of taken) records.push({ id: record.id, partition: p, offset: record.offset });
+      // The position passes markers and skipped records too, unless the batch was cut short:
+      // then it stops after the last record handed out.
+      const last = taken.at(-1);
+      if (taken.length === result.records.length) this.next.set(p, result.next);
+      else if (last !== undefined) this.next.set(p, last.offset + 1);
     }
     return records;
   }
@@ -256,7 +482,7 @@ export class ReferenceConsumer implements Consumer {
   private async autoCommit(): Promise<void> {
     this.lastAutoCommitMs = this.cluster.sim.now;
     try {
-      await this.commit(new Map(this.positions));
+      await this.commit(new Map(this.next));
     } catch (error) {
       this.info(this.memberId, `auto-commit failed: ${(error as Error).message}`);
     }

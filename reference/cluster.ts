@@ -13,7 +13,11 @@
 // Everything takes virtual time from the simulation, and every choice that could vary draws
 // from its one seeded random source.
 
-import type { TopicSettings } from '../adapters/contract.js';
+import type { IsolationLevel } from '../spec/vocabulary.js';
+import type { TopicRole, TopicSettings } from '../adapters/contract.js';
+import { hashKey } from '../harness/random.js';
+import { Defects } from './defects.js';
+import { Replica, type ControlKind, type LogRecord } from './log.js';
 import type { Simulation } from './sim.js';
 
 /** Timings in virtual milliseconds. Kafka's defaults are seconds; the ratios are what matter. */
@@ -33,6 +37,8 @@ export const TIMING = {
   brokerSessionTimeoutMs: 150,
   /** How long a restarted or resumed broker takes to register with the controller. */
   brokerRegistrationMs: 20,
+  /** How often the operating system writes a broker's dirty pages to disk. */
+  flushIntervalMs: 500,
   /** How long a follower takes to write fetched records before it fetches again. */
   replicaAppendMinMs: 0.5,
   replicaAppendMaxMs: 2,
@@ -51,7 +57,13 @@ export type ErrorCode =
   | 'LEADER_NOT_AVAILABLE'
   | 'REQUEST_TIMED_OUT'
   | 'REBALANCE_IN_PROGRESS'
-  | 'UNKNOWN_MEMBER_ID';
+  | 'UNKNOWN_MEMBER_ID'
+  | 'OUT_OF_ORDER_SEQUENCE_NUMBER'
+  | 'INVALID_PRODUCER_EPOCH'
+  | 'PRODUCER_FENCED'
+  | 'CONCURRENT_TRANSACTIONS'
+  | 'NOT_COORDINATOR'
+  | 'INVALID_TXN_STATE';
 
 export class BrokerError extends Error {
   constructor(readonly code: ErrorCode) {
@@ -60,39 +72,19 @@ export class BrokerError extends Error {
   }
 }
 
-export interface LogRecord {
-  readonly offset: number;
-  /** The leader epoch in which the record was appended: it identifies the record's history. */
-  readonly epoch: number;
-  readonly id: string;
-  readonly producer: number;
-  readonly seq: number;
-  readonly key: string;
-}
-
 export interface ProduceRequest {
+  /** The partition's cluster-wide key (see PartitionState.key). */
   readonly partition: number;
   readonly id: string;
   readonly producer: number;
   readonly seq: number;
   readonly key: string;
   readonly ack: 'none' | 'leader' | 'all';
-}
-
-/** One broker's copy of one partition. */
-class Replica {
-  readonly log: LogRecord[] = [];
-  /** This replica's knowledge of the high watermark; the leader's is the one that counts. */
-  hw = 0;
-  get leo(): number {
-    return this.log.length;
-  }
-  truncateTo(offset: number): number {
-    const removed = this.log.length - offset;
-    if (removed > 0) this.log.length = offset;
-    if (this.hw > offset) this.hw = offset;
-    return Math.max(0, removed);
-  }
+  /** Set by idempotent and transactional producers. */
+  readonly pid?: number;
+  readonly producerEpoch?: number;
+  readonly pseq?: number;
+  readonly txn?: boolean;
 }
 
 type BrokerState = 'up' | 'crashed' | 'paused';
@@ -121,7 +113,7 @@ interface ParkedFetch {
 }
 
 /** The controller's view of a partition plus the bookkeeping its current leader keeps. */
-class PartitionState {
+export class PartitionState {
   leader: number | null;
   epoch = 0;
   isr: number[];
@@ -135,11 +127,21 @@ class PartitionState {
   pending: PendingAck[] = [];
   parked: ParkedFetch[] = [];
   constructor(
+    /** The partition's place in Cluster.partitions: its key in every broker's replica map. */
+    readonly key: number,
+    readonly topic: TopicRole,
+    /** The partition's number within its topic, as clients and histories name it. */
     readonly index: number,
+    readonly settings: TopicSettings,
     readonly replicas: readonly number[],
   ) {
     this.leader = replicas[0] ?? null;
     this.isr = [...replicas];
+  }
+
+  /** How messages name the partition: its number, or `output N` for the output topic. */
+  get label(): string {
+    return this.topic === 'input' ? `${this.index}` : `output ${this.index}`;
   }
 }
 
@@ -157,15 +159,19 @@ class Group {
 export interface ClusterOptions {
   readonly brokers: number;
   readonly topic: TopicSettings;
+  readonly outputTopic?: TopicSettings;
   readonly info: (source: string, message: string) => void;
+  readonly defects?: Defects;
 }
 
 export class Cluster {
   readonly brokers: Broker[];
-  readonly partitions: PartitionState[];
+  /** Every partition of every topic, input first; a partition's key is its place here. */
+  readonly partitions: PartitionState[] = [];
   readonly topic: TopicSettings;
+  readonly defects: Defects;
   private readonly groups = new Map<string, Group>();
-  private readonly info: (source: string, message: string) => void;
+  readonly info: (source: string, message: string) => void;
   /** The most recently crashed and paused brokers, for the targets `crashed` and `paused`. */
   readonly crashedOrder: number[] = [];
   readonly pausedOrder: number[] = [];
@@ -176,20 +182,35 @@ export class Cluster {
   ) {
     this.topic = options.topic;
     this.info = options.info;
+    this.defects = options.defects ?? new Defects([]);
     this.brokers = Array.from({ length: options.brokers }, (_, id) => new Broker(id));
-    // Replicas are placed round-robin from a seeded starting broker, as Kafka's assignment does.
-    const start = sim.random.int(0, options.brokers - 1);
-    this.partitions = Array.from({ length: options.topic.partitions }, (_, p) => {
-      const replicas = Array.from(
-        { length: options.topic.replication },
-        (_, r) => (start + p + r) % options.brokers,
-      );
-      return new PartitionState(p, replicas);
-    });
-    for (const part of this.partitions) {
-      for (const b of part.replicas) this.broker(b).replicas.set(part.index, new Replica());
-    }
+    this.addTopic('input', options.topic);
+    if (options.outputTopic !== undefined) this.addTopic('output', options.outputTopic);
     for (const broker of this.brokers) this.startBrokerLoops(broker);
+  }
+
+  private addTopic(role: TopicRole, settings: TopicSettings): void {
+    const brokers = this.brokers.length;
+    // Replicas are placed round-robin from a seeded starting broker, as Kafka's assignment does.
+    const start = this.sim.random.int(0, brokers - 1);
+    for (let p = 0; p < settings.partitions; p++) {
+      const replicas = Array.from({ length: settings.replication }, (_, r) => (start + p + r) % brokers);
+      const part = new PartitionState(this.partitions.length, role, p, settings, replicas);
+      this.partitions.push(part);
+      for (const b of replicas) this.broker(b).replicas.set(part.key, new Replica());
+    }
+  }
+
+  /** The partitions of one topic, in partition order. */
+  topicPartitions(role: TopicRole): PartitionState[] {
+    return this.partitions.filter((part) => part.topic === role);
+  }
+
+  /** Partition `index` of a topic. */
+  partitionOf(role: TopicRole, index: number): PartitionState {
+    const part = this.partitions.find((candidate) => candidate.topic === role && candidate.index === index);
+    if (part === undefined) throw new Error(`no partition ${index} in the ${role} topic`);
+    return part;
   }
 
   // ---------------------------------------------------------------- network
@@ -258,33 +279,110 @@ export class Cluster {
       answer(new BrokerError('NOT_LEADER_OR_FOLLOWER'));
       return;
     }
-    if (request.ack === 'all' && part.isr.length < this.topic.minInsync) {
+    if (
+      request.ack === 'all' &&
+      part.isr.length < part.settings.minInsync &&
+      !this.defects.has('ignore-min-insync')
+    ) {
       answer(new BrokerError('NOT_ENOUGH_REPLICAS'));
       return;
     }
-    const replica = this.replica(brokerId, part.index);
+    const replica = this.replica(brokerId, part.key);
+    if (request.pid !== undefined) {
+      const verdict = this.checkSequence(replica, request);
+      if (verdict instanceof BrokerError || typeof verdict === 'number') {
+        if (typeof verdict === 'number') {
+          this.info(`broker-${brokerId}`, `partition ${part.label}: dropped a resent ${request.id}, stored at offset ${verdict}`);
+        }
+        answer(verdict);
+        return;
+      }
+    }
     const offset = replica.leo;
-    replica.log.push({
+    replica.append({
       offset,
       epoch: part.epoch,
       id: request.id,
       producer: request.producer,
       seq: request.seq,
       key: request.key,
+      ...(request.pid === undefined
+        ? {}
+        : { pid: request.pid, producerEpoch: request.producerEpoch ?? 0, pseq: request.pseq ?? 0 }),
+      ...(request.txn === true ? { txn: true } : {}),
     });
+    this.appended(part, offset, request.ack, answer);
+  }
+
+  /**
+   * The idempotence check of an idempotent producer's write: undefined to append it, the offset
+   * of the earlier copy for a resend (answered as a success without storing it again), or an
+   * error for a fenced epoch or a gap in the sequence.
+   */
+  private checkSequence(replica: Replica, request: ProduceRequest): number | BrokerError | undefined {
+    const entry = replica.producers.get(request.pid ?? -1);
+    const epoch = request.producerEpoch ?? 0;
+    const pseq = request.pseq ?? 0;
+    if (entry === undefined) return undefined;
+    if (epoch < entry.epoch) {
+      return new BrokerError('INVALID_PRODUCER_EPOCH');
+    }
+    if (epoch > entry.epoch) return undefined;
+    if (pseq <= entry.lastSeq) {
+      if (this.defects.has('ignore-idempotence')) return undefined;
+      return entry.recent.get(pseq) ?? new BrokerError('OUT_OF_ORDER_SEQUENCE_NUMBER');
+    }
+    if (pseq > entry.lastSeq + 1) return new BrokerError('OUT_OF_ORDER_SEQUENCE_NUMBER');
+    return undefined;
+  }
+
+  /** After an append at the leader: wake followers, move the HW, and answer per ack mode. */
+  private appended(
+    part: PartitionState,
+    offset: number,
+    ack: 'none' | 'leader' | 'all',
+    answer: (result: number | BrokerError) => void,
+  ): void {
     this.wakeFetchers(part);
     this.advanceHighWatermark(part);
-    if (request.ack === 'leader') answer(offset);
-    else if (request.ack === 'all') {
+    if (ack === 'leader') answer(offset);
+    else if (ack === 'all') {
+      if (this.defects.has('ack-before-replication')) {
+        answer(offset);
+        return;
+      }
       part.pending.push({ offset, reply: answer });
       this.completeAcks(part);
     }
   }
 
+  /**
+   * Appends a transaction marker at a partition's leader, as the transaction coordinator does,
+   * and answers once the ISR has it (or with an error, for the coordinator to try again).
+   */
+  appendMarker(
+    key: number,
+    pid: number,
+    producerEpoch: number,
+    kind: ControlKind,
+    reply: (result: number | BrokerError) => void,
+  ): void {
+    const part = this.partition(key);
+    const leaderId = part.leader;
+    if (leaderId === null || !this.usable(leaderId)) {
+      reply(new BrokerError('LEADER_NOT_AVAILABLE'));
+      return;
+    }
+    const replica = this.replica(leaderId, key);
+    const offset = replica.leo;
+    replica.append({ offset, epoch: part.epoch, id: '', producer: -1, seq: -1, key: '', pid, producerEpoch, control: kind });
+    this.appended(part, offset, 'all', reply);
+  }
+
   /** Moves the leader's HW to the smallest log end among the ISR, then completes acks. */
   private advanceHighWatermark(part: PartitionState): void {
     if (part.leader === null) return;
-    const leader = this.replica(part.leader, part.index);
+    const leader = this.replica(part.leader, part.key);
     let hw = leader.leo;
     for (const member of part.isr) {
       if (member === part.leader) continue;
@@ -296,14 +394,14 @@ export class Cluster {
 
   private completeAcks(part: PartitionState): void {
     if (part.leader === null || part.pending.length === 0) return;
-    const hw = this.replica(part.leader, part.index).hw;
+    const hw = this.replica(part.leader, part.key).hw;
     const still: PendingAck[] = [];
     for (const pending of part.pending) {
       if (pending.offset < hw) {
         // Kafka answers NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR shrank below minInsync
         // while the write waited: the record is stored, yet the producer hears an error.
         pending.reply(
-          part.isr.length >= this.topic.minInsync
+          part.isr.length >= part.settings.minInsync || this.defects.has('ignore-min-insync')
             ? pending.offset
             : new BrokerError('NOT_ENOUGH_REPLICAS_AFTER_APPEND'),
         );
@@ -318,6 +416,7 @@ export class Cluster {
     const incarnation = broker.incarnation;
     for (const p of broker.replicas.keys()) this.followerLoop(broker, p, incarnation);
     this.isrCheckLoop(broker, incarnation);
+    this.flushLoop(broker, incarnation);
   }
 
   /** A follower's fetch loop for one partition: one long-polling fetch after another. */
@@ -384,7 +483,10 @@ export class Cluster {
     if (response.kind === 'truncate') {
       const removed = replica.truncateTo(response.offset);
       if (removed > 0) {
-        this.info(`broker-${broker.id}`, `partition ${p}: truncated ${removed} records to offset ${response.offset}`);
+        this.info(
+          `broker-${broker.id}`,
+          `partition ${this.partition(p).label}: truncated ${removed} records to offset ${response.offset}`,
+        );
       }
       again(0);
       return;
@@ -392,7 +494,7 @@ export class Cluster {
     // The records continue this replica's log only if nothing changed while they travelled.
     let appended = 0;
     if (response.from === replica.leo) {
-      for (const record of response.records) replica.log.push(record);
+      for (const record of response.records) replica.append(record);
       appended = response.records.length;
     }
     replica.hw = Math.max(replica.hw, Math.min(response.hw, replica.leo));
@@ -421,7 +523,7 @@ export class Cluster {
     // only grow by copying a leader, so everything below the last match matches too.
     let match = Math.min(fetchOffset, leader.leo) - 1;
     while (match >= 0 && follower.log[match]?.epoch !== leader.log[match]?.epoch) match--;
-    if (match + 1 < fetchOffset) {
+    if (match + 1 < fetchOffset && !this.defects.has('skip-truncation')) {
       respond({ kind: 'truncate', offset: match + 1 });
       return;
     }
@@ -471,7 +573,7 @@ export class Cluster {
     }
     part.lastFetchLeo.set(followerId, leaderLeo);
     part.lastFetchMs.set(followerId, now);
-    const leader = part.leader === null ? undefined : this.replica(part.leader, part.index);
+    const leader = part.leader === null ? undefined : this.replica(part.leader, part.key);
     if (
       leader !== undefined &&
       !part.isr.includes(followerId) &&
@@ -480,7 +582,7 @@ export class Cluster {
       !this.broker(followerId).fenced
     ) {
       part.isr = part.replicas.filter((r) => r === followerId || part.isr.includes(r));
-      this.info('controller', `partition ${part.index}: broker ${followerId} rejoined the ISR ${fmt(part.isr)}`);
+      this.info('controller', `partition ${part.label}: broker ${followerId} rejoined the ISR ${fmt(part.isr)}`);
     }
     this.advanceHighWatermark(part);
   }
@@ -500,7 +602,7 @@ export class Cluster {
           );
           if (lagging.length > 0) {
             part.isr = part.isr.filter((member) => !lagging.includes(member));
-            this.info('controller', `partition ${part.index}: ISR shrank to ${fmt(part.isr)} (lagging ${fmt(lagging)})`);
+            this.info('controller', `partition ${part.label}: ISR shrank to ${fmt(part.isr)} (lagging ${fmt(lagging)})`);
             this.advanceHighWatermark(part);
           }
         }
@@ -520,7 +622,7 @@ export class Cluster {
       if (part.leader === id) this.elect(part, id);
       else if (part.isr.includes(id) && part.isr.length > 1) {
         part.isr = part.isr.filter((member) => member !== id);
-        this.info('controller', `partition ${part.index}: ISR shrank to ${fmt(part.isr)}`);
+        this.info('controller', `partition ${part.label}: ISR shrank to ${fmt(part.isr)}`);
         this.advanceHighWatermark(part);
       }
     }
@@ -534,7 +636,7 @@ export class Cluster {
     this.info('controller', `broker ${id} registered`);
     for (const part of this.partitions) {
       if (part.leader === null && part.replicas.includes(id)) {
-        if (part.isr.includes(id) || this.topic.uncleanElection) this.elect(part, null);
+        if (part.isr.includes(id) || this.uncleanAllowed(part)) this.elect(part, null);
       }
     }
   }
@@ -544,6 +646,11 @@ export class Cluster {
     return broker.state === 'up' && !broker.fenced;
   }
 
+  /** Unclean election is on for the topic, or silently on by a defect. */
+  private uncleanAllowed(part: PartitionState): boolean {
+    return part.settings.uncleanElection || this.defects.has('silent-unclean-election');
+  }
+
   /** Elects a new leader for a partition whose leader `lost` is gone (or that has none). */
   private elect(part: PartitionState, lost: number | null): void {
     const oldLeader = part.leader;
@@ -551,7 +658,7 @@ export class Cluster {
     const clean = part.replicas.filter((r) => r !== lost && part.isr.includes(r) && this.usable(r));
     let leader: number | null = clean[0] ?? null;
     let unclean = false;
-    if (leader === null && this.topic.uncleanElection) {
+    if (leader === null && this.uncleanAllowed(part)) {
       leader = part.replicas.find((r) => r !== lost && this.usable(r)) ?? null;
       unclean = leader !== null;
     }
@@ -560,13 +667,13 @@ export class Cluster {
       part.leader = null;
       // Kafka keeps the last ISR member in the ISR of an offline partition, so that it, and
       // only it, can lead again without losing acknowledged writes.
-      this.info('controller', `partition ${part.index}: offline, no eligible replica (ISR ${fmt(part.isr)})`);
+      this.info('controller', `partition ${part.label}: offline, no eligible replica (ISR ${fmt(part.isr)})`);
       return;
     }
     part.leader = leader;
     part.isr = unclean ? [leader] : part.isr.filter((member) => member !== lost);
     if (part.isr.length === 0) part.isr = [leader];
-    const replica = this.replica(leader, part.index);
+    const replica = this.replica(leader, part.key);
     part.epochStartOffset = replica.leo;
     part.followerLeo = new Map();
     part.lastFetchLeo = new Map();
@@ -575,7 +682,7 @@ export class Cluster {
     part.lastCaughtUpMs = new Map(part.isr.map((member) => [member, this.sim.now]));
     this.info(
       'controller',
-      `partition ${part.index}: broker ${leader} leads epoch ${part.epoch}${unclean ? ' (unclean election)' : ''}, ISR ${fmt(part.isr)}`,
+      `partition ${part.label}: broker ${leader} leads epoch ${part.epoch}${unclean && part.settings.uncleanElection ? ' (unclean election)' : ''}, ISR ${fmt(part.isr)}`,
     );
     this.advanceHighWatermark(part);
   }
@@ -594,6 +701,45 @@ export class Cluster {
   }
 
   // ---------------------------------------------------------------- faults
+
+  /**
+   * The broker's machine loses power: the process dies, and so does every write not yet
+   * flushed to disk. Kafka leaves flushing to the operating system and relies on replication
+   * instead, so this is where a write only one replica held is gone for good.
+   */
+  powerLoss(id: number): string {
+    const broker = this.broker(id);
+    if (broker.state === 'crashed') return `broker ${id} was already down`;
+    this.crash(id);
+    const lost: string[] = [];
+    for (const [key, replica] of broker.replicas) {
+      const removed = replica.truncateTo(replica.flushed);
+      if (removed > 0) lost.push(`${removed} of partition ${this.partition(key).label}`);
+      // A torn write at the end of the log, recovered as though it were whole.
+      if (removed > 0 && this.defects.has('phantom-on-recovery')) {
+        const part = this.partition(key);
+        replica.append({
+          offset: replica.leo,
+          epoch: part.epoch,
+          id: `torn-${id}-${key}-${replica.leo}`,
+          producer: -1,
+          seq: -1,
+          key: '',
+        });
+        replica.flushed = replica.leo;
+      }
+    }
+    return lost.length > 0 ? `unflushed records lost: ${lost.join(', ')}` : 'every record was flushed';
+  }
+
+  /** The operating system writes dirty pages back now and then; on a power loss the rest is gone. */
+  private flushLoop(broker: Broker, incarnation: number): void {
+    this.sim.schedule(TIMING.flushIntervalMs, () => {
+      if (broker.incarnation !== incarnation || broker.state === 'crashed') return;
+      for (const replica of broker.replicas.values()) replica.flushed = replica.leo;
+      this.flushLoop(broker, incarnation);
+    });
+  }
 
   crash(id: number): void {
     const broker = this.broker(id);
@@ -675,30 +821,64 @@ export class Cluster {
     return replica;
   }
 
-  /** Records a consumer may read at the leader: from `offset` up to the high watermark. */
-  fetch(brokerId: number, p: number, offset: number, max: number): FetchResult {
-    const part = this.partition(p);
+  /**
+   * Records a consumer may read at the leader from `offset`: up to the high watermark, or for
+   * read-committed up to the last stable offset and without aborted records. Transaction
+   * markers are never returned, yet `next` moves past them, as a Kafka consumer's position does.
+   */
+  fetch(brokerId: number, key: number, offset: number, max: number, isolation: IsolationLevel): FetchResult {
+    const part = this.partition(key);
     if (part.leader !== brokerId || this.broker(brokerId).fenced) return { kind: 'error', code: 'NOT_LEADER_OR_FOLLOWER' };
-    const leader = this.replica(brokerId, p);
+    const leader = this.replica(brokerId, key);
     if (offset > leader.leo) return { kind: 'out-of-range', leo: leader.leo };
-    return { kind: 'records', records: leader.log.slice(offset, Math.min(leader.hw, offset + max)) };
+    const committedOnly = isolation === 'read-committed' && !this.defects.has('expose-uncommitted');
+    let end = committedOnly ? leader.lso() : leader.hw;
+    if (this.defects.has('read-above-high-watermark')) end = leader.leo;
+    const records: LogRecord[] = [];
+    let next = this.defects.has('duplicate-fetch') && offset > 0 ? offset - 1 : offset;
+    while (next < end && records.length < max) {
+      const record = leader.log[next] as LogRecord;
+      next++;
+      if (record.control !== undefined) continue;
+      if (committedOnly && leader.aborted.has(record.offset)) continue;
+      records.push(record);
+    }
+    return { kind: 'records', records, next };
   }
 
-  /** The leader's high watermark of each partition (0 for an offline one). */
-  highWatermarks(): Map<number, number> {
+  /** The leader's high watermark of each partition of a topic, by partition number (0 when offline). */
+  highWatermarks(role: TopicRole = 'input'): Map<number, number> {
     return new Map(
-      this.partitions.map((part) => [part.index, part.leader === null ? 0 : this.replica(part.leader, part.index).hw]),
+      this.topicPartitions(role).map((part) => [
+        part.index,
+        part.leader === null ? 0 : this.replica(part.leader, part.key).hw,
+      ]),
     );
+  }
+
+  /** The key of the transaction coordinator's broker for an id: the first registered broker from its hash. */
+  coordinatorFor(transactionalId: string): number | null {
+    const count = this.brokers.length;
+    const start = hashKey(transactionalId) % count;
+    for (let i = 0; i < count; i++) {
+      const candidate = (start + i) % count;
+      if (!this.broker(candidate).fenced) return candidate;
+    }
+    return null;
+  }
+
+  usableBroker(id: number): boolean {
+    return this.usable(id);
   }
 
   /** True when every partition has a leader and every replica is in the ISR and caught up. */
   inSync(): boolean {
     return this.partitions.every((part) => {
       if (part.leader === null || !this.usable(part.leader)) return false;
-      const leader = this.replica(part.leader, part.index);
-      if (leader.hw !== leader.leo) return false;
+      const leader = this.replica(part.leader, part.key);
+      if (leader.hw !== leader.leo || leader.hasOpenTransactions()) return false;
       return part.replicas.every(
-        (r) => this.usable(r) && part.isr.includes(r) && this.replica(r, part.index).leo === leader.leo,
+        (r) => this.usable(r) && part.isr.includes(r) && this.replica(r, part.key).leo === leader.leo,
       );
     });
   }
@@ -726,19 +906,43 @@ export class Cluster {
     return { generation: group.generation, partitions: group.assignment.get(memberId) ?? [] };
   }
 
+  /** A background heartbeat: keeps a member's session alive without joining the group. */
+  touch(groupName: string, memberId: string): void {
+    const member = this.group(groupName).members.get(memberId);
+    if (member !== undefined) member.lastSeenMs = this.sim.now;
+  }
+
   leave(groupName: string, memberId: string): void {
     const group = this.group(groupName);
     if (group.members.delete(memberId)) this.rebalance(groupName, group, `${memberId} left`);
   }
 
   commit(groupName: string, memberId: string, generation: number, offsets: ReadonlyMap<number, number>): ErrorCode | null {
+    const refused = this.checkMember(groupName, memberId, generation, offsets);
+    if (refused === null) this.storeOffsets(groupName, offsets);
+    return refused;
+  }
+
+  /** Whether a member of this generation owns these partitions and may commit their offsets. */
+  checkMember(
+    groupName: string,
+    memberId: string,
+    generation: number,
+    offsets: ReadonlyMap<number, number>,
+  ): ErrorCode | null {
     const group = this.group(groupName);
     if (!group.members.has(memberId)) return 'UNKNOWN_MEMBER_ID';
     if (generation !== group.generation) return 'REBALANCE_IN_PROGRESS';
     const owned = group.assignment.get(memberId) ?? [];
     for (const p of offsets.keys()) if (!owned.includes(p)) return 'REBALANCE_IN_PROGRESS';
-    for (const [p, offset] of offsets) group.committed.set(p, offset);
     return null;
+  }
+
+  /** Stores committed offsets: from a member's commit, or from a committed transaction. */
+  storeOffsets(groupName: string, offsets: ReadonlyMap<number, number>): void {
+    const group = this.group(groupName);
+    const skew = this.defects.has('commit-off-by-one') ? 1 : 0;
+    for (const [p, offset] of offsets) group.committed.set(p, offset + skew);
   }
 
   committed(groupName: string): Map<number, number> {
@@ -749,7 +953,7 @@ export class Cluster {
     group.generation++;
     const members = [...group.members.keys()].sort();
     const assignment = new Map<string, number[]>(members.map((m) => [m, []]));
-    for (const part of this.partitions) {
+    for (const part of this.topicPartitions('input')) {
       const member = members[part.index % Math.max(1, members.length)];
       if (member !== undefined) assignment.get(member)?.push(part.index);
     }
@@ -779,7 +983,7 @@ type FetchResponse =
 export type FetchResult =
   | { readonly kind: 'error'; readonly code: ErrorCode }
   | { readonly kind: 'out-of-range'; readonly leo: number }
-  | { readonly kind: 'records'; readonly records: readonly LogRecord[] };
+  | { readonly kind: 'records'; readonly records: readonly LogRecord[]; readonly next: number };
 
 function fmt(ids: readonly number[]): string {
   return `[${ids.join(',')}]`;

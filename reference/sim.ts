@@ -81,15 +81,21 @@ export class Simulation {
       };
       this.waiters.add(waiter);
       this.schedulePump();
-      executor(
-        (value) => {
-          if (settled) return;
-          settled = true;
-          this.waiters.delete(waiter);
-          resolve(value);
-        },
-        waiter.reject,
-      );
+      try {
+        executor(
+          (value) => {
+            if (settled) return;
+            settled = true;
+            this.waiters.delete(waiter);
+            resolve(value);
+          },
+          waiter.reject,
+        );
+      } catch (error) {
+        // An executor that throws settles nothing later: without this the wait would stay
+        // registered and keep virtual time running for nobody.
+        waiter.reject(error instanceof Error ? error : new Error(String(error)));
+      }
     });
   }
 

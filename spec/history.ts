@@ -111,10 +111,15 @@ export interface InfoEvent extends Base {
   readonly message: string;
 }
 
-/** The final drain read found this record in the log. `aborted` marks an aborted transaction's. */
+/**
+ * The final drain read found this record in the log. `aborted` marks an aborted transaction's;
+ * `output` marks a record of a read-process-write pipeline's output topic, where a message id
+ * stands for the input message it was made from.
+ */
 export interface DrainEvent extends Base, PlacedRecord {
   readonly type: 'drain';
   readonly aborted?: boolean;
+  readonly output?: boolean;
 }
 
 export type HistoryEvent =

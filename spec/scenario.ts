@@ -37,6 +37,8 @@ export const LIMITS = {
   consumers: 32,
   retries: 1_000,
   maxInFlight: 16,
+  transactionSize: 10_000,
+  abortEvery: 1_000,
   faults: 100,
   seed: 2 ** 31 - 1,
   triggerCount: 10_000_000,
@@ -78,6 +80,8 @@ export interface ScenarioSource {
     readonly idempotent?: boolean;
     readonly transactional?: boolean;
     readonly maxInFlight?: number;
+    readonly transactionSize?: number;
+    readonly abortEvery?: number;
   };
   readonly consumer: { readonly commit: CommitMode; readonly isolation?: IsolationLevel };
   readonly workload: {
@@ -135,6 +139,8 @@ export const scenarioSchema = {
           idempotent: { type: 'boolean' },
           transactional: { type: 'boolean' },
           maxInFlight: int(1, LIMITS.maxInFlight),
+          transactionSize: int(1, LIMITS.transactionSize),
+          abortEvery: int(0, LIMITS.abortEvery),
         },
         ['ack'],
       ),
@@ -211,6 +217,10 @@ export interface Scenario {
     readonly idempotent: boolean;
     readonly transactional: boolean;
     readonly maxInFlight: number;
+    /** Messages per transaction of a transactional producer. */
+    readonly transactionSize: number;
+    /** Every Nth transaction the application aborts, then sends its messages again; 0 never. */
+    readonly abortEvery: number;
   };
   readonly consumer: { readonly commit: CommitMode; readonly isolation: IsolationLevel };
   readonly workload: {

@@ -26,6 +26,7 @@ export const CAPABILITIES = [
   'producer.transactional',
   'isolation.read-committed',
   'fault.crash-broker',
+  'fault.power-loss',
   'fault.pause-broker',
   'fault.partition',
   'fault.drop-acks',
@@ -37,6 +38,7 @@ export type Capability = (typeof CAPABILITIES)[number];
 /** The faults a scenario can schedule. */
 export const FAULT_KINDS = [
   'crash-broker',
+  'power-loss',
   'restart-broker',
   'pause-broker',
   'resume-broker',
@@ -51,6 +53,7 @@ export type FaultKind = (typeof FAULT_KINDS)[number];
 /** The capability each fault kind needs: undoing a fault needs the capability of doing it. */
 export const FAULT_CAPABILITY: Readonly<Record<FaultKind, Capability>> = {
   'crash-broker': 'fault.crash-broker',
+  'power-loss': 'fault.power-loss',
   'restart-broker': 'fault.crash-broker',
   'pause-broker': 'fault.pause-broker',
   'resume-broker': 'fault.pause-broker',
@@ -61,8 +64,11 @@ export const FAULT_CAPABILITY: Readonly<Record<FaultKind, Capability>> = {
   'crash-producer': 'fault.crash-producer',
 };
 
-/** Which broker a broker fault acts on. A number names a broker by index. */
-export const BROKER_TARGETS = ['leader', 'follower', 'any', 'crashed', 'paused'] as const;
+/**
+ * Which broker a broker fault acts on. A number names a broker by index; `coordinator` is the
+ * broker that hosts the transaction coordinator of the run's first transactional id.
+ */
+export const BROKER_TARGETS = ['leader', 'follower', 'any', 'crashed', 'paused', 'coordinator'] as const;
 export type BrokerTarget = (typeof BROKER_TARGETS)[number];
 
 /** Where in its poll-process-commit loop a consumer crashes. */

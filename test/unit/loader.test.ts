@@ -78,7 +78,15 @@ describe('loadScenarioText: valid scenarios', () => {
       seed: 7,
       cluster: { brokers: 3 },
       topic: { partitions: 4, replication: 3, minInsync: 2, uncleanElection: true },
-      producer: { ack: 'all', retries: 10, idempotent: true, transactional: true, maxInFlight: 5 },
+      producer: {
+        ack: 'all',
+        retries: 10,
+        idempotent: true,
+        transactional: true,
+        maxInFlight: 5,
+        transactionSize: 10,
+        abortEvery: 0,
+      },
       consumer: { commit: 'transactional', isolation: 'read-committed' },
       workload: { messages: 2000, keys: 20, producers: 2, consumers: 3 },
       faults: [
@@ -119,7 +127,7 @@ describe('loadScenarioText: valid scenarios', () => {
         seed: 1,
         cluster: { brokers: 3 },
         topic: { partitions: 3, replication: 3, minInsync: 1, uncleanElection: false },
-        producer: { ack: 'all', retries: 0, idempotent: false, transactional: false, maxInFlight: 1 },
+        producer: { ack: 'all', retries: 0, idempotent: false, transactional: false, maxInFlight: 1, transactionSize: 10, abortEvery: 0 },
         consumer: { commit: 'after-process', isolation: 'read-uncommitted' },
         workload: { messages: 100, keys: 10, producers: 1, consumers: 1 },
         faults: [],
@@ -240,7 +248,7 @@ describe('requires', () => {
     const text =
       edit(
         edit(
-          edit(BASE, '  ack: all', '  ack: none\n  idempotent: true\n  transactional: true'),
+          edit(BASE, '  ack: all', '  ack: all\n  idempotent: true\n  transactional: true'),
           '  commit: after-process',
           '  commit: transactional\n  isolation: read-committed',
         ),
@@ -252,8 +260,8 @@ describe('requires', () => {
       '  - { at: { sent: 2 }, do: heal }\n' +
       '  - { at: { sent: 3 }, do: resume-broker }\n';
     expect(load(text).requires).toEqual([
-      'ack.none',
       'ack.leader',
+      'ack.all',
       'commit.transactional',
       'producer.idempotent',
       'producer.transactional',
@@ -314,10 +322,10 @@ describe('schema errors: one line each, with file, line, column and field', () =
 
   it('reports a oneOf failure once, naming every alternative', () => {
     expect(errorLines(`${BASE}faults:\n  - { at: { ms: 1 }, do: crash-broker, target: leadr }\n`)).toEqual([
-      'x.yaml:18:48: faults[0].target must be one of leader, follower, any, crashed, paused, or an integer from 0 to 32 (got "leadr")',
+      'x.yaml:18:48: faults[0].target must be one of leader, follower, any, crashed, paused, coordinator, or an integer from 0 to 32 (got "leadr")',
     ]);
     expect(errorLines(`${BASE}faults:\n  - { at: { ms: 1 }, do: crash-broker, target: -1 }\n`)).toEqual([
-      'x.yaml:18:48: faults[0].target must be one of leader, follower, any, crashed, paused, or an integer from 0 to 32 (got -1)',
+      'x.yaml:18:48: faults[0].target must be one of leader, follower, any, crashed, paused, coordinator, or an integer from 0 to 32 (got -1)',
     ]);
   });
 
@@ -332,7 +340,7 @@ describe('schema errors: one line each, with file, line, column and field', () =
       'x.yaml:18:11: faults[0].at must be a mapping with exactly one of sent, acked, processed, ms (got a mapping of sent, acked)',
       'x.yaml:19:5: faults[1] must be a mapping (got "crash-broker")',
       'x.yaml:20:9: faults[2].at must be a mapping with exactly one of sent, acked, processed, ms (got an empty mapping)',
-      'x.yaml:21:9: faults[2].do must be one of crash-broker, restart-broker, pause-broker, resume-broker, partition, heal, drop-acks, crash-consumer, crash-producer (got "crash")',
+      'x.yaml:21:9: faults[2].do must be one of crash-broker, power-loss, restart-broker, pause-broker, resume-broker, partition, heal, drop-acks, crash-consumer, crash-producer (got "crash")',
     ]);
     // A key with nothing after it: the error points at the key, not at the end of the line.
     expect(errorLines(edit(BASE, '  ack: all', '  ack:'))).toEqual([
@@ -415,13 +423,30 @@ describe('semantic checks', () => {
     ]);
   });
 
-  it('requires a transactional producer for transactional commits', () => {
-    const result = loadScenarioText(edit(BASE, '  commit: after-process', '  commit: transactional'), 'x.yaml');
+  it('allows transaction settings only on a transactional producer', () => {
+    const result = loadScenarioText(edit(BASE, '  ack: all', '  ack: all\n  abortEvery: 3'), 'x.yaml');
     expect(result.errors.map((error) => error.format())).toEqual([
-      'x.yaml:11:11: consumer.commit transactional requires producer.transactional: true, because the output and the offsets are written in one producer transaction',
+      expect.stringMatching(/^x\.yaml:\d+:\d+: producer\.abortEvery needs producer\.transactional: true/),
     ]);
-    expect(result.errors[0]?.field).toBe('consumer.commit');
-    expect(load(edit(edit(BASE, '  commit: after-process', '  commit: transactional'), '  ack: all', '  ack: all\n  transactional: true')).consumer.commit).toBe('transactional');
+    expect(result.errors[0]?.field).toBe('producer.abortEvery');
+    const transactional = load(edit(BASE, '  ack: all', '  ack: all\n  transactional: true\n  abortEvery: 3'));
+    expect(transactional.producer).toMatchObject({ transactional: true, transactionSize: 10, abortEvery: 3 });
+  });
+
+  it('asks for ack all with idempotence and transactions, and refuses abortEvery 1', () => {
+    const text = edit(BASE, '  ack: all', '  ack: leader\n  idempotent: true\n  transactional: true\n  abortEvery: 1');
+    expect(errorLines(text)).toEqual([
+      expect.stringMatching(/^x\.yaml:10:\d+: producer\.idempotent needs producer\.ack all/),
+      expect.stringMatching(/^x\.yaml:11:\d+: producer\.transactional needs producer\.ack all/),
+      expect.stringMatching(/^x\.yaml:12:\d+: producer\.abortEvery 1 would abort every transaction/),
+    ]);
+  });
+
+  it('needs a transactional producer capability for a transactional pipeline', () => {
+    const scenario = load(edit(BASE, '  commit: after-process', '  commit: transactional'));
+    expect(scenario.consumer.commit).toBe('transactional');
+    expect(scenario.requires).toContain('producer.transactional');
+    expect(scenario.requires).toContain('commit.transactional');
   });
 
   it('checks each fault against the cluster, the topic, the workload and its kind', () => {

@@ -345,9 +345,15 @@ export class ReferenceTransactionalProducer extends ReferenceProducer implements
       this.assertOpen();
       const host = cluster.coordinatorFor(transactionalId);
       if (host !== null) {
-        const outcome = await call<T>(cluster, host, () =>
-          cluster.coordinatorFor(transactionalId) === host ? work() : new BrokerError('NOT_COORDINATOR'),
-        );
+        const outcome = await request<T>(cluster, host, (reply) => {
+          const incarnation = cluster.broker(host).incarnation;
+          const result = cluster.coordinatorFor(transactionalId) === host ? work() : new BrokerError('NOT_COORDINATOR');
+          // A lost answer of the coordinator leaves the client to time out and ask again.
+          if (!(result instanceof BrokerError) && cluster.dropAck(host, `${what} of ${transactionalId}`)) return;
+          cluster.replyFrom(host, incarnation, () =>
+            reply(result instanceof BrokerError ? { kind: 'error', code: result.code } : { kind: 'ok', value: result }),
+          );
+        });
         this.assertOpen();
         if (outcome.kind === 'ok') return outcome.value;
         if (FATAL.has(outcome.code)) throw new BrokerError(outcome.code);

@@ -259,6 +259,18 @@ export class Cluster {
   // ---------------------------------------------------------------- produce
 
   /**
+   * Whether the drop-acks fault eats this successful answer of the broker: the work is done,
+   * the acknowledgment never reaches the client.
+   */
+  dropAck(brokerId: number, what: string): boolean {
+    const broker = this.broker(brokerId);
+    if (broker.dropAcks <= 0) return false;
+    broker.dropAcks--;
+    this.info(`broker-${brokerId}`, `dropped the acknowledgment of ${what}`);
+    return true;
+  }
+
+  /**
    * Handles a produce request at broker `brokerId`. `reply` gets the offset, or an error;
    * with ack `none` it is never called.
    */
@@ -268,11 +280,7 @@ export class Cluster {
     const incarnation = broker.incarnation;
     const answer = (result: number | BrokerError): void => {
       if (request.ack === 'none') return;
-      if (!(result instanceof BrokerError) && broker.dropAcks > 0) {
-        broker.dropAcks--;
-        this.info(`broker-${brokerId}`, `dropped the acknowledgment of ${request.id} (offset ${result})`);
-        return;
-      }
+      if (!(result instanceof BrokerError) && this.dropAck(brokerId, `${request.id} (offset ${result})`)) return;
       this.replyFrom(brokerId, incarnation, () => reply(result));
     };
     if (part.leader !== brokerId || broker.fenced) {

@@ -640,3 +640,67 @@ describe('judge', () => {
     expect(missing.anomalies.duplicated).toMatchObject({ expect: 'witnessed', count: 0, held: false });
   });
 });
+
+describe('a read-process-write pipeline (commit mode transactional)', () => {
+  const pipelineSetup = (): HistoryEventInput => ({ ...setup('all'), commit: 'transactional', isolation: 'read-committed' });
+  const output = (id: string, partition: number, offset: number, aborted = false): HistoryEventInput =>
+    aborted
+      ? { type: 'drain', id, partition, offset, output: true, aborted: true }
+      : { type: 'drain', id, partition, offset, output: true };
+
+  it('takes processing from the committed output, not from process events', () => {
+    const result = check(
+      history(
+        pipelineSetup(),
+        send('a', 0),
+        ack('a', 0, 0),
+        send('b', 1),
+        ack('b', 0, 1),
+        poll(['a', 0, 0], ['b', 0, 1]),
+        processed('a', 0, 0),
+        processed('b', 0, 1),
+        drain('a', 0, 0),
+        drain('b', 0, 1),
+        output('a', 0, 0),
+      ),
+    );
+    // b was attempted, but its output was never committed: it is unprocessed.
+    expect(occurring(result)).toEqual({ unprocessed: 1 });
+    expect(only(result, 'unprocessed').ids).toEqual(['b']);
+    expect(result.counts.processed).toBe(1);
+  });
+
+  it('counts output written twice as duplicated processing, and ignores aborted output', () => {
+    const twice = check(
+      history(pipelineSetup(), send('a', 0), ack('a', 0, 0), drain('a', 0, 0), output('a', 0, 0), output('a', 1, 0)),
+    );
+    expect(occurring(twice)).toEqual({ duplicated: 1 });
+    const abortedCopy = check(
+      history(
+        pipelineSetup(),
+        send('a', 0),
+        ack('a', 0, 0),
+        processed('a', 0, 0),
+        processed('a', 0, 0),
+        drain('a', 0, 0),
+        output('a', 0, 0, true),
+        output('a', 1, 0),
+      ),
+    );
+    // Two attempts and one aborted copy, but one committed output: processed exactly once.
+    expect(occurring(abortedCopy)).toEqual({});
+    expect(abortedCopy.counts.processed).toBe(1);
+  });
+
+  it('does not take output records for stored input, nor compare their offsets with the input', () => {
+    const result = check(
+      history(pipelineSetup(), send('a', 0), ack('a', 0, 0), poll(['a', 0, 0]), output('a', 0, 0)),
+    );
+    // a is acknowledged but not in the input drain: lost, whatever the output holds.
+    expect(occurring(result)).toEqual({ lost: 1 });
+    const places = check(
+      history(pipelineSetup(), send('a', 0), send('b', 1), ack('a', 0, 0), ack('b', 0, 1), drain('a', 0, 0), drain('b', 0, 1), output('b', 0, 0), output('a', 0, 1)),
+    );
+    expect(occurring(places)).toEqual({});
+  });
+});

@@ -642,7 +642,19 @@ describe('judge', () => {
 });
 
 describe('a read-process-write pipeline (commit mode transactional)', () => {
-  const pipelineSetup = (): HistoryEventInput => ({ ...setup('all'), commit: 'transactional', isolation: 'read-committed' });
+  const pipelineSetup = (): HistoryEventInput => ({
+    type: 'setup',
+    scenario: 'unit',
+    file: 'unit.yaml',
+    adapter: 'reference',
+    seed: 1,
+    topic: 'orders',
+    partitions: 2,
+    ack: 'all',
+    commit: 'transactional',
+    isolation: 'read-committed',
+    defects: [],
+  });
   const output = (id: string, partition: number, offset: number, aborted = false): HistoryEventInput =>
     aborted
       ? { type: 'drain', id, partition, offset, output: true, aborted: true }

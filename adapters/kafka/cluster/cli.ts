@@ -1,0 +1,151 @@
+// The command line of the local Kafka cluster: fetch the jars, start a detached cluster, show its
+// status, stop it. Run as `node dist/adapters/kafka/cluster/cli.js <command>`.
+//
+// Exit codes follow deliverycheck's: 0 done, 1 the cluster is not healthy (status), 2 bad
+// arguments or a setup failure such as a missing Java or Maven.
+
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { clusterStatus, defaultClusterDir, startCluster, stopClusterInDir, type ClusterStatus } from './cluster.js';
+import { DEFAULT_KAFKA_VERSION, ensureKafka, ToolMissingError } from './fetch.js';
+
+export interface CliIo {
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown };
+}
+
+const USAGE = `usage: kafka-cluster <command> [options]
+
+commands:
+  fetch    download Kafka ${DEFAULT_KAFKA_VERSION} and its dependencies into .cache/kafka (with Maven)
+  start    start a 3-node KRaft cluster in the background and wait until it serves
+  stop     stop the cluster started by "start"
+  status   show each node's process and whether it serves Kafka requests
+
+options:
+  --dir DIR           cluster folder (default .cache/kafka-cluster)
+  --version V         Kafka version (default ${DEFAULT_KAFKA_VERSION})
+  --nodes N           number of nodes for start (default 3)
+  --base-port P       first client port for start (default 19092; node n uses P+2(n-1) and the port after)
+  --timeout-ms MS     start deadline (default 120000)
+  --json              status as JSON
+`;
+
+class UsageError extends Error {}
+
+function integerOption(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new UsageError(`--${name} needs a whole number, got "${value}"`);
+  return Number(value);
+}
+
+function formatStatus(status: ClusterStatus): string {
+  const lines = [
+    `Kafka ${status.kafkaVersion} cluster ${status.clusterId} in ${status.dataDir}`,
+    `bootstrap ${status.bootstrap} (${status.detached ? 'detached' : `owned by pid ${status.ownerPid}`}, started ${status.startedAt})`,
+  ];
+  for (const node of status.nodes) {
+    const pid = node.pid === null ? '-' : String(node.pid);
+    lines.push(
+      `node ${node.id}  ${node.state.padEnd(7)}  pid ${pid.padEnd(7)}  ports ${node.clientPort}/${node.controllerPort}  ${node.detail}`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export async function main(argv: readonly string[], io: CliIo = process): Promise<number> {
+  const log = (line: string) => io.stderr.write(`kafka-cluster: ${line}\n`);
+  try {
+    const { positionals, values } = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        dir: { type: 'string' },
+        version: { type: 'string' },
+        nodes: { type: 'string' },
+        'base-port': { type: 'string' },
+        'timeout-ms': { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    const command = positionals[0];
+    if (values.help === true || command === undefined) {
+      io.stdout.write(USAGE);
+      return command === undefined && values.help !== true ? 2 : 0;
+    }
+    if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+    const dataDir = values.dir ?? defaultClusterDir();
+
+    switch (command) {
+      case 'fetch': {
+        const install = await ensureKafka({ ...(values.version !== undefined ? { version: values.version } : {}), log });
+        io.stdout.write(
+          install.fetched
+            ? `fetched Kafka ${install.version} (${install.jars.length} jars) into ${install.libDir} in ${(install.durationMs / 1000).toFixed(1)} s\n`
+            : `Kafka ${install.version} is already in ${install.libDir}\n`,
+        );
+        return 0;
+      }
+      case 'start': {
+        const nodeCount = integerOption(values.nodes, 'nodes');
+        const basePort = integerOption(values['base-port'], 'base-port');
+        const readyTimeoutMs = integerOption(values['timeout-ms'], 'timeout-ms');
+        const cluster = await startCluster({
+          dataDir,
+          detached: true,
+          reuse: true,
+          log,
+          ...(values.version !== undefined ? { kafkaVersion: values.version } : {}),
+          ...(nodeCount !== undefined ? { nodeCount } : {}),
+          ...(basePort !== undefined ? { basePort } : {}),
+          ...(readyTimeoutMs !== undefined ? { readyTimeoutMs } : {}),
+        });
+        io.stdout.write(`${cluster.bootstrap}\n`);
+        await cluster.release();
+        return 0;
+      }
+      case 'stop': {
+        const stopped = await stopClusterInDir(dataDir, { log });
+        io.stdout.write(stopped ? `stopped the Kafka cluster in ${dataDir}\n` : `no Kafka cluster recorded in ${dataDir}\n`);
+        return 0;
+      }
+      case 'status': {
+        const status = await clusterStatus(dataDir);
+        if (status === undefined) {
+          io.stdout.write(values.json === true ? 'null\n' : `no Kafka cluster recorded in ${dataDir}\n`);
+          return 1;
+        }
+        io.stdout.write(values.json === true ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+        return status.nodes.every((node) => node.serving) ? 0 : 1;
+      }
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError || (error instanceof TypeError && 'code' in error)) {
+      io.stderr.write(`kafka-cluster: ${error.message}\n${USAGE}`);
+    } else if (error instanceof ToolMissingError) {
+      io.stderr.write(`kafka-cluster: ${error.message}\n`);
+    } else {
+      io.stderr.write(`kafka-cluster: ${error instanceof Error ? error.message : String(error)}\n`);
+    }
+    return 2;
+  }
+}
+
+/** True when this file is the program node was asked to run, not a module imported by a test. */
+function invokedDirectly(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (invokedDirectly()) {
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -1,0 +1,325 @@
+// Just enough of the Kafka wire protocol to ask a broker "are you serving, and which brokers do
+// you see?" without a client library. Readiness of a local cluster needs exactly this: an open
+// port only says the JVM bound a socket, while a Metadata answer says the broker finished
+// starting, was unfenced by the controller quorum and knows its peers.
+//
+// Only two requests are spoken: ApiVersions v0 (every broker answers it, whatever its version,
+// so it tells us which Metadata versions this broker accepts) and Metadata v4..v8 (the newest
+// versions before the flexible encoding, so no compact arrays or tagged fields are needed).
+
+import { Socket } from 'node:net';
+
+const API_KEY_METADATA = 3;
+const API_KEY_API_VERSIONS = 18;
+/** The Metadata versions this encoder speaks: v4 added allow_auto_topic_creation, v9 went flexible. */
+const METADATA_MIN_VERSION = 4;
+const METADATA_MAX_VERSION = 8;
+const CLIENT_ID = 'deliverycheck-cluster';
+/** A response bigger than this is not the small answer we asked for; refuse rather than buffer it. */
+const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+
+export interface BrokerAddress {
+  readonly nodeId: number;
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface ClusterView {
+  readonly clusterId: string | null;
+  readonly controllerId: number;
+  /** The brokers this node knows as registered and unfenced, by node id. */
+  readonly brokers: readonly BrokerAddress[];
+  /** The Metadata version that was used, for diagnostics. */
+  readonly metadataVersion: number;
+}
+
+export class KafkaProtocolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KafkaProtocolError';
+  }
+}
+
+/** Writes the big-endian primitives of the classic (non-flexible) Kafka encoding. */
+class Writer {
+  private readonly chunks: Buffer[] = [];
+
+  int8(value: number): this {
+    const buffer = Buffer.alloc(1);
+    buffer.writeInt8(value);
+    this.chunks.push(buffer);
+    return this;
+  }
+
+  int16(value: number): this {
+    const buffer = Buffer.alloc(2);
+    buffer.writeInt16BE(value);
+    this.chunks.push(buffer);
+    return this;
+  }
+
+  int32(value: number): this {
+    const buffer = Buffer.alloc(4);
+    buffer.writeInt32BE(value);
+    this.chunks.push(buffer);
+    return this;
+  }
+
+  nullableString(value: string | null): this {
+    if (value === null) return this.int16(-1);
+    const bytes = Buffer.from(value, 'utf8');
+    this.int16(bytes.length);
+    this.chunks.push(bytes);
+    return this;
+  }
+
+  toBuffer(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+}
+
+/** Reads the same primitives, failing with a protocol error instead of a RangeError on short input. */
+export class Reader {
+  private offset = 0;
+
+  constructor(private readonly buffer: Buffer) {}
+
+  private need(bytes: number): void {
+    if (this.offset + bytes > this.buffer.length) {
+      throw new KafkaProtocolError(`response ended early at byte ${this.offset} (needed ${bytes} more)`);
+    }
+  }
+
+  int16(): number {
+    this.need(2);
+    const value = this.buffer.readInt16BE(this.offset);
+    this.offset += 2;
+    return value;
+  }
+
+  int32(): number {
+    this.need(4);
+    const value = this.buffer.readInt32BE(this.offset);
+    this.offset += 4;
+    return value;
+  }
+
+  nullableString(): string | null {
+    const length = this.int16();
+    if (length < 0) return null;
+    this.need(length);
+    const value = this.buffer.toString('utf8', this.offset, this.offset + length);
+    this.offset += length;
+    return value;
+  }
+
+  string(): string {
+    const value = this.nullableString();
+    if (value === null) throw new KafkaProtocolError('a non-nullable string was null');
+    return value;
+  }
+
+  /** Reads an array length, refusing lengths the remaining bytes cannot possibly hold. */
+  arrayLength(minimumItemBytes: number): number {
+    const length = this.int32();
+    if (length < 0) return 0;
+    if (length * minimumItemBytes > this.buffer.length - this.offset) {
+      throw new KafkaProtocolError(`array of ${length} items does not fit in the response`);
+    }
+    return length;
+  }
+}
+
+/** Frames a request: size, then request header v1 (key, version, correlation id, client id), then body. */
+export function encodeRequest(apiKey: number, apiVersion: number, correlationId: number, body: Buffer): Buffer {
+  const header = new Writer().int16(apiKey).int16(apiVersion).int32(correlationId).nullableString(CLIENT_ID).toBuffer();
+  const size = Buffer.alloc(4);
+  size.writeInt32BE(header.length + body.length);
+  return Buffer.concat([size, header, body]);
+}
+
+export function encodeMetadataRequestBody(version: number): Buffer {
+  // An empty topic array (not null) asks for no topics at all: we want only the broker list.
+  const writer = new Writer().int32(0).int8(0);
+  if (version >= 8) writer.int8(0).int8(0);
+  return writer.toBuffer();
+}
+
+export interface ApiVersionRange {
+  readonly min: number;
+  readonly max: number;
+}
+
+export function decodeApiVersionsResponse(body: Buffer): Map<number, ApiVersionRange> {
+  const reader = new Reader(body);
+  const errorCode = reader.int16();
+  if (errorCode !== 0) throw new KafkaProtocolError(`ApiVersions failed with error code ${errorCode}`);
+  const ranges = new Map<number, ApiVersionRange>();
+  const count = reader.arrayLength(6);
+  for (let index = 0; index < count; index++) {
+    const apiKey = reader.int16();
+    const min = reader.int16();
+    const max = reader.int16();
+    ranges.set(apiKey, { min, max });
+  }
+  return ranges;
+}
+
+/** Decodes the head of a Metadata v4..v8 response; the topic list that follows is not needed. */
+export function decodeMetadataResponse(body: Buffer, version: number): ClusterView {
+  const reader = new Reader(body);
+  reader.int32(); // throttle_time_ms
+  const brokers: BrokerAddress[] = [];
+  const count = reader.arrayLength(12);
+  for (let index = 0; index < count; index++) {
+    const nodeId = reader.int32();
+    const host = reader.string();
+    const port = reader.int32();
+    reader.nullableString(); // rack
+    brokers.push({ nodeId, host, port });
+  }
+  const clusterId = reader.nullableString();
+  const controllerId = reader.int32();
+  brokers.sort((a, b) => a.nodeId - b.nodeId);
+  return { clusterId, controllerId, brokers, metadataVersion: version };
+}
+
+/** Picks the newest Metadata version both sides speak, or explains why there is none. */
+export function chooseMetadataVersion(ranges: ReadonlyMap<number, ApiVersionRange>): number {
+  const range = ranges.get(API_KEY_METADATA);
+  if (range === undefined) throw new KafkaProtocolError('the broker does not list the Metadata API');
+  const version = Math.min(range.max, METADATA_MAX_VERSION);
+  if (version < Math.max(range.min, METADATA_MIN_VERSION)) {
+    throw new KafkaProtocolError(
+      `the broker accepts Metadata v${range.min}..v${range.max}, this check speaks v${METADATA_MIN_VERSION}..v${METADATA_MAX_VERSION}`,
+    );
+  }
+  return version;
+}
+
+/**
+ * One connection that sends requests one at a time and reads their framed responses. Every
+ * step runs under the caller's deadline: a broker that accepts the connection but never answers
+ * (still starting, or paused with SIGSTOP) must end as an error, not a hang.
+ */
+class Connection {
+  private buffered = Buffer.alloc(0);
+  private waiting: { resolve: (frame: Buffer) => void; reject: (error: Error) => void } | undefined;
+  private failure: Error | undefined;
+  private nextCorrelationId = 1;
+
+  private constructor(private readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.buffered = Buffer.concat([this.buffered, chunk]);
+      this.deliver();
+    });
+    socket.on('error', (error: Error) => this.fail(error));
+    socket.on('close', () => this.fail(new KafkaProtocolError('the broker closed the connection')));
+  }
+
+  static open(host: string, port: number, timeoutMs: number): Promise<Connection> {
+    return new Promise((resolve, reject) => {
+      const socket = new Socket();
+      socket.setNoDelay(true);
+      // The caller's deadline cannot reach a socket it has not been given yet, so the socket
+      // carries its own: an attempt that outlives the check must not linger as an open handle.
+      socket.setTimeout(timeoutMs, () => socket.destroy(new KafkaProtocolError(`connect took over ${timeoutMs} ms`)));
+      socket.once('error', reject);
+      socket.connect(port, host, () => {
+        socket.setTimeout(0);
+        socket.off('error', reject);
+        resolve(new Connection(socket));
+      });
+    });
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    waiting?.reject(this.failure);
+  }
+
+  private deliver(): void {
+    if (this.waiting === undefined || this.buffered.length < 4) return;
+    const size = this.buffered.readInt32BE(0);
+    if (size < 4 || size > MAX_RESPONSE_BYTES) {
+      this.fail(new KafkaProtocolError(`implausible response size ${size}`));
+      this.socket.destroy();
+      return;
+    }
+    if (this.buffered.length < 4 + size) return;
+    const frame = this.buffered.subarray(4, 4 + size);
+    this.buffered = this.buffered.subarray(4 + size);
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    waiting.resolve(frame);
+  }
+
+  /** Sends one request and resolves with the response body (after the v0 response header). */
+  async request(apiKey: number, apiVersion: number, body: Buffer): Promise<Buffer> {
+    if (this.failure !== undefined) throw this.failure;
+    const correlationId = this.nextCorrelationId++;
+    const frame = await new Promise<Buffer>((resolve, reject) => {
+      this.waiting = { resolve, reject };
+      this.socket.write(encodeRequest(apiKey, apiVersion, correlationId, body));
+      this.deliver();
+    });
+    const reader = new Reader(frame);
+    const answered = reader.int32();
+    if (answered !== correlationId) {
+      throw new KafkaProtocolError(`response correlation id ${answered}, expected ${correlationId}`);
+    }
+    return frame.subarray(4);
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+/** Where a readiness check got to, so an error can say "port closed" apart from "no answer". */
+export type ProbeStage = 'connect' | 'api-versions' | 'metadata';
+
+export class ProbeError extends Error {
+  constructor(readonly stage: ProbeStage, cause: Error) {
+    super(`${stage}: ${cause.message}`);
+    this.name = 'ProbeError';
+  }
+}
+
+/**
+ * Asks one broker for its view of the cluster. Rejects with a ProbeError naming the stage that
+ * failed: `connect` means nothing listens on the port, the later stages mean the JVM listens but
+ * the broker does not (yet) serve requests.
+ */
+export async function describeCluster(host: string, port: number, timeoutMs: number): Promise<ClusterView> {
+  let stage: ProbeStage = 'connect';
+  let connection: Connection | undefined;
+  let finished = false;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new KafkaProtocolError(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  const conversation = (async () => {
+    connection = await Connection.open(host, port, timeoutMs);
+    if (finished) connection.destroy();
+    stage = 'api-versions';
+    const ranges = decodeApiVersionsResponse(await connection.request(API_KEY_API_VERSIONS, 0, Buffer.alloc(0)));
+    const version = chooseMetadataVersion(ranges);
+    stage = 'metadata';
+    const body = await connection.request(API_KEY_METADATA, version, encodeMetadataRequestBody(version));
+    return decodeMetadataResponse(body, version);
+  })();
+  // The losing side of the race must not surface later as an unhandled rejection.
+  conversation.catch(() => undefined);
+  try {
+    return await Promise.race([conversation, expired]);
+  } catch (error) {
+    throw new ProbeError(stage, error instanceof Error ? error : new Error(String(error)));
+  } finally {
+    finished = true;
+    clearTimeout(timer);
+    connection?.destroy();
+  }
+}

@@ -99,6 +99,8 @@ class Broker {
   inbox: Array<() => void> = [];
   /** Produce acknowledgments still to be lost on purpose (the drop-acks fault). */
   dropAcks = 0;
+  /** Counts pauses, so the session timer of an earlier pause cannot fence a later one. */
+  pauses = 0;
   readonly replicas = new Map<number, Replica>();
   constructor(readonly id: number) {}
 }
@@ -783,7 +785,17 @@ export class Cluster {
     const incarnation = broker.incarnation;
     this.sim.schedule(TIMING.brokerRegistrationMs, () => {
       if (broker.incarnation !== incarnation || broker.state !== 'up') return;
-      for (const part of this.partitions) if (part.leader === id) this.elect(part, id);
+      // Leadership moves to another in-sync replica if there is one. If the restarted broker
+      // was the only one, the partition waits for it: it kept its log, so electing a stale
+      // replica instead would lose acknowledged writes for nothing.
+      for (const part of this.partitions) {
+        if (part.leader !== id) continue;
+        if (part.replicas.some((r) => r !== id && part.isr.includes(r) && this.usable(r))) this.elect(part, id);
+        else {
+          this.resign(part, id);
+          part.leader = null;
+        }
+      }
       this.brokerJoined(id);
     });
   }
@@ -794,8 +806,11 @@ export class Cluster {
     broker.state = 'paused';
     this.pausedOrder.push(id);
     const incarnation = broker.incarnation;
+    const pause = ++broker.pauses;
     this.sim.schedule(TIMING.brokerSessionTimeoutMs, () => {
-      if (broker.incarnation === incarnation && broker.state === 'paused') this.brokerLost(id);
+      if (broker.incarnation === incarnation && broker.pauses === pause && broker.state === 'paused') {
+        this.brokerLost(id);
+      }
     });
   }
 

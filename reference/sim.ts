@@ -139,7 +139,14 @@ export class Simulation {
       this.close(`the reference broker ran more than ${this.maxEvents} events`);
       return;
     }
-    event.run();
+    try {
+      event.run();
+    } catch (error) {
+      // A bug in the model ends the run as an error with its message, not as an uncaught
+      // exception that would kill the process with the exit code of a violated claim.
+      this.close(`the reference broker failed at ${this.now.toFixed(3)} ms: ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
     if (this.waiters.size > 0) this.schedulePump();
   }
 

@@ -119,6 +119,18 @@ describe('Simulation', { timeout: 10_000 }, () => {
     expect(sim.now).toBeLessThanOrEqual(101);
   });
 
+  it('ends the simulation with the error when an event throws, rejecting the pending waits', { timeout: 1_000 }, async () => {
+    // A bug in the broker model must end the scenario as an error. Thrown out of the pump, it
+    // would be an uncaught exception instead: the process dies with exit code 1, which the
+    // command line reserves for a violated claim, and the pending waits never settle.
+    const sim = new Simulation(1);
+    sim.schedule(1, () => {
+      throw new Error('the model broke');
+    });
+    await expect(sim.sleep(5)).rejects.toThrow('the model broke');
+    expect(sim.closed).toBe(true);
+  });
+
   it('keeps time still after a wait whose executor threw', async () => {
     // An executor that throws rejects its promise; it must not leave a phantom waiter behind
     // that keeps the pump running events nobody waits for.

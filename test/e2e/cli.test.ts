@@ -81,6 +81,18 @@ describe('deliverycheck run', () => {
     expect(readFileSync(join(c, nameC as string), 'utf8')).not.toBe(historyA);
   });
 
+  it('reproduces a run with transactions, crashes and fencing byte for byte', async () => {
+    const [a, b] = [scratch(), scratch()];
+    const file = 'suites/exactly-once/pipeline-survives-producer-crash-mid-transaction.yaml';
+    await deliverycheck(['run', file, '--history', a]);
+    await deliverycheck(['run', file, '--history', b]);
+    const [name] = readdirSync(a);
+    const history = readFileSync(join(a, name as string), 'utf8');
+    expect(history).toContain('"do":"crash-producer"');
+    expect(history).toContain('fenced');
+    expect(readFileSync(join(b, name as string), 'utf8')).toBe(history);
+  });
+
   it('keeps a history from which the checker alone reaches the reported verdict', async () => {
     const dir = scratch();
     const file = 'suites/consumer-commit/after-process-crash-after-process-witnesses-duplicates.yaml';

@@ -573,14 +573,7 @@ class Run {
       let consumer = await this.openConsumer(index);
       const commitMode = this.scenario.consumer.commit;
       while (!this.stopConsumers && this.aborted === undefined) {
-        const records = await this.op(consumer.poll(RUN.pollTimeoutMs), `consumer ${index} polling`);
-        if (records.length > 0) {
-          this.recorder.record({
-            type: 'poll',
-            consumer: index,
-            records: records.map((r) => ({ id: r.id, partition: r.partition, offset: r.offset })),
-          });
-        }
+        const records = await this.poll(consumer, index);
         let crashed = await this.crashPoint(consumer, index, 'after-poll');
         // A poll that returned nothing may still have moved past transaction markers; saving
         // that position is what lets the group's committed offsets reach the log end.
@@ -611,6 +604,19 @@ class Run {
     } catch (error) {
       this.abort(error);
     }
+  }
+
+  /** Polls once and records what was delivered. */
+  private async poll(consumer: Consumer, index: number): Promise<readonly DeliveredRecord[]> {
+    const records = await this.op(consumer.poll(RUN.pollTimeoutMs), `consumer ${index} polling`);
+    if (records.length > 0) {
+      this.recorder.record({
+        type: 'poll',
+        consumer: index,
+        records: records.map((r) => ({ id: r.id, partition: r.partition, offset: r.offset })),
+      });
+    }
+    return records;
   }
 
   private process(index: number, records: readonly DeliveredRecord[]): void {
@@ -676,14 +682,7 @@ class Run {
       let consumer = await this.openConsumer(index);
       let producer = await this.openTransactionalProducer(index, 'output');
       while (!this.stopConsumers && this.aborted === undefined) {
-        const records = await this.op(consumer.poll(RUN.pollTimeoutMs), `consumer ${index} polling`);
-        if (records.length > 0) {
-          this.recorder.record({
-            type: 'poll',
-            consumer: index,
-            records: records.map((r) => ({ id: r.id, partition: r.partition, offset: r.offset })),
-          });
-        }
+        const records = await this.poll(consumer, index);
         let crashed = await this.crashPoint(consumer, index, 'after-poll', producer);
         // A transaction of offsets alone moves the group past transaction markers in the input.
         if (!crashed && (records.length > 0 || this.movedSinceCommit(consumer))) {

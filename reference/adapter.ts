@@ -165,7 +165,7 @@ class ReferenceSession implements Session {
     // A restarted consumer is a new group member, as a restarted process would be.
     const instance = (this.consumerInstances.get(options.index) ?? 0) + 1;
     this.consumerInstances.set(options.index, instance);
-    return new ReferenceConsumer(this.cluster, options, instance, this.info);
+    return new ReferenceConsumer(this.cluster, this.coordinator, options, instance, this.info);
   }
 
   async endOffsets(): Promise<ReadonlyMap<number, number>> {

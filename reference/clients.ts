@@ -373,12 +373,15 @@ export class ReferenceConsumer implements Consumer {
   private generation = -1;
   private assigned: readonly number[] = [];
   private readonly next = new Map<number, number>();
+  /** Assigned partitions whose starting offset is not known yet: it waits on a pending commit. */
+  private readonly unresolved = new Set<number>();
   private state: 'open' | 'closed' | 'crashed' = 'open';
   private lastAutoCommitMs = 0;
   private polls = 0;
 
   constructor(
     private readonly cluster: Cluster,
+    private readonly coordinator: TransactionCoordinator,
     private readonly options: ConsumerOptions,
     instance: number,
     private readonly info: (source: string, message: string) => void,
@@ -398,8 +401,34 @@ export class ReferenceConsumer implements Consumer {
 
   async seekToCommitted(): Promise<void> {
     this.assertOpen();
-    const committed = await roundTrip(this.cluster, () => this.cluster.committed(this.options.group));
-    for (const p of this.assigned) this.next.set(p, committed.get(p) ?? 0);
+    this.restartAtCommitted(this.assigned);
+    await this.resolvePositions();
+  }
+
+  private restartAtCommitted(partitions: readonly number[]): void {
+    this.next.clear();
+    this.unresolved.clear();
+    for (const p of partitions) this.unresolved.add(p);
+  }
+
+  /** Fetches the committed offsets of partitions without a position, unless a transaction still holds them. */
+  private async resolvePositions(): Promise<void> {
+    if (this.unresolved.size === 0) return;
+    const group = this.options.group;
+    const committed = await roundTrip(this.cluster, () => {
+      const offsets = this.cluster.committed(group);
+      const stable = new Map<number, number>();
+      for (const p of this.unresolved) {
+        if (!this.coordinator.hasPendingOffsets(group, p)) stable.set(p, offsets.get(p) ?? 0);
+      }
+      return stable;
+    });
+    this.assertOpen();
+    for (const [p, offset] of committed) {
+      if (!this.unresolved.has(p)) continue;
+      this.unresolved.delete(p);
+      this.next.set(p, offset);
+    }
   }
 
   async poll(timeoutMs: number): Promise<readonly DeliveredRecord[]> {
@@ -441,15 +470,14 @@ export class ReferenceConsumer implements Consumer {
     // An eager rebalance, as Kafka's classic group protocol does it: every member gives up all
     // its partitions and starts each assigned one again at the committed offset. What was
     // read but not committed is read again, by whichever member now owns it.
-    const committed = this.cluster.committed(this.options.group);
-    this.next.clear();
-    for (const p of partitions) this.next.set(p, committed.get(p) ?? 0);
+    this.restartAtCommitted(partitions);
   }
 
   private async fetchAssigned(): Promise<DeliveredRecord[]> {
     const cluster = this.cluster;
     const max = this.options.maxPollRecords;
-    const partitions = this.assigned;
+    await this.resolvePositions();
+    const partitions = this.assigned.filter((p) => this.next.has(p));
     const start = partitions.length === 0 ? 0 : this.polls++ % partitions.length;
     const order = [...partitions.slice(start), ...partitions.slice(0, start)];
     const answers = await Promise.all(
@@ -467,7 +495,7 @@ export class ReferenceConsumer implements Consumer {
     const records: DeliveredRecord[] = [];
     for (const { p, from, result } of answers) {
       // An answer for a partition this member lost, or from a stale position, is dropped.
-      if (result === undefined || this.next.get(p) !== from || !this.assigned.includes(p)) continue;
+      if (result === undefined || !this.next.has(p) || this.next.get(p) !== from || !this.assigned.includes(p)) continue;
       if (result.kind === 'out-of-range') {
         this.info(this.memberId, `partition ${p}: offset ${from} is past the log end ${result.leo}; reset to it`);
         this.next.set(p, result.leo);

@@ -19,6 +19,8 @@ export const TRANSACTION_TIMING = {
   timeoutCheckMs: 100,
   /** How long the coordinator waits before writing a marker again to a partition with no leader. */
   markerRetryMs: 20,
+  /** How long the coordinator waits for a marker's answer before it writes the marker again. */
+  markerTimeoutMs: 400,
 } as const;
 
 type TxnPhase = 'empty' | 'ongoing' | 'completing';
@@ -49,6 +51,19 @@ export class TransactionCoordinator {
   /** A producer id for an idempotent producer that has no transactional id. */
   allocatePid(): number {
     return this.nextPid++;
+  }
+
+  /**
+   * Whether an open or ending transaction holds offsets of this group's partition. A consumer
+   * that takes the partition over must wait for it (Kafka answers its offset fetch with
+   * UNSTABLE_OFFSET_COMMIT, KIP-447): starting from the older committed offset would process
+   * again what that transaction may yet commit.
+   */
+  hasPendingOffsets(group: string, partition: number): boolean {
+    for (const txn of this.txns.values()) {
+      if (txn.phase !== 'empty' && txn.offsets.get(group)?.has(partition) === true) return true;
+    }
+    return false;
   }
 
   /** Whether some transaction is still being started or ended. */
@@ -162,7 +177,19 @@ export class TransactionCoordinator {
         this.cluster.sim.schedule(TRANSACTION_TIMING.markerRetryMs, () => write(key));
         return;
       }
+      // A leader that crashes with the marker waiting for its ISR never answers: like any
+      // client, the coordinator gives up after a while and writes the marker again (a second
+      // marker for a transaction already ended changes nothing).
+      let answered = false;
+      const timeout = this.cluster.sim.schedule(TRANSACTION_TIMING.markerTimeoutMs, () => {
+        if (answered) return;
+        answered = true;
+        write(key);
+      });
       this.cluster.appendMarker(key, txn.pid, epoch, kind, (result) => {
+        if (answered) return;
+        answered = true;
+        timeout.cancel();
         if (result instanceof BrokerError) {
           this.cluster.sim.schedule(TRANSACTION_TIMING.markerRetryMs, () => write(key));
           return;

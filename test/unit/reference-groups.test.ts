@@ -32,9 +32,10 @@ function rig(seed: number, partitions: number): Rig {
 }
 
 /** Member ids are `consumer-<index>.1`; the assignment hands out partitions by sorted member id. */
-function consumer({ cluster, info }: Rig, index: number): ReferenceConsumer {
+function consumer({ cluster, coordinator, info }: Rig, index: number): ReferenceConsumer {
   return new ReferenceConsumer(
     cluster,
+    coordinator,
     { index, group: GROUP, isolation: 'read-uncommitted', autoCommit: false, maxPollRecords: 100 },
     1,
     (source, message) => info.push(`${source}: ${message}`),
@@ -219,6 +220,29 @@ describe('consumer groups', { timeout: 10_000 }, () => {
     await produce(setup, 1);
     expect(partitionsOf(await pollFor(sim, staying, 50))).toEqual([0, 1, 2, 3]);
     await expect(leaving.poll(0)).rejects.toBeInstanceOf(ClientClosed);
+    sim.close();
+  });
+
+  it('holds back a partition whose offsets an open transaction still holds, until it ends (KIP-447)', async () => {
+    const setup = rig(108, 2);
+    const { sim, cluster, coordinator } = setup;
+    const [holder, other] = await twoMembers(setup);
+    await produce(setup, 4);
+    const heldPartition = assignmentOf(cluster, 0)[0] as number;
+    // The holder's transaction carries offset 3 of its partition, and is not yet committed.
+    const identity = coordinator.initProducerId('pipeline-x');
+    if (identity instanceof BrokerError) throw identity;
+    expect(coordinator.addOffsets('pipeline-x', identity, GROUP, holder.groupMetadata(), new Map([[heldPartition, 3]]))).toBeNull();
+    await holder.crash();
+    while (!assignmentOf(cluster, 1).includes(heldPartition)) await other.poll(10);
+    // The new owner must not start from the older committed offset while the transaction may commit.
+    const waiting = await pollFor(sim, other, 100);
+    expect(waiting.filter((record) => record.partition === heldPartition)).toEqual([]);
+    expect(other.positions().has(heldPartition)).toBe(false);
+    expect(coordinator.endTxn('pipeline-x', identity, true)).toBeNull();
+    const after = await pollFor(sim, other, 100);
+    // It starts where the committed transaction left off: offset 3, not 0.
+    expect(after.filter((record) => record.partition === heldPartition).map((record) => record.offset)).toEqual([3]);
     sim.close();
   });
 

@@ -47,6 +47,14 @@ export interface Adapter {
   readonly capabilities: ReadonlySet<Capability>;
   readonly defects: readonly DefectInfo[];
   open(options: OpenOptions): Promise<Session>;
+  /**
+   * The same adapter for the user's own cluster at these addresses (HOST:PORT each) instead of
+   * one it starts itself; it declares no fault it could not inject there. Absent when the adapter
+   * cannot use an existing cluster.
+   */
+  connect?(brokers: readonly string[]): Adapter;
+  /** Stops what the adapter started for the whole process, such as a local cluster. Safe to call twice. */
+  dispose?(): Promise<void>;
 }
 
 /** The adapter's clock: virtual on the reference broker, the wall clock on a real one. */

@@ -6,7 +6,7 @@
 // setup failure or an error.
 
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -16,12 +16,25 @@ import type { ScenarioResult } from '../spec/result.js';
 import { packageRoot, packageVersion } from '../spec/root.js';
 import { LIMITS, type Scenario } from '../spec/scenario.js';
 import { CAPABILITIES } from '../spec/vocabulary.js';
-import { exitCodeFor } from './report/claims.js';
-import { HumanReporter, type TextSink } from './report/human.js';
+import { exitCodeFor, oneLine } from './report/claims.js';
+import { CLEAR_LINE, fitLine, formatSummary, HumanReporter, type TextSink } from './report/human.js';
 import { buildRunResult, formatJson, writeReportFile } from './report/json.js';
 import { formatJunit } from './report/junit.js';
-import { reproduceCommand } from './reproduce.js';
+import { reproduceCommand, shellQuote } from './reproduce.js';
 import type { RunOptions } from './runner.js';
+// The sensitivity module loads no broker and no runner until a check runs, so importing it here
+// keeps --help and argument errors as fast as before.
+import {
+  alarmOf,
+  describeAlarm,
+  formatDefectLine,
+  renderSensitivityMarkdown,
+  sensitivityMatrix,
+  specificityCheck,
+  type RunStep,
+  type ScenarioAlarm,
+  type SensitivityMatrix,
+} from './sensitivity.js';
 
 export interface CliIo {
   readonly stdout: TextSink;
@@ -74,13 +87,35 @@ Usage:
       --json FILE                   write the result as JSON (spec/result.schema.json)
       --junit FILE                  write the result as JUnit XML for CI
       --history DIR                 keep each scenario's history as JSON Lines
+      --brokers HOST:PORT,...       use this running cluster instead of starting one (kafka)
   deliverycheck validate [PATH...]  check scenario files, run nothing
   deliverycheck adapters            list adapters, their capabilities and defect switches
+  deliverycheck sensitivity [PATH...]
+                                    run the suite once per defect of the adapter, each alone,
+                                    and name the scenarios that catch each one
+      --adapter NAME                an adapter with defect switches (default: reference)
+      --markdown FILE               write the matrix as Markdown
+      --check FILE                  exit 1 when FILE is not the Markdown this run writes
+  deliverycheck specificity [PATH...]
+                                    run the suite with no defect over many seeds; any result
+                                    other than passed or skipped is a false alarm
+      --adapter NAME                the broker adapter (default: reference)
+      --seeds N                     seeds per scenario (default: 200)
+      --first-seed S                the first seed (default: 1)
+  deliverycheck bench [PATH...]     run benchmark workloads (default: bench/workloads/)
+      --adapter NAME[,NAME...]      the adapters to compare side by side (default: reference)
+      --seed N                      use this seed in every workload
+      --json FILE                   write the result as JSON (spec/bench-result.schema.json)
+      --markdown FILE               write the result as Markdown tables
+      --chart FILE.svg|FILE.html    write the latency percentiles and latency-throughput curve
   deliverycheck --version
   deliverycheck --help
 
 Exit codes: 0 every claim held (skips allowed), 1 a claim was violated,
             2 bad input, setup failure or an error.
+            sensitivity: 1 also when the baseline fails or a defect is caught by nothing;
+            specificity: 1 when there is a false alarm.
+            bench: 1 when a run lost or duplicated messages its modes forbid.
 `;
 
 const HELP_OPTION = { help: { type: 'boolean', short: 'h' } } as const;
@@ -93,7 +128,25 @@ const RUN_OPTIONS = {
   json: { type: 'string' },
   junit: { type: 'string' },
   history: { type: 'string' },
+  brokers: { type: 'string' },
 } as const;
+
+const SENSITIVITY_OPTIONS = {
+  ...HELP_OPTION,
+  adapter: { type: 'string' },
+  markdown: { type: 'string' },
+  check: { type: 'string' },
+} as const;
+
+const SPECIFICITY_OPTIONS = {
+  ...HELP_OPTION,
+  adapter: { type: 'string' },
+  seeds: { type: 'string' },
+  'first-seed': { type: 'string' },
+} as const;
+
+/** Seeds per scenario of `specificity` when --seeds is not given. */
+const DEFAULT_SPECIFICITY_SEEDS = 200;
 
 type OptionSpecs = Readonly<Record<string, { readonly type: 'string' | 'boolean' }>>;
 
@@ -159,6 +212,13 @@ async function dispatch(argv: readonly string[], context: Context): Promise<numb
       return validateCommand(rest, context);
     case 'adapters':
       return adaptersCommand(rest, context);
+    case 'sensitivity':
+      return sensitivityCommand(rest, context);
+    case 'specificity':
+      return specificityCommand(rest, context);
+    case 'bench':
+      // Loaded on demand, like the loader and runner: other commands need none of it.
+      return (await import('../bench/command.js')).benchCommand(rest, context.io);
     default:
       if (command.startsWith('-')) throw new CliError(`unknown option ${command} ${SEE_HELP}`);
       throw new CliError(`unknown command ${command} ${SEE_HELP}`);
@@ -195,12 +255,16 @@ function explainParseError(args: readonly string[], options: OptionSpecs, allowP
   return errorLine(error);
 }
 
-function parseSeed(text: string): number {
-  const seed = /^\d+$/u.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(seed) || seed > LIMITS.seed) {
-    throw new CliError(`--seed must be an integer from 0 to ${LIMITS.seed}, not ${JSON.stringify(text)}`);
+function parseSeed(text: string, option = '--seed'): number {
+  return parseInteger(text, option, 0, LIMITS.seed);
+}
+
+function parseInteger(text: string, option: string, min: number, max: number): number {
+  const value = /^\d+$/u.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new CliError(`${option} must be an integer from ${min} to ${max}, not ${JSON.stringify(text)}`);
   }
-  return seed;
+  return value;
 }
 
 /** `suites/` of the current folder when there is one, else the suites that ship with the package. */
@@ -215,6 +279,17 @@ async function resolveAdapter(name: string, context: Context): Promise<Adapter> 
     throw new CliError(`unknown adapter ${name} (known: ${context.deps.adapterNames().join(', ')})`);
   }
   return adapter;
+}
+
+/** The adapter for the user's running cluster, when --brokers names one. */
+function withBrokers(adapter: Adapter, brokers: string | undefined): Adapter {
+  if (brokers === undefined) return adapter;
+  const addresses = brokers.split(',').map((address) => address.trim());
+  if (addresses.some((address) => !/^[^\s:]+:\d{1,5}$/u.test(address))) {
+    throw new CliError(`--brokers needs HOST:PORT[,HOST:PORT...], not ${JSON.stringify(brokers)}`);
+  }
+  if (adapter.connect === undefined) throw new CliError(`adapter ${adapter.name} cannot use a running cluster (--brokers)`);
+  return adapter.connect(addresses);
 }
 
 function checkDefects(adapter: Adapter, defects: readonly string[]): void {
@@ -244,7 +319,7 @@ async function runCommand(args: readonly string[], context: Context): Promise<nu
     return 0;
   }
   const seed = values.seed === undefined ? undefined : parseSeed(values.seed);
-  const adapter = await resolveAdapter(values.adapter ?? 'reference', context);
+  const adapter = withBrokers(await resolveAdapter(values.adapter ?? 'reference', context), values.brokers);
   const defects = [...new Set(values.defect ?? [])];
   checkDefects(adapter, defects);
   const historyDir = values.history;
@@ -260,17 +335,24 @@ async function runCommand(args: readonly string[], context: Context): Promise<nu
     stderr: io.stderr,
     // no-color.org: any non-empty NO_COLOR turns colour off.
     color: io.isTTY && !isSet(env.NO_COLOR),
-    progress: io.isTTY && (io.stderrIsTTY ?? io.isTTY),
+    progress: drawsProgress(io),
     ...(io.columns !== undefined ? { columns: io.columns } : {}),
   });
   const options: RunOptions = { adapter, seed, defects, historyDir };
   const results: ScenarioResult[] = [];
   reporter.begin(loaded.scenarios.length);
-  for (const [index, scenario] of loaded.scenarios.entries()) {
-    reporter.starting(index + 1, scenario.file);
-    const result = await runGuarded(scenario, options, context);
-    results.push(result);
-    reporter.finished(result);
+  try {
+    for (const [index, scenario] of loaded.scenarios.entries()) {
+      reporter.starting(index + 1, scenario.file);
+      const result = await runGuarded(scenario, options, context);
+      results.push(result);
+      reporter.finished(result);
+    }
+  } finally {
+    // What the adapter started for the run, such as a local Kafka cluster, ends with the run.
+    await adapter.dispose?.().catch((error: unknown) => {
+      io.stderr.write(`deliverycheck: adapter ${adapter.name} could not stop what it started: ${errorLine(error)}\n`);
+    });
   }
   reporter.end(results);
 
@@ -372,4 +454,178 @@ function describeAdapter(adapter: Adapter): string {
     for (const defect of adapter.defects) lines.push(`    ${defect.name.padEnd(width)}  ${defect.description}`);
   }
   return lines.join('\n');
+}
+
+/** The progress line is drawn with `\r`, so only when both stdout and stderr are terminals. */
+function drawsProgress(io: CliIo): boolean {
+  return io.isTTY && (io.stderrIsTTY ?? io.isTTY);
+}
+
+/** One line on stderr that each step redraws, and that is erased before anything else prints. */
+class ProgressLine {
+  private shown = false;
+
+  constructor(
+    private readonly io: CliIo,
+    private readonly enabled: boolean,
+  ) {}
+
+  show(text: string): void {
+    if (!this.enabled) return;
+    this.io.stderr.write(`${CLEAR_LINE}${fitLine(text, this.io.columns)}`);
+    this.shown = true;
+  }
+
+  clear(): void {
+    if (!this.shown) return;
+    this.io.stderr.write(CLEAR_LINE);
+    this.shown = false;
+  }
+}
+
+/** An adapter with the defects it lists: sensitivity has nothing to measure without them. */
+async function resolveAdapterWithDefects(name: string, context: Context): Promise<Adapter> {
+  const adapter = await resolveAdapter(name, context);
+  if (adapter.defects.length === 0) {
+    throw new CliError(`adapter ${adapter.name} has no defect switches, so there is no sensitivity to measure`);
+  }
+  return adapter;
+}
+
+async function readCheckFile(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new CliError(`cannot read ${path}: ${errorLine(error)}`);
+  }
+}
+
+/** The command that writes the same Markdown again: the paths and adapter of this run. */
+function regenerateCommand(paths: readonly string[], adapter: string, markdownFile: string): string {
+  const words = ['npx', 'deliverycheck', 'sensitivity', ...paths.map(quotePath)];
+  if (adapter !== 'reference') words.push('--adapter', shellQuote(adapter));
+  words.push('--markdown', quotePath(markdownFile));
+  return words.join(' ');
+}
+
+/** Quotes a path for a shell; one that starts with a dash would be read as an option. */
+function quotePath(path: string): string {
+  return shellQuote(path.startsWith('-') ? `./${path}` : path);
+}
+
+/** `FAIL  suites/x.yaml seed 17 — lost: expected none, got 3`, then the command that reproduces it. */
+function formatAlarm(alarm: ScenarioAlarm): string {
+  const word = alarm.status === 'error' ? 'ERROR' : 'FAIL ';
+  return `${word} ${oneLine(alarm.file)} seed ${alarm.seed} — ${describeAlarm(alarm)}\n      reproduce: ${oneLine(alarm.reproduce)}\n`;
+}
+
+async function sensitivityCommand(args: readonly string[], context: Context): Promise<number> {
+  const { values, positionals } = parseStrict(args, SENSITIVITY_OPTIONS, true, () =>
+    parseArgs({ args: [...args], options: SENSITIVITY_OPTIONS, strict: true, allowPositionals: true }),
+  );
+  if (values.help === true) {
+    context.io.stdout.write(USAGE);
+    return 0;
+  }
+  if (values.markdown !== undefined && values.check !== undefined) {
+    throw new CliError('give --markdown or --check, not both');
+  }
+  const adapter = await resolveAdapterWithDefects(values.adapter ?? 'reference', context);
+  // The committed file is read before the long run, so a mistyped path fails at once.
+  const expected = values.check === undefined ? undefined : await readCheckFile(values.check);
+  const paths = positionals.length > 0 ? positionals : defaultPaths();
+  const loaded = await context.deps.loadScenarios(paths);
+  if (!reportLoad(loaded, paths, context)) return 2;
+
+  const { io } = context;
+  const progress = new ProgressLine(io, drawsProgress(io));
+  const width = Math.max(...adapter.defects.map((defect) => defect.name.length));
+  const matrix = await sensitivityMatrix(loaded.scenarios, adapter, {
+    runScenario: (scenario, options) => runGuarded(scenario, options, context),
+    onProgress: (step: RunStep) => {
+      const phase = step.defect === undefined ? 'baseline' : `defect ${step.defect}`;
+      progress.show(`[${step.position}/${step.total}] ${phase}: running ${oneLine(step.scenario.file)}`);
+    },
+    onBaseline: (results) => {
+      progress.clear();
+      io.stdout.write(`baseline: ${formatSummary(results)}\n`);
+      for (const alarm of results.flatMap((result) => alarmOf(result) ?? [])) io.stdout.write(`  ${formatAlarm(alarm)}`);
+    },
+    onDefectRow: (row) => {
+      progress.clear();
+      io.stdout.write(`${row.defect.name.padEnd(width)}  ${formatDefectLine(row)}\n`);
+    },
+  });
+  progress.clear();
+  io.stdout.write(`\n${formatMatrixSummary(matrix)}\n`);
+
+  const markdownFile = values.markdown ?? values.check;
+  let current = true;
+  if (markdownFile !== undefined) {
+    // The resolved paths, not the typed ones, so leaving out the default `suites` changes nothing.
+    const command = regenerateCommand(paths, adapter.name, markdownFile);
+    const markdown = renderSensitivityMarkdown(matrix, { command });
+    if (values.markdown !== undefined) await writeReport(values.markdown, markdown);
+    if (expected !== undefined && expected !== markdown) {
+      current = false;
+      io.stderr.write(`deliverycheck: ${markdownFile} is not the Markdown of this run; regenerate it with ${command}\n`);
+    }
+  }
+  return matrix.ok && current ? 0 : 1;
+}
+
+/** `11 defects: 11 caught, 0 not caught`, and what is wrong when the baseline failed. */
+function formatMatrixSummary(matrix: SensitivityMatrix): string {
+  const total = matrix.defects.length;
+  const caught = total - matrix.uncaught.length;
+  let line = `${total} ${total === 1 ? 'defect' : 'defects'}: ${caught} caught, ${matrix.uncaught.length} not caught`;
+  if (matrix.baselineAlarms.length > 0) {
+    line += `; the baseline failed in ${matrix.baselineAlarms.length} ${matrix.baselineAlarms.length === 1 ? 'scenario' : 'scenarios'}`;
+  }
+  return line;
+}
+
+async function specificityCommand(args: readonly string[], context: Context): Promise<number> {
+  const { values, positionals } = parseStrict(args, SPECIFICITY_OPTIONS, true, () =>
+    parseArgs({ args: [...args], options: SPECIFICITY_OPTIONS, strict: true, allowPositionals: true }),
+  );
+  if (values.help === true) {
+    context.io.stdout.write(USAGE);
+    return 0;
+  }
+  const firstSeed = values['first-seed'] === undefined ? 1 : parseSeed(values['first-seed'], '--first-seed');
+  // The last seed must still be a valid seed, so the room left above the first bounds the count.
+  const seeds =
+    values.seeds === undefined
+      ? DEFAULT_SPECIFICITY_SEEDS
+      : parseInteger(values.seeds, '--seeds', 1, LIMITS.seed - firstSeed + 1);
+  const adapter = await resolveAdapter(values.adapter ?? 'reference', context);
+  const paths = positionals.length > 0 ? positionals : defaultPaths();
+  const loaded = await context.deps.loadScenarios(paths);
+  if (!reportLoad(loaded, paths, context)) return 2;
+
+  const { io } = context;
+  const progress = new ProgressLine(io, drawsProgress(io));
+  const result = await specificityCheck(loaded.scenarios, adapter, {
+    seeds,
+    firstSeed,
+    runScenario: (scenario, options) => runGuarded(scenario, options, context),
+    onProgress: (step: RunStep) => {
+      progress.show(`[${step.position}/${step.total}] seed ${step.seed}: running ${oneLine(step.scenario.file)}`);
+    },
+    onFalseAlarm: (alarm) => {
+      progress.clear();
+      io.stdout.write(formatAlarm(alarm));
+    },
+  });
+  progress.clear();
+  const alarms = result.falseAlarms.length;
+  const lastSeed = firstSeed + seeds - 1;
+  const scenarios = loaded.scenarios.length;
+  io.stdout.write(
+    `${alarms > 0 ? '\n' : ''}${result.runs} ${result.runs === 1 ? 'run' : 'runs'}, ` +
+      `${alarms} false ${alarms === 1 ? 'alarm' : 'alarms'} ` +
+      `(${scenarios} ${scenarios === 1 ? 'scenario' : 'scenarios'}, seeds ${firstSeed} to ${lastSeed})\n`,
+  );
+  return alarms === 0 ? 0 : 1;
 }

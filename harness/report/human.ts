@@ -111,7 +111,11 @@ export function formatDetails(results: readonly ScenarioResult[], style: HumanSt
 
 /** `[3/12] running suites/x.yaml`, cut to fit the terminal so the line never wraps. */
 export function formatProgress(position: number, total: number, file: string, columns?: number): string {
-  const text = `[${position}/${total}] running ${oneLine(file)}`;
+  return fitLine(`[${position}/${total}] running ${oneLine(file)}`, columns);
+}
+
+/** Cuts a line to fit a terminal of `columns` columns, ending it with an ellipsis when cut. */
+export function fitLine(text: string, columns?: number): string {
   if (columns === undefined || columns < 2 || text.length < columns) return text;
   // One column is left free: writing the last column makes some terminals wrap at once.
   return `${text.slice(0, columns - 2)}…`;
@@ -131,7 +135,7 @@ export interface HumanReporterOptions {
 }
 
 // Carriage return, then erase to the end of the line.
-const CLEAR_LINE = '\r\u001b[K';
+export const CLEAR_LINE = '\r\u001b[K';
 
 /** Prints results as they come and the summary at the end. */
 export class HumanReporter {

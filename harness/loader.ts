@@ -104,9 +104,13 @@ export async function loadScenarios(paths: readonly string[]): Promise<LoadResul
   return { scenarios, errors };
 }
 
-type FoundEntry = { readonly file: string; readonly error?: undefined } | { readonly error: LoadError };
+export type FoundEntry = { readonly file: string; readonly error?: undefined } | { readonly error: LoadError };
 
-async function findScenarioFiles(paths: readonly string[]): Promise<FoundEntry[]> {
+/**
+ * Finds the YAML files of the given files and folders, in the order described at loadScenarios.
+ * `noun` names what a folder without any holds, in its error; the benchmark's workloads use it too.
+ */
+export async function findScenarioFiles(paths: readonly string[], noun = 'scenario files'): Promise<FoundEntry[]> {
   const entries: FoundEntry[] = [];
   // The same file named twice (a folder and a file in it) runs once.
   const seen = new Set<string>();
@@ -139,7 +143,7 @@ async function findScenarioFiles(paths: readonly string[]): Promise<FoundEntry[]
     }
     if (relativePaths.length === 0) {
       // Zero scenarios would make a run pass without checking anything, so it is bad input.
-      entries.push({ error: wholeFileError(given, 'the folder holds no scenario files (*.yaml or *.yml)') });
+      entries.push({ error: wholeFileError(given, `the folder holds no ${noun} (*.yaml or *.yml)`) });
       continue;
     }
     // Code-unit order, not localeCompare, so the order does not depend on the machine's locale.
@@ -181,12 +185,12 @@ async function collectScenarioFiles(
   }
 }
 
-function errorCode(error: unknown): string {
+export function errorCode(error: unknown): string {
   if (error instanceof Error && 'code' in error && typeof error.code === 'string') return error.code;
   return error instanceof Error ? error.message : String(error);
 }
 
-function wholeFileError(file: string, message: string): LoadError {
+export function wholeFileError(file: string, message: string): LoadError {
   return new LoadError({ file, line: 0, column: 0, field: '', message });
 }
 
@@ -206,7 +210,7 @@ function scenarioValidator(): ValidateFunction<ScenarioSource> {
 }
 
 /** Where a file's errors go, with what is needed to turn a field's path into a line and column. */
-class FileContext {
+export class FileContext {
   constructor(
     readonly file: string,
     private readonly doc: Document,
@@ -291,8 +295,24 @@ function fieldName(segments: readonly string[], data: unknown): string {
   return name;
 }
 
-/** Parses, validates and completes one scenario; `file` names it in errors and in `Scenario.file`. */
-export function loadScenarioText(text: string, file: string): ScenarioTextResult {
+/** A YAML file whose top level is a mapping: its data and the context that places errors in it. */
+export type ParsedYamlMapping =
+  | { readonly data: Record<string, unknown>; readonly context: FileContext; readonly errors?: undefined }
+  | { readonly data?: undefined; readonly errors: readonly LoadError[] };
+
+/** What the errors of parseYamlMapping say the file must hold. */
+export interface YamlMappingWords {
+  /** The end of the empty-file error, after "the file is empty; it must hold ". */
+  readonly expected: string;
+  /** What the top level's entries are, as in "the top level must be a mapping of scenario fields". */
+  readonly fields: string;
+}
+
+/**
+ * Parses one YAML document whose top level must be a mapping, keeping positions so that later
+ * errors can name the line and column of any field. Scenarios and benchmark workloads share it.
+ */
+export function parseYamlMapping(text: string, file: string, words: YamlMappingWords): ParsedYamlMapping {
   const lineCounter = new LineCounter();
   // Plain (not pretty) YAML errors are one line each; the position comes from the line counter.
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
@@ -308,16 +328,10 @@ export function loadScenarioText(text: string, file: string): ScenarioTextResult
       const error = bare.errorAtOffset(problem.pos[0], '', yamlMessage(problem));
       if (!firstPerLine.has(error.line)) firstPerLine.set(error.line, error);
     }
-    return failed([...firstPerLine.values()]);
+    return { errors: sortErrors([...firstPerLine.values()]) };
   }
   if (doc.contents === null) {
-    return failed([
-      bare.errorAtOffset(
-        0,
-        '',
-        'the file is empty; it must hold one scenario, a mapping of name, description, cluster, topic, producer, consumer, workload and expect',
-      ),
-    ]);
+    return { errors: [bare.errorAtOffset(0, '', `the file is empty; it must hold ${words.expected}`)] };
   }
 
   let data: unknown;
@@ -325,19 +339,31 @@ export function loadScenarioText(text: string, file: string): ScenarioTextResult
     data = doc.toJS();
   } catch (error) {
     // yaml refuses documents that expand aliases without bound; that is bad input too.
-    return failed([bare.errorAtOffset(0, '', error instanceof Error ? oneLine(error.message) : String(error))]);
+    return { errors: [bare.errorAtOffset(0, '', error instanceof Error ? oneLine(error.message) : String(error))] };
   }
   if (!isMap(doc.contents) || !isRecord(data)) {
-    return failed([
-      bare.errorAtOffset(
-        nodeStart(doc.contents) ?? 0,
-        '',
-        `the top level must be a mapping of scenario fields (got ${describeValue(data)})`,
-      ),
-    ]);
+    return {
+      errors: [
+        bare.errorAtOffset(
+          nodeStart(doc.contents) ?? 0,
+          '',
+          `the top level must be a mapping of ${words.fields} (got ${describeValue(data)})`,
+        ),
+      ],
+    };
   }
+  return { data, context: new FileContext(file, doc, lineCounter, data) };
+}
 
-  const context = new FileContext(file, doc, lineCounter, data);
+/** Parses, validates and completes one scenario; `file` names it in errors and in `Scenario.file`. */
+export function loadScenarioText(text: string, file: string): ScenarioTextResult {
+  const parsed = parseYamlMapping(text, file, {
+    expected:
+      'one scenario, a mapping of name, description, cluster, topic, producer, consumer, workload and expect',
+    fields: 'scenario fields',
+  });
+  if (parsed.errors !== undefined) return failed(parsed.errors);
+  const { data, context } = parsed;
   const validate = scenarioValidator();
   if (!validate(data)) return failed(schemaErrors(validate.errors ?? [], context));
   const semanticErrors = checkScenario(data, context);
@@ -346,9 +372,12 @@ export function loadScenarioText(text: string, file: string): ScenarioTextResult
 }
 
 function failed(errors: readonly LoadError[]): ScenarioTextResult {
-  // Errors read best in file order; the sort is stable, so errors at one place keep their order.
-  const sorted = [...errors].sort((a, b) => a.line - b.line || a.column - b.column);
-  return { errors: sorted };
+  return { errors: sortErrors(errors) };
+}
+
+/** Errors read best in file order; the sort is stable, so errors at one place keep their order. */
+export function sortErrors(errors: readonly LoadError[]): LoadError[] {
+  return [...errors].sort((a, b) => a.line - b.line || a.column - b.column);
 }
 
 function yamlMessage(problem: YAMLError): string {
@@ -385,7 +414,8 @@ const VALUE_KEYWORDS: ReadonlySet<string> = new Set([
   'maxProperties',
 ]);
 
-function schemaErrors(errors: readonly ErrorObject[], context: FileContext): LoadError[] {
+/** Turns Ajv's errors into one-line errors placed at the field; used for scenarios and workloads. */
+export function schemaErrors(errors: readonly ErrorObject[], context: FileContext): LoadError[] {
   // A `oneOf` failure comes with a failure of every branch; the `oneOf` error alone describes
   // all the alternatives in one message, so the branch errors are dropped.
   const alternatives = errors.filter((error) => error.keyword === 'oneOf' || error.keyword === 'anyOf');
@@ -429,9 +459,11 @@ function schemaError(error: ErrorObject, context: FileContext): LoadError {
     return context.errorAt(segments, 'key', `${name(segments)} is not a known field (known: ${known})`);
   }
   if (error.keyword === 'uniqueItems' && typeof params.i === 'number' && typeof params.j === 'number') {
-    const later = [...parent, String(params.i)];
-    const earlier = [...parent, String(params.j)];
-    const value = Array.isArray(error.data) ? (error.data as unknown[])[params.i] : undefined;
+    // Ajv names the pair in either order, depending on the items' type; the later one is the duplicate.
+    const laterIndex = Math.max(params.i, params.j);
+    const later = [...parent, String(laterIndex)];
+    const earlier = [...parent, String(Math.min(params.i, params.j))];
+    const value = Array.isArray(error.data) ? (error.data as unknown[])[laterIndex] : undefined;
     return context.errorAt(
       later,
       'value',
@@ -500,7 +532,7 @@ function describeSchema(schema: unknown): string {
 }
 
 /** A value as a message quotes it: strings quoted and shortened, collections summarized. */
-function describeValue(value: unknown): string {
+export function describeValue(value: unknown): string {
   if (value === null) return 'an empty value';
   if (value === undefined) return 'nothing';
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);

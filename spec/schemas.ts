@@ -1,11 +1,14 @@
 // The JSON Schemas this project publishes, by file name in spec/.
 
+import { benchResultSchema, benchWorkloadSchema } from './bench.js';
 import { resultSchema } from './result.js';
 import { scenarioSchema } from './scenario.js';
 
 export const SCHEMA_FILES: Readonly<Record<string, object>> = {
   'scenario.schema.json': scenarioSchema,
   'result.schema.json': resultSchema,
+  'bench-workload.schema.json': benchWorkloadSchema,
+  'bench-result.schema.json': benchResultSchema,
 };
 
 export function schemaFileText(schema: object): string {

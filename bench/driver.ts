@@ -1,0 +1,951 @@
+// The benchmark driver: runs one rate step of one workload on one adapter and measures it.
+//
+// A step has phases, like a conformance run (harness/runner.ts), and records the same history:
+//   join      consumers start polling; the schedule waits until they have their partitions, so
+//             the first measured messages do not wait for a rebalance;
+//   schedule  producers send on an open-loop schedule on the adapter's clock: message i is meant
+//             to leave at start + i / rate, whatever became of the messages before it;
+//   catch-up  producers are done; consumers go on until every promised message is processed,
+//             or nothing moves for a while;
+//   drain     the replicas settle, consumers leave, every partition is read from its start.
+// The checker then counts lost and duplicated messages, so every benchmark also says whether the
+// workload's ack and commit modes kept their promises at that load.
+//
+// What is measured, on the adapter's clock:
+// - publish latency: acknowledgment time minus INTENDED send time; end-to-end latency: first
+//   processing minus intended send time. Measuring from the intended time means a broker (or a
+//   driver) that falls behind shows up as latency, instead of silently lowering the load.
+// - commit latency: one commit call (transactional: adding the offsets and committing).
+// - throughput: completions whose time lies in the measured window, divided by its length.
+// Latencies count messages whose intended time lies in the window; warm-up messages are sent,
+// recorded and checked, but not measured.
+//
+// The driver also watches itself: a send that starts later than its intended time by more than
+// a threshold is a missed schedule. With a wall clock, Node's event-loop delay is recorded too,
+// since a busy loop delays acknowledgments. With a virtual clock neither says anything about
+// this machine, so the real CPU time per simulated message is reported instead.
+
+import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
+import type {
+  Adapter,
+  Clock,
+  Consumer,
+  DeliveredRecord,
+  Producer,
+  Session,
+  TransactionalProducer,
+} from '../adapters/contract.js';
+import { check, judge } from '../harness/checker.js';
+import { DeadlineError, withDeadline } from '../harness/deadline.js';
+import { HistoryRecorder } from '../harness/history.js';
+import { Random } from '../harness/random.js';
+import type { BenchClaim, BenchRun, BenchWorkload, ClockKind, LatencySummary } from '../spec/bench.js';
+import type { MessageRef } from '../spec/history.js';
+import { ANOMALIES, type Anomaly, type Expectation } from '../spec/vocabulary.js';
+import { probeClockKind } from './clock.js';
+import { Histogram, summarize } from './histogram.js';
+import { inWindow, intendedTimeMs, producerOf, scheduleWindow, type ScheduleWindow } from './schedule.js';
+
+/** Settings of the driver that are not part of the workload language. */
+export const DRIVER = {
+  /** Real-time deadline of each adapter call, as in the conformance runner. */
+  operationTimeoutMs: 30_000,
+  /** Opening a session may start a cluster. */
+  openTimeoutMs: 180_000,
+  /** A send that starts later than its intended time by more than this missed its schedule. */
+  missedScheduleThresholdMs: 5,
+  /** Clock milliseconds the schedule waits for consumers to get their partitions. */
+  joinTimeoutMs: 30_000,
+  joinCheckMs: 5,
+  /** Clock milliseconds the catch-up waits without progress before it gives up. */
+  catchUpStallMs: 2_000,
+  /** Clock milliseconds the catch-up may take at most. */
+  catchUpTimeoutMs: 60_000,
+  catchUpCheckMs: 10,
+  settleTimeoutMs: 10_000,
+  /** With a wall clock, a run of overdue sends yields to the event loop this often, so acks get in. */
+  wallYieldEvery: 64,
+  /** Real milliseconds between progress reports. */
+  progressIntervalMs: 200,
+  /** Resolution of Node's event-loop delay monitor. */
+  eventLoopResolutionMs: 10,
+} as const;
+
+export interface StepProgress {
+  readonly phase: 'open' | 'join' | 'schedule' | 'catch-up' | 'drain';
+  readonly sent: number;
+  readonly total: number;
+  readonly acknowledged: number;
+  readonly processed: number;
+}
+
+export interface StepOptions {
+  readonly adapter: Adapter;
+  /** Overrides the workload's seed. */
+  readonly seed?: number;
+  /** Which of the workload's rates to run. */
+  readonly step: number;
+  /** Deadline of each broker operation, in real milliseconds. */
+  readonly operationTimeoutMs?: number;
+  /** Called now and then in real time while the step runs, for a progress line. */
+  readonly onProgress?: (progress: StepProgress) => void;
+}
+
+const NO_COUNTS = { sent: 0, acknowledged: 0, stored: 0, delivered: 0, processed: 0 } as const;
+
+/** The messages one run sends are ids `p<producer>-<seq>`, as in conformance histories. */
+const MESSAGE_ID = /^p(\d+)-(\d+)$/;
+
+/** Runs one rate step of a workload on an adapter; never throws for broker trouble. */
+export async function runBenchStep(workload: BenchWorkload, options: StepOptions): Promise<BenchRun> {
+  const rate = workload.rates[options.step];
+  if (rate === undefined) throw new RangeError(`workload ${workload.name} has no rate step ${options.step}`);
+  const seed = options.seed ?? workload.seed;
+  const adapter = options.adapter;
+  const missing = workload.requires.filter((capability) => !adapter.capabilities.has(capability));
+  if (missing.length > 0) {
+    return emptyRun(workload, adapter.name, seed, options.step, rate, 'skipped', `adapter ${adapter.name} lacks ${missing.join(', ')}`);
+  }
+  const step = new Step(workload, adapter, seed, rate, options);
+  return step.execute();
+}
+
+function emptyRun(
+  workload: BenchWorkload,
+  adapter: string,
+  seed: number,
+  step: number,
+  rate: number,
+  status: 'skipped' | 'error',
+  reason: string,
+): BenchRun {
+  const none: LatencySummary = { count: 0, minUs: 0, meanUs: 0, p50Us: 0, p90Us: 0, p99Us: 0, p999Us: 0, maxUs: 0 };
+  const noThroughput = { messagesPerSecond: 0, mebibytesPerSecond: 0 };
+  const noClaim = (anomaly: 'lost' | 'duplicated'): BenchClaim => {
+    const claim = claimOf(workload, anomaly);
+    return { expect: claim.expect, count: 0, held: true, because: claim.because };
+  };
+  return {
+    ...describeWorkload(workload, adapter, seed, step, rate),
+    status,
+    reason,
+    counts: NO_COUNTS,
+    measured: { intended: 0, acknowledged: 0, processed: 0 },
+    throughput: { producer: noThroughput, consumer: noThroughput },
+    latency: { publish: none, endToEnd: none, commit: none },
+    errors: { send: 0, commit: 0 },
+    anomalies: Object.fromEntries(ANOMALIES.map((anomaly) => [anomaly, 0])) as Record<Anomaly, number>,
+    claims: { lost: noClaim('lost'), duplicated: noClaim('duplicated') },
+    driver: {
+      missedSchedule: { count: 0, maxLagUs: 0, thresholdUs: DRIVER.missedScheduleThresholdMs * 1000 },
+      inFlightLimitHits: 0,
+      cpuUsPerMessage: 0,
+      realDurationMs: 0,
+    },
+    notes: [],
+  };
+}
+
+function describeWorkload(workload: BenchWorkload, adapter: string, seed: number, step: number, rate: number) {
+  return {
+    workload: workload.name,
+    file: workload.file,
+    adapter,
+    seed,
+    ack: workload.ack,
+    commit: workload.commit,
+    idempotent: workload.idempotent,
+    messageBytes: workload.messageBytes,
+    partitions: workload.partitions,
+    replication: workload.replication,
+    minInsync: workload.minInsync,
+    producers: workload.producers,
+    consumers: workload.consumers,
+    rate,
+    step,
+    steps: workload.rates.length,
+    warmupMs: workload.warmupMs,
+    durationMs: workload.durationMs,
+  } as const;
+}
+
+/**
+ * What the workload's modes promise about lost and duplicated messages. A claim is `none` only
+ * where the mode forbids the anomaly outright; elsewhere the count is reported, not judged.
+ */
+export function claimOf(
+  workload: Pick<BenchWorkload, 'ack' | 'commit' | 'idempotent' | 'minInsync'> & {
+    readonly adapter: Pick<BenchWorkload['adapter'], 'retries'>;
+  },
+  anomaly: 'lost' | 'duplicated',
+): { readonly expect: Extract<Expectation, 'none' | 'allowed'>; readonly because: string } {
+  if (anomaly === 'lost') {
+    switch (workload.ack) {
+      case 'all':
+        return {
+          expect: 'none',
+          because: `ack all: every in-sync replica, at least minInsync ${workload.minInsync}, wrote an acknowledged message, so none may be lost`,
+        };
+      case 'leader':
+        return {
+          expect: 'allowed',
+          because: 'ack leader: only the leader wrote an acknowledged message, and a leader failure may lose it',
+        };
+      case 'none':
+        return { expect: 'allowed', because: 'ack none promises nothing: a message sent and never stored counts as lost' };
+    }
+  }
+  // A producer resends only after an error or a timeout, and with ack none it never hears one.
+  const resends = workload.ack !== 'none' && workload.adapter.retries > 0 && !workload.idempotent;
+  const resendRisk = `the producer resends without idempotence (retries ${workload.adapter.retries}), which may store a message twice`;
+  const producerSafe = workload.idempotent
+    ? 'the producer is idempotent'
+    : workload.ack === 'none'
+      ? 'the producer never resends (ack none)'
+      : 'the producer never resends (retries 0)';
+  switch (workload.commit) {
+    case 'before-process':
+      return resends
+        ? { expect: 'allowed', because: `before-process processes each delivery at most once, but ${resendRisk}` }
+        : {
+            expect: 'none',
+            because: `before-process commits before processing (at most once) and ${producerSafe}, so nothing may be stored or processed twice`,
+          };
+    case 'transactional':
+      return resends
+        ? { expect: 'allowed', because: `transactional commits each input once, but ${resendRisk}` }
+        : {
+            expect: 'none',
+            because: `transactional commits the output and the offsets in one transaction (exactly once) and ${producerSafe}, so nothing may be stored or processed twice`,
+          };
+    case 'after-process':
+      return {
+        expect: 'allowed',
+        because: 'after-process commits after processing (at least once): a redelivery may process a message twice',
+      };
+    case 'auto':
+      return { expect: 'allowed', because: 'auto-commit promises neither at most nor at least once' };
+  }
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function slug(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 40);
+}
+
+/** Offsets as the history writes them: partition numbers as keys, in partition order. */
+function offsetsRecord(offsets: ReadonlyMap<number, number>): Record<string, number> {
+  return Object.fromEntries([...offsets].sort(([a], [b]) => a - b).map(([p, o]) => [String(p), o]));
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * A counting limit on outstanding sends, like a client's buffer. Waiting on it costs one promise
+ * per waiting send; Promise.race over every outstanding send would cost one reaction per
+ * outstanding send each time, which at saturation made the driver the slowest part.
+ */
+export class InFlightLimit {
+  private outstanding = 0;
+  private readonly waiters: (() => void)[] = [];
+
+  constructor(readonly limit: number) {}
+
+  get full(): boolean {
+    return this.outstanding >= this.limit;
+  }
+
+  async acquire(): Promise<void> {
+    while (this.outstanding >= this.limit) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    this.outstanding++;
+  }
+
+  release(): void {
+    this.outstanding--;
+    this.waiters.shift()?.();
+  }
+}
+
+/** One rate step of one workload on one adapter. */
+class Step {
+  private readonly recorder = new HistoryRecorder();
+  private readonly opTimeoutMs: number;
+  private readonly window: ScheduleWindow;
+  /** Names the topic, and with it the group and the transactional ids, so runs never share them. */
+  private readonly runName: string;
+  private readonly group: string;
+  private session: Session | undefined;
+  private clockKind: ClockKind | undefined;
+  private phase: StepProgress['phase'] = 'open';
+  private aborted: unknown;
+  private stopConsumers = false;
+  private readonly notes: string[] = [];
+  private readonly openClients = new Set<Producer | Consumer>();
+  /** Each consumer's current client, so the join phase can see its partitions. */
+  private readonly consumers: (Consumer | undefined)[] = [];
+  private readonly polledOnce: boolean[] = [];
+  private readonly lastCommitted = new WeakMap<Consumer, ReadonlyMap<number, number>>();
+  private outputSeq = 0;
+
+  /** The clock time message 0 is meant to leave; set when the schedule starts. */
+  private startMs = 0;
+  /** Per message index: the key index, and when it was acknowledged and first processed (NaN: not yet). */
+  private readonly keys: Uint32Array;
+  private readonly ackedAtMs: Float64Array;
+  private readonly processedAtMs: Float64Array;
+
+  private readonly publish = new Histogram();
+  private readonly endToEnd = new Histogram();
+  private readonly commitLatency = new Histogram();
+  private sent = 0;
+  private acknowledged = 0;
+  /** Messages the broker promised to keep: acknowledged, or under ack none sent without an error. */
+  private promised = 0;
+  private processedDistinct = 0;
+  private measuredAcknowledged = 0;
+  private measuredProcessed = 0;
+  private producerCompletionsInWindow = 0;
+  private consumerCompletionsInWindow = 0;
+  private sendErrors = 0;
+  private commitErrors = 0;
+  private missedSchedule = 0;
+  private maxLagMs = 0;
+  private inFlightLimitHits = 0;
+
+  constructor(
+    private readonly workload: BenchWorkload,
+    private readonly adapter: Adapter,
+    private readonly seed: number,
+    private readonly rate: number,
+    private readonly options: StepOptions,
+  ) {
+    this.opTimeoutMs = options.operationTimeoutMs ?? DRIVER.operationTimeoutMs;
+    this.window = scheduleWindow(rate, workload.warmupMs, workload.durationMs);
+    this.runName = `deliverycheck-bench-${slug(workload.name)}-${seed}-${rate}`;
+    this.group = `${this.runName}-group`;
+    const total = this.window.total;
+    this.keys = new Uint32Array(total);
+    // Keys come from the run's seed, so every adapter gets the same messages in the same order.
+    const random = new Random(seed ^ 0x6b657973);
+    for (let index = 0; index < total; index++) this.keys[index] = random.int(0, workload.keys - 1);
+    this.ackedAtMs = new Float64Array(total).fill(Number.NaN);
+    this.processedAtMs = new Float64Array(total).fill(Number.NaN);
+  }
+
+  private op<T>(operation: Promise<T>, what: string, timeoutMs = this.opTimeoutMs): Promise<T> {
+    return withDeadline(operation, timeoutMs, what);
+  }
+
+  private get live(): Session {
+    if (this.session === undefined) throw new Error('no session is open');
+    return this.session;
+  }
+
+  private get clock(): Clock {
+    return this.live.clock;
+  }
+
+  async execute(): Promise<BenchRun> {
+    const realStartMs = performance.now();
+    const cpuStart = process.cpuUsage();
+    let loopDelay: IntervalHistogram | undefined;
+    const progress = this.options.onProgress;
+    const progressTimer =
+      progress === undefined
+        ? undefined
+        : setInterval(() => progress(this.progress()), DRIVER.progressIntervalMs);
+    progressTimer?.unref();
+    let failure: unknown;
+    try {
+      await this.open();
+      if (this.clockKind === 'wall') {
+        loopDelay = monitorEventLoopDelay({ resolution: DRIVER.eventLoopResolutionMs });
+        loopDelay.enable();
+      }
+      await this.run();
+    } catch (error) {
+      failure = error;
+    } finally {
+      if (progressTimer !== undefined) clearInterval(progressTimer);
+      loopDelay?.disable();
+      await this.shutdown();
+    }
+    const cpu = process.cpuUsage(cpuStart);
+    const realDurationMs = performance.now() - realStartMs;
+    return this.result(failure, {
+      cpuUs: cpu.user + cpu.system,
+      realDurationMs,
+      ...(loopDelay === undefined ? {} : { loopDelay }),
+    });
+  }
+
+  private progress(): StepProgress {
+    return {
+      phase: this.phase,
+      sent: this.sent,
+      total: this.window.total,
+      acknowledged: this.acknowledged,
+      processed: this.processedDistinct,
+    };
+  }
+
+  private async open(): Promise<void> {
+    const workload = this.workload;
+    const topic = {
+      name: this.runName,
+      partitions: workload.partitions,
+      replication: workload.replication,
+      minInsync: workload.minInsync,
+      uncleanElection: false,
+    };
+    const pipeline = workload.commit === 'transactional';
+    this.session = await this.op(
+      this.adapter.open({
+        seed: this.seed,
+        brokers: workload.adapter.brokers,
+        topic,
+        ...(pipeline ? { outputTopic: { ...topic, name: `${topic.name}-output` } } : {}),
+        defects: [],
+        info: (source, message) => this.recorder.record({ type: 'info', source, message }),
+      }),
+      `opening adapter ${this.adapter.name}`,
+      DRIVER.openTimeoutMs,
+    );
+    const session = this.session;
+    this.clockKind = probeClockKind(session.clock);
+    this.recorder.clock = () => session.clock.now();
+    this.recorder.record({
+      type: 'setup',
+      scenario: workload.name,
+      file: workload.file,
+      adapter: this.adapter.name,
+      seed: this.seed,
+      topic: topic.name,
+      partitions: topic.partitions,
+      ack: workload.ack,
+      commit: workload.commit,
+      isolation: workload.adapter.isolation,
+      defects: [],
+    });
+  }
+
+  private async run(): Promise<void> {
+    const workload = this.workload;
+    const pipeline = workload.commit === 'transactional';
+    this.setPhase('join');
+    const consumers = Array.from({ length: workload.consumers }, (_, index) =>
+      pipeline ? this.pipelineActor(index) : this.consumerActor(index),
+    );
+    await this.awaitAssignment();
+
+    this.setPhase('schedule');
+    this.startMs = this.clock.now();
+    const producers = Array.from({ length: workload.producers }, (_, index) => this.producerActor(index));
+    await this.untilAborted(Promise.all(producers));
+
+    this.setPhase('catch-up');
+    await this.catchUp();
+
+    this.setPhase('drain');
+    const settled = await this.op(
+      this.live.settle(DRIVER.settleTimeoutMs),
+      'waiting for the replicas to settle',
+      DRIVER.settleTimeoutMs + this.opTimeoutMs,
+    );
+    if (!settled) this.notes.push(`the replicas were not in sync after ${DRIVER.settleTimeoutMs} ms; the drain read what the leaders had`);
+    this.stopConsumers = true;
+    await this.untilAborted(Promise.all(consumers));
+    const stored = await this.op(this.live.drain(), 'the final drain read');
+    for (const record of stored) {
+      this.recorder.record({
+        type: 'drain',
+        id: record.id,
+        partition: record.partition,
+        offset: record.offset,
+        ...(record.aborted === true ? { aborted: true } : {}),
+        ...(record.topic === 'output' ? { output: true } : {}),
+      });
+    }
+    this.recorder.record({ type: 'phase', name: 'done' });
+  }
+
+  private setPhase(name: StepProgress['phase']): void {
+    this.phase = name;
+    this.recorder.record({ type: 'phase', name });
+  }
+
+  /** Closes every client and the session, whatever state the step ended in. */
+  private async shutdown(): Promise<void> {
+    this.stopConsumers = true;
+    this.aborted ??= new Error('the step ended');
+    for (const client of this.openClients) {
+      await this.op(client.close(), 'closing a client').catch(() => undefined);
+    }
+    if (this.session !== undefined) {
+      await this.op(this.session.close(), 'closing the session').catch((error: unknown) => {
+        this.notes.push(`closing the session failed: ${describeError(error)}`);
+      });
+    }
+  }
+
+  private async untilAborted<T>(promise: Promise<T>): Promise<T> {
+    const value = await promise;
+    if (this.aborted !== undefined) throw this.aborted;
+    return value;
+  }
+
+  private abort(error: unknown): void {
+    this.aborted ??= error;
+  }
+
+  // ------------------------------------------------------------------ join
+
+  /**
+   * Waits until every consumer has polled once and together they own every partition, so the
+   * measured messages do not wait for the group to form. A group that does not form in time is
+   * noted, and the schedule starts anyway: the warm-up may still absorb it.
+   */
+  private async awaitAssignment(): Promise<void> {
+    const clock = this.clock;
+    const startMs = clock.now();
+    for (;;) {
+      if (this.aborted !== undefined) throw this.aborted;
+      const owned = new Set<number>();
+      for (const consumer of this.consumers) for (const partition of consumer?.positions().keys() ?? []) owned.add(partition);
+      const everyonePolled = this.polledOnce.length === this.workload.consumers && this.polledOnce.every(Boolean);
+      if (everyonePolled && owned.size >= this.workload.partitions) return;
+      if (clock.now() - startMs >= DRIVER.joinTimeoutMs) {
+        this.notes.push(
+          `the consumers owned ${owned.size} of ${this.workload.partitions} partitions after ${DRIVER.joinTimeoutMs} ms; the schedule started anyway`,
+        );
+        return;
+      }
+      await this.op(clock.sleep(DRIVER.joinCheckMs), 'waiting for the consumer group');
+    }
+  }
+
+  // ------------------------------------------------------------------ producers
+
+  private async producerActor(index: number): Promise<void> {
+    const workload = this.workload;
+    const clock = this.clock;
+    const wall = this.clockKind === 'wall';
+    try {
+      const producer = await this.op(
+        this.live.producer({
+          index,
+          topic: 'input',
+          ack: workload.ack,
+          retries: workload.adapter.retries,
+          idempotent: workload.idempotent,
+        }),
+        `opening producer ${index}`,
+      );
+      this.openClients.add(producer);
+      const limit = new InFlightLimit(workload.adapter.maxInFlight);
+      const inFlight = new Set<Promise<void>>();
+      let sinceYield = 0;
+      for (let message = index; message < this.window.total; message += workload.producers) {
+        if (this.aborted !== undefined) break;
+        const intendedMs = intendedTimeMs(this.startMs, message, this.rate);
+        const nowMs = clock.now();
+        if (intendedMs > nowMs) {
+          sinceYield = 0;
+          await this.op(clock.sleep(intendedMs - nowMs), `producer ${index} waiting for its schedule`);
+        } else if (wall && ++sinceYield >= DRIVER.wallYieldEvery) {
+          // A burst of overdue sends would otherwise hold the event loop and delay every ack.
+          sinceYield = 0;
+          await yieldToEventLoop();
+        }
+        if (limit.full) this.inFlightLimitHits++;
+        await limit.acquire();
+        const lagMs = clock.now() - intendedMs;
+        if (lagMs > DRIVER.missedScheduleThresholdMs) this.missedSchedule++;
+        if (lagMs > this.maxLagMs) this.maxLagMs = lagMs;
+        const { producer: producerIndex, seq } = producerOf(message, workload.producers);
+        const ref: MessageRef = {
+          id: `p${producerIndex}-${seq}`,
+          producer: producerIndex,
+          seq,
+          key: `k${this.keys[message] ?? 0}`,
+        };
+        this.recorder.record({ type: 'send', ...ref });
+        this.sent++;
+        const sending: Promise<void> = this.send(producer, index, message, intendedMs, ref).finally(() => {
+          inFlight.delete(sending);
+          limit.release();
+        });
+        inFlight.add(sending);
+      }
+      await Promise.all(inFlight);
+      this.openClients.delete(producer);
+      await this.op(producer.close(), `closing producer ${index}`);
+    } catch (error) {
+      this.abort(error);
+    }
+  }
+
+  private async send(producer: Producer, index: number, message: number, intendedMs: number, ref: MessageRef): Promise<void> {
+    try {
+      const result = await this.op(producer.send(ref), `producer ${index} sending ${ref.id}`);
+      const atMs = this.clock.now();
+      if (result.offset !== null) {
+        this.recorder.record({ type: 'ack', producer: index, id: ref.id, partition: result.partition, offset: result.offset });
+        this.acknowledged++;
+      }
+      this.promised++;
+      this.ackedAtMs[message] = atMs;
+      if (this.isMeasured(message)) {
+        this.measuredAcknowledged++;
+        this.publish.record((atMs - intendedMs) * 1000);
+      }
+      if (this.inWindow(atMs)) this.producerCompletionsInWindow++;
+    } catch (error) {
+      // A hung send is fatal to the step; it is handed to abort() since nobody may await this promise.
+      if (error instanceof DeadlineError) this.abort(error);
+      else {
+        this.sendErrors++;
+        this.recorder.record({ type: 'error', producer: index, id: ref.id, error: describeError(error) });
+      }
+    }
+  }
+
+  private isMeasured(message: number): boolean {
+    return message >= this.window.firstMeasured && message < this.window.endMeasured;
+  }
+
+  private inWindow(timeMs: number): boolean {
+    return inWindow(timeMs, this.startMs, this.workload.warmupMs, this.workload.durationMs);
+  }
+
+  // ------------------------------------------------------------------ consumers
+
+  private async openConsumer(index: number): Promise<Consumer> {
+    const consumer = await this.op(
+      this.live.consumer({
+        index,
+        group: this.group,
+        isolation: this.workload.adapter.isolation,
+        autoCommit: this.workload.commit === 'auto',
+        maxPollRecords: this.workload.adapter.maxPollRecords,
+      }),
+      `opening consumer ${index}`,
+    );
+    this.openClients.add(consumer);
+    this.consumers[index] = consumer;
+    this.polledOnce[index] ??= false;
+    return consumer;
+  }
+
+  private async poll(consumer: Consumer, index: number): Promise<readonly DeliveredRecord[]> {
+    const records = await this.op(consumer.poll(this.workload.adapter.pollTimeoutMs), `consumer ${index} polling`);
+    this.polledOnce[index] = true;
+    if (records.length > 0) {
+      this.recorder.record({
+        type: 'poll',
+        consumer: index,
+        records: records.map((record) => ({ id: record.id, partition: record.partition, offset: record.offset })),
+      });
+    }
+    return records;
+  }
+
+  private async consumerActor(index: number): Promise<void> {
+    try {
+      const consumer = await this.openConsumer(index);
+      const commitMode = this.workload.commit;
+      while (!this.stopConsumers && this.aborted === undefined) {
+        const records = await this.poll(consumer, index);
+        // A poll that returned nothing may still have moved past transaction markers; saving that
+        // position is what lets the group's committed offsets reach the log end.
+        if (records.length === 0 && commitMode !== 'auto' && this.movedSinceCommit(consumer)) {
+          await this.commit(consumer, index);
+        }
+        if (records.length === 0) continue;
+        if (commitMode === 'before-process') {
+          // At most once: only what was committed is processed.
+          if (await this.commit(consumer, index)) this.process(index, records);
+        } else {
+          this.process(index, records);
+          if (commitMode === 'after-process') await this.commit(consumer, index);
+        }
+      }
+      this.openClients.delete(consumer);
+      await this.op(consumer.close(), `closing consumer ${index}`);
+    } catch (error) {
+      this.abort(error);
+    }
+  }
+
+  /** Records the processing of a batch now; the first processing of a message is what is measured. */
+  private process(index: number, records: readonly DeliveredRecord[]): void {
+    const atMs = this.clock.now();
+    const counted = this.inWindow(atMs);
+    for (const record of records) {
+      this.recorder.record({ type: 'process', consumer: index, id: record.id, partition: record.partition, offset: record.offset });
+      const message = this.messageIndex(record.id);
+      if (message === undefined || !Number.isNaN(this.processedAtMs[message] ?? 0)) continue;
+      this.processedAtMs[message] = atMs;
+      this.processedDistinct++;
+      if (this.isMeasured(message)) {
+        this.measuredProcessed++;
+        this.endToEnd.record((atMs - intendedTimeMs(this.startMs, message, this.rate)) * 1000);
+      }
+      if (counted) this.consumerCompletionsInWindow++;
+    }
+  }
+
+  /** The index of one of this step's messages, or undefined for an id it never sent. */
+  private messageIndex(id: string): number | undefined {
+    const match = MESSAGE_ID.exec(id);
+    if (match === null) return undefined;
+    const producer = Number(match[1]);
+    const seq = Number(match[2]);
+    if (producer >= this.workload.producers) return undefined;
+    const message = seq * this.workload.producers + producer;
+    return message < this.window.total ? message : undefined;
+  }
+
+  private movedSinceCommit(consumer: Consumer): boolean {
+    const last = this.lastCommitted.get(consumer);
+    for (const [partition, offset] of consumer.positions()) if (last?.get(partition) !== offset) return true;
+    return false;
+  }
+
+  /** Commits the consumer's positions and times the call; says whether it went through. */
+  private async commit(consumer: Consumer, index: number): Promise<boolean> {
+    const next = consumer.positions();
+    const offsets = offsetsRecord(next);
+    const startMs = this.clock.now();
+    try {
+      await this.op(consumer.commit(next), `consumer ${index} committing`);
+      if (this.inWindow(startMs)) this.commitLatency.record((this.clock.now() - startMs) * 1000);
+      this.lastCommitted.set(consumer, next);
+      this.recorder.record({ type: 'commit', consumer: index, offsets });
+      return true;
+    } catch (error) {
+      if (error instanceof DeadlineError) throw error;
+      this.commitErrors++;
+      this.recorder.record({ type: 'commit-error', consumer: index, offsets, error: describeError(error) });
+      return false;
+    }
+  }
+
+  private async openTransactionalProducer(index: number): Promise<TransactionalProducer> {
+    const producer = await this.op(
+      this.live.transactionalProducer({
+        index,
+        topic: 'output',
+        ack: 'all',
+        retries: this.workload.adapter.retries,
+        idempotent: true,
+        transactionalId: `${this.runName}-pipeline-${index}`,
+      }),
+      `opening the transactional producer of pipeline ${index}`,
+    );
+    this.openClients.add(producer);
+    return producer;
+  }
+
+  private async dropClient(client: Producer | Consumer): Promise<void> {
+    this.openClients.delete(client);
+    await this.op(client.close(), 'closing a client').catch((error: unknown) => {
+      if (error instanceof DeadlineError) throw error;
+    });
+  }
+
+  /**
+   * A read-process-write pipeline, as in the conformance runner: each polled batch becomes one
+   * output message per input message, written in one transaction with the input offsets. The
+   * batch counts as processed when its transaction commits, since only then is its output seen.
+   */
+  private async pipelineActor(index: number): Promise<void> {
+    try {
+      const consumer = await this.openConsumer(index);
+      let producer = await this.openTransactionalProducer(index);
+      while (!this.stopConsumers && this.aborted === undefined) {
+        const records = await this.poll(consumer, index);
+        if (records.length === 0 && !this.movedSinceCommit(consumer)) continue;
+        const offsets = consumer.positions();
+        try {
+          await this.op(producer.beginTransaction(), `pipeline ${index} beginning a transaction`);
+          await Promise.all(
+            records.map((record) =>
+              this.op(
+                producer.send({ id: record.id, producer: index, seq: this.outputSeq++, key: `p${record.partition}` }),
+                `pipeline ${index} writing ${record.id}`,
+              ),
+            ),
+          );
+          const commitStartMs = this.clock.now();
+          await this.op(producer.sendOffsetsToTransaction(offsets, consumer), `pipeline ${index} adding offsets`);
+          await this.op(producer.commitTransaction(), `pipeline ${index} committing`);
+          if (this.inWindow(commitStartMs)) this.commitLatency.record((this.clock.now() - commitStartMs) * 1000);
+          this.lastCommitted.set(consumer, offsets);
+          this.process(index, records);
+          this.recorder.record({ type: 'commit', consumer: index, offsets: offsetsRecord(offsets) });
+        } catch (error) {
+          if (error instanceof DeadlineError) throw error;
+          this.commitErrors++;
+          this.recorder.record({ type: 'commit-error', consumer: index, offsets: offsetsRecord(offsets), error: describeError(error) });
+          // Whatever the transaction wrote is aborted, so the input goes back to the committed
+          // offsets and a fresh producer takes over.
+          await this.op(producer.abortTransaction(), `pipeline ${index} aborting`).catch((abortError: unknown) => {
+            if (abortError instanceof DeadlineError) throw abortError;
+          });
+          await this.dropClient(producer);
+          producer = await this.openTransactionalProducer(index);
+          await this.op(consumer.seekToCommitted(), `consumer ${index} going back to the committed offsets`);
+        }
+      }
+      await this.dropClient(producer);
+      await this.dropClient(consumer);
+    } catch (error) {
+      this.abort(error);
+    }
+  }
+
+  // ------------------------------------------------------------------ catch-up
+
+  /**
+   * Waits until every message the broker promised to keep has been processed, or nothing moved
+   * for a while: a before-process consumer whose commit failed never processes that batch.
+   */
+  private async catchUp(): Promise<void> {
+    const clock = this.clock;
+    const startMs = clock.now();
+    let lastProcessed = -1;
+    let lastProgressMs = startMs;
+    for (;;) {
+      if (this.aborted !== undefined) throw this.aborted;
+      if (this.processedDistinct >= this.promised) return;
+      const nowMs = clock.now();
+      if (this.processedDistinct !== lastProcessed) {
+        lastProcessed = this.processedDistinct;
+        lastProgressMs = nowMs;
+      }
+      const behind = this.promised - this.processedDistinct;
+      if (nowMs - lastProgressMs >= DRIVER.catchUpStallMs) {
+        this.notes.push(`the consumers stopped with ${behind} promised messages unprocessed (no progress for ${DRIVER.catchUpStallMs} ms)`);
+        return;
+      }
+      if (nowMs - startMs >= DRIVER.catchUpTimeoutMs) {
+        this.notes.push(`the consumers did not catch up within ${DRIVER.catchUpTimeoutMs} ms (${behind} promised messages unprocessed)`);
+        return;
+      }
+      await this.op(clock.sleep(DRIVER.catchUpCheckMs), 'waiting for the consumers to catch up');
+    }
+  }
+
+  // ------------------------------------------------------------------ result
+
+  private result(
+    failure: unknown,
+    real: { readonly cpuUs: number; readonly realDurationMs: number; readonly loopDelay?: IntervalHistogram },
+  ): BenchRun {
+    const workload = this.workload;
+    const base = describeWorkload(workload, this.adapter.name, this.seed, this.options.step, this.rate);
+    // Without a clock the session never opened, so there is nothing measured to report.
+    if (this.clockKind === undefined) {
+      return emptyRun(workload, this.adapter.name, this.seed, this.options.step, this.rate, 'error', describeError(failure));
+    }
+    const checked = check(this.recorder.events);
+    const expectations = Object.fromEntries(ANOMALIES.map((anomaly) => [anomaly, 'allowed'])) as Record<Anomaly, Expectation>;
+    const lostClaim = claimOf(workload, 'lost');
+    const duplicatedClaim = claimOf(workload, 'duplicated');
+    expectations.lost = lostClaim.expect;
+    expectations.duplicated = duplicatedClaim.expect;
+    const judged = judge(checked, expectations);
+    const claims = {
+      lost: { ...lostClaim, count: judged.anomalies.lost.count, held: judged.anomalies.lost.held },
+      duplicated: { ...duplicatedClaim, count: judged.anomalies.duplicated.count, held: judged.anomalies.duplicated.held },
+    };
+    const violated = (['lost', 'duplicated'] as const).filter((anomaly) => !claims[anomaly].held);
+    const status = failure !== undefined ? 'error' : violated.length > 0 ? 'failed' : 'ok';
+    const reason =
+      failure !== undefined
+        ? describeError(failure)
+        : violated.map((anomaly) => `${anomaly}: ${claims[anomaly].count} (${claims[anomaly].because})`).join('; ');
+
+    const seconds = workload.durationMs / 1000;
+    const throughput = (completions: number) => {
+      const messagesPerSecond = completions / seconds;
+      return {
+        messagesPerSecond: Math.round(messagesPerSecond * 10) / 10,
+        mebibytesPerSecond: Math.round(((messagesPerSecond * workload.messageBytes) / 2 ** 20) * 1000) / 1000,
+      };
+    };
+    const loopDelay = real.loopDelay;
+    const notes = [...this.notes];
+    if (this.clockKind === 'virtual') {
+      notes.push(
+        `${this.adapter.name} has a virtual clock: it moves only while the driver waits for the adapter, so every latency and rate of this run is the model's, not this machine's; the real cost is the CPU time per simulated message`,
+      );
+    }
+    notes.push(
+      `the adapter contract carries no payload, so MiB/s counts each message as messageBytes (${workload.messageBytes}) without sending those bytes`,
+    );
+    if (workload.ack === 'none') notes.push('with ack none, publish latency is the time until the client accepted the send');
+    if (workload.commit === 'auto') notes.push('auto-commit runs inside the client, so no commit latency is measured');
+    if (this.publish.saturated + this.endToEnd.saturated + this.commitLatency.saturated > 0) {
+      notes.push('some latencies were above one hour and were recorded as one hour');
+    }
+    return {
+      ...base,
+      clock: this.clockKind,
+      status,
+      ...(status === 'ok' ? {} : { reason }),
+      counts: checked.counts,
+      measured: {
+        intended: this.window.measured,
+        acknowledged: this.measuredAcknowledged,
+        processed: this.measuredProcessed,
+      },
+      throughput: {
+        producer: throughput(this.producerCompletionsInWindow),
+        consumer: throughput(this.consumerCompletionsInWindow),
+      },
+      latency: {
+        publish: summarize(this.publish),
+        endToEnd: summarize(this.endToEnd),
+        commit: summarize(this.commitLatency),
+      },
+      errors: { send: this.sendErrors, commit: this.commitErrors },
+      anomalies: Object.fromEntries(ANOMALIES.map((anomaly) => [anomaly, checked.anomalies[anomaly].count])) as Record<
+        Anomaly,
+        number
+      >,
+      claims,
+      driver: {
+        missedSchedule: {
+          count: this.missedSchedule,
+          maxLagUs: Math.round(this.maxLagMs * 1000),
+          thresholdUs: DRIVER.missedScheduleThresholdMs * 1000,
+        },
+        inFlightLimitHits: this.inFlightLimitHits,
+        ...(loopDelay === undefined || loopDelay.count === 0
+          ? {}
+          : {
+              eventLoopDelayUs: {
+                // perf_hooks reports nanoseconds.
+                p50: Math.round(loopDelay.percentile(50) / 1000),
+                p99: Math.round(loopDelay.percentile(99) / 1000),
+                max: Math.round(loopDelay.max / 1000),
+              },
+            }),
+        cpuUsPerMessage: this.sent === 0 ? 0 : Math.round((real.cpuUs / this.sent) * 100) / 100,
+        realDurationMs: Math.round(real.realDurationMs),
+      },
+      notes,
+    };
+  }
+}

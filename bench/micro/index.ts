@@ -1,0 +1,41 @@
+// `npm run bench:micro [-- NAME...] [--max-events N]`: the micro-benchmarks, with tinybench,
+// printed as a small table. NAME picks some of checker, reference and loading. The figures are
+// real time on this machine, so the table starts with what the machine was doing: on a shared
+// or busy machine, they are lower bounds. Tests never assert speed; this is for people.
+
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { CHECKER_SIZES, checkerBenchmarks } from './checker.js';
+import { loadingBenchmarks } from './loading.js';
+import { referenceBenchmarks } from './reference.js';
+import { formatMicroTable, type MicroResult } from './table.js';
+
+const SUITES: Readonly<Record<string, () => Promise<MicroResult[]>>> = {
+  checker: async () => checkerBenchmarks(CHECKER_SIZES.filter((size) => size <= maxEvents)),
+  reference: referenceBenchmarks,
+  loading: loadingBenchmarks,
+};
+
+const { values, positionals } = parseArgs({
+  args: process.argv.slice(2),
+  options: { 'max-events': { type: 'string' } },
+  allowPositionals: true,
+});
+const maxEvents = values['max-events'] === undefined ? Number.POSITIVE_INFINITY : Number(values['max-events']);
+const unknown = positionals.filter((name) => SUITES[name] === undefined);
+if (unknown.length > 0 || Number.isNaN(maxEvents)) {
+  process.stderr.write(`usage: bench:micro [${Object.keys(SUITES).join('|')}...] [--max-events N]\n`);
+  process.exit(2);
+}
+const chosen = positionals.length > 0 ? positionals : Object.keys(SUITES);
+
+const load = loadavg().map((value) => value.toFixed(2)).join(' ');
+process.stdout.write(
+  `node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores, load average ${load} at start\n\n`,
+);
+const results: MicroResult[] = [];
+for (const name of chosen) {
+  process.stderr.write(`running ${name}...\n`);
+  results.push(...(await (SUITES[name] as () => Promise<MicroResult[]>)()));
+}
+process.stdout.write(`${formatMicroTable(results)}\n\nload average ${loadavg().map((value) => value.toFixed(2)).join(' ')} at the end\n`);

@@ -5,6 +5,7 @@ import type { Adapter } from './contract.js';
 
 const LOADERS: Readonly<Record<string, () => Promise<Adapter>>> = {
   reference: async () => (await import('../reference/adapter.js')).referenceAdapter,
+  kafka: async () => (await import('./kafka/adapter.js')).kafkaAdapter,
 };
 
 export function adapterNames(): readonly string[] {

@@ -341,13 +341,19 @@ function processCondition(pid: number, configFile: string): ProcessCondition {
   }
   if (!existsSync('/proc')) return 'running';
   try {
-    const commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    if (!commandLine.includes('kafka.Kafka') || !commandLine.includes(configFile)) return 'gone';
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The state letter follows the parenthesised command name, which may itself hold spaces.
     const stateLetter = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
     if (stateLetter === 'Z' || stateLetter === 'X') return 'gone';
-    return stateLetter === 'T' || stateLetter === 't' ? 'paused' : 'running';
+    const condition = stateLetter === 'T' || stateLetter === 't' ? 'paused' : 'running';
+    const text = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    // A process in the middle of execve reads as having no command line for a moment. A node
+    // just started is in that state while its shell becomes the JVM, and on a loaded machine a
+    // check can land in it; counting it as gone marked fresh nodes as "exited on its own".
+    if (text === '') return condition;
+    const commandLine = text.split('\0');
+    if (!commandLine.includes('kafka.Kafka') || !commandLine.includes(configFile)) return 'gone';
+    return condition;
   } catch {
     return 'gone';
   }
@@ -550,6 +556,7 @@ class Cluster implements ClusterHandle {
    */
   private readonly expectedUp = new Set<number>();
   private released = false;
+  private saving: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly state: ClusterState,
@@ -609,8 +616,15 @@ class Cluster implements ClusterHandle {
     return { id, pid, clientPort, controllerPort, state, dir };
   }
 
-  private async save(): Promise<void> {
-    if (!this.released) await writeState(this.settings.dataDir, this.state);
+  /**
+   * Writes state.json. Writes go one at a time, each with the state as it is by then: nodes
+   * started side by side (the adapter restarts every crashed node at once when it heals) save
+   * concurrently, and two writes through the one temporary file would trip over each other.
+   */
+  private save(): Promise<void> {
+    const written = this.saving.then(() => (this.released ? undefined : writeState(this.settings.dataDir, this.state)));
+    this.saving = written.catch(() => undefined);
+    return written;
   }
 
   private javaArguments(node: StateNode): string[] {
@@ -782,6 +796,10 @@ class Cluster implements ClusterHandle {
   async waitReadyUntil(deadline: number, budgetMs: number): Promise<void> {
     const problems = new Map<number, string>();
     for (;;) {
+      // A wait still going when the cluster is stopped (a restart the adapter did not wait out)
+      // ends with it, rather than polling stopped nodes until its deadline and keeping the
+      // process alive meanwhile.
+      if (this.released) throw new ClusterError(`the Kafka cluster in ${this.settings.dataDir} was stopped while waiting for it`);
       for (const node of this.state.nodes) this.refresh(node);
       const crashed = this.state.nodes.find((node) => node.state === 'stopped' && this.expectedUp.has(node.id));
       if (crashed !== undefined) {

@@ -1,0 +1,630 @@
+// The kafka adapter: a real Apache Kafka cluster through the kafkajs client.
+//
+// Why kafkajs 2.2.4: it is pure JavaScript and runs on Node 20, the version deliverycheck
+// supports. @platformatic/kafka needs Node 22, and @confluentinc/kafka-javascript needs a native
+// build of librdkafka, which a plain `npm ci` on a CI runner should not depend on. kafkajs is
+// pinned exactly, since admin.ts reaches one private factory of it (and says why).
+//
+// Without --brokers the adapter starts a local three-node KRaft cluster (cluster/cluster.ts) at
+// the first open, keeps it for every scenario of the process, and stops it at dispose() or, at
+// the latest, when the process exits; the cluster module's watchdog ends the JVMs even when the
+// process is killed. Broker faults are real: crash-broker SIGKILLs the node that leads the
+// partition (found with a metadata request), restart-broker starts it again on its own data,
+// pause-broker and resume-broker send SIGSTOP and SIGCONT. A user's cluster (--brokers) gets no
+// broker faults: the adapter cannot reach its processes.
+//
+// Not declared, so the scenarios that need them are skipped, never passed: drop-acks and
+// partition need a TCP proxy between clients and brokers, and power-loss needs the unflushed
+// page cache of a machine to vanish, which killing a process does not do.
+//
+// Each session creates its topics under the runner's names with a suffix unique to the session,
+// and prefixes the consumer groups and transactional ids with the input topic's name, so that
+// sessions on one cluster (a rerun, a killed run's leftovers) never share state. close() deletes
+// the topics and groups it made.
+
+import { randomBytes } from 'node:crypto';
+import type { PartitionMetadata } from 'kafkajs';
+import type {
+  Adapter,
+  BrokerFault,
+  Clock,
+  Consumer,
+  ConsumerOptions,
+  FaultInjector,
+  OpenOptions,
+  Producer,
+  ProducerOptions,
+  Session,
+  StoredRecord,
+  TopicRole,
+  TopicSettings,
+  TransactionalProducer,
+  TransactionalProducerOptions,
+} from '../contract.js';
+import { Random } from '../../harness/random.js';
+import type { Capability } from '../../spec/vocabulary.js';
+import { KafkaAdmin } from './admin.js';
+import {
+  ClientThread,
+  KafkaConsumer,
+  KafkaProducer,
+  KafkaTransactionalProducer,
+  type ClientRegistry,
+  type OffsetSource,
+} from './clients.js';
+import { defaultClusterDir, startCluster, type ClusterHandle, type ClusterOptions } from './cluster/cluster.js';
+import { describeError, THREAD_PROTOCOL_VERSION, type ClientEvent, type ClientSpec } from './messages.js';
+
+const CLIENT_CAPABILITIES: readonly Capability[] = [
+  'ack.none',
+  'ack.leader',
+  'ack.all',
+  'commit.before-process',
+  'commit.after-process',
+  'commit.transactional',
+  'commit.auto',
+  'producer.idempotent',
+  'producer.transactional',
+  'isolation.read-committed',
+  'fault.crash-consumer',
+  'fault.crash-producer',
+];
+
+const LOCAL_CLUSTER_CAPABILITIES: readonly Capability[] = [...CLIENT_CAPABILITIES, 'fault.crash-broker', 'fault.pause-broker'];
+
+/**
+ * How long a restart waits for the node to serve before it reports the restart as done anyway.
+ * The runner allows 30 s per fault; settle() waits for the rest.
+ */
+const RESTART_WAIT_MS = 20_000;
+/**
+ * Finding a fault's target may take a metadata request that first meets a killed or paused
+ * broker; naming the target's role afterwards is a decoration that gets less time.
+ */
+const TARGET_METADATA_BUDGET_MS = 15_000;
+const ROLE_METADATA_BUDGET_MS = 2_000;
+const SETTLE_CHECK_MS = 500;
+/** The internal topics whose replicas must also be in sync before the cluster counts as settled. */
+const INTERNAL_TOPICS = ['__consumer_offsets', '__transaction_state'];
+/** The same line from the same client within this window is kept once: kafkajs repeats itself. */
+const REPEATED_INFO_WINDOW_MS = 1_000;
+
+export interface KafkaAdapterOptions {
+  /** HOST:PORT of every broker of the user's cluster; without them a local cluster is started. */
+  readonly brokers?: readonly string[];
+  /** Settings of the local cluster, such as another folder and ports (tests use their own). */
+  readonly cluster?: ClusterOptions;
+}
+
+/** The kafka adapter, with what it started for the process. */
+export interface KafkaAdapter extends Adapter {
+  connect(brokers: readonly string[]): KafkaAdapter;
+  dispose(): Promise<void>;
+}
+
+/**
+ * The local cluster's folder and first port, from the environment when set, so a CI job or a
+ * second checkout can keep clear of a cluster already running with the defaults.
+ */
+function localClusterOptions(options: ClusterOptions | undefined): ClusterOptions {
+  const dataDir = process.env.DELIVERYCHECK_KAFKA_DIR;
+  const port = process.env.DELIVERYCHECK_KAFKA_PORT;
+  return {
+    ...(dataDir !== undefined && dataDir !== '' ? { dataDir } : {}),
+    ...(port !== undefined && /^\d+$/.test(port) ? { basePort: Number(port) } : {}),
+    ...options,
+  };
+}
+
+export function createKafkaAdapter(options: KafkaAdapterOptions = {}): KafkaAdapter {
+  const external = options.brokers;
+  let cluster: Promise<ClusterHandle> | undefined;
+
+  const localCluster = (): Promise<ClusterHandle> => {
+    cluster ??= startCluster({ reuse: true, ...localClusterOptions(options.cluster) }).catch((error: unknown) => {
+      // A failed start leaves nothing running (startCluster sees to it); the next open tries again.
+      cluster = undefined;
+      throw error;
+    });
+    return cluster;
+  };
+
+  return {
+    name: 'kafka',
+    description:
+      external === undefined
+        ? `Apache Kafka through kafkajs: a local 3-node KRaft cluster in ${options.cluster?.dataDir ?? process.env.DELIVERYCHECK_KAFKA_DIR ?? defaultClusterDir()}, started at first use (Java 17+)`
+        : `Apache Kafka through kafkajs: the cluster at ${external.join(',')}`,
+    capabilities: new Set(external === undefined ? LOCAL_CLUSTER_CAPABILITIES : CLIENT_CAPABILITIES),
+    defects: [],
+
+    async open(openOptions: OpenOptions): Promise<Session> {
+      if (openOptions.defects.length > 0) throw new Error(`the kafka adapter has no defect ${openOptions.defects.join(', ')}`);
+      const handle = external === undefined ? await localCluster() : undefined;
+      if (handle !== undefined && openOptions.brokers > handle.nodes.length) {
+        throw new Error(`the scenario needs ${openOptions.brokers} brokers; the local Kafka cluster has ${handle.nodes.length}`);
+      }
+      // A scenario that ended in an error never reached its heal phase and may have left nodes
+      // crashed or paused; every scenario starts on the whole cluster.
+      if (handle !== undefined && handle.nodes.some((node) => node.state !== 'running')) {
+        const healed = await handle.heal();
+        openOptions.info('kafka', `before the scenario: ${healed.join(', ')}`);
+      }
+      const brokers = external ?? handle?.bootstrap.split(',') ?? [];
+      return KafkaSession.open(brokers, handle, openOptions);
+    },
+
+    connect(brokers: readonly string[]): KafkaAdapter {
+      return createKafkaAdapter({ ...options, brokers });
+    },
+
+    async dispose(): Promise<void> {
+      const starting = cluster;
+      cluster = undefined;
+      const handle = await starting?.catch(() => undefined);
+      // An owned cluster stops; one this process found running (kafka-cluster start) stays up.
+      await handle?.release();
+    },
+  };
+}
+
+export const kafkaAdapter: KafkaAdapter = createKafkaAdapter();
+
+// ------------------------------------------------------------------------------- faults
+
+/** Resolves true when the promise settles within the time, false when the time runs out first. */
+async function settlesWithin(promise: Promise<unknown>, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, timeoutMs));
+  });
+  try {
+    return await Promise.race([promise.then(() => true), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Broker faults on the local cluster, by node id (1..3). A fault's numeric target is a broker
+ * index as the scenario language counts them, from 0: index i is node i + 1.
+ */
+class LocalClusterFaults implements FaultInjector {
+  /** Node ids in the order they were crashed or paused; `crashed` and `paused` name the last. */
+  private readonly crashed: number[] = [];
+  private readonly paused: number[] = [];
+  /** Restarts still waiting for their node to serve, which settle() waits for. */
+  readonly starting = new Map<number, Promise<void>>();
+  private readonly random: Random;
+
+  constructor(
+    private readonly cluster: ClusterHandle,
+    private readonly admin: KafkaAdmin,
+    private readonly inputTopic: string,
+    private readonly firstTransactionalId: () => string | undefined,
+    seed: number,
+    private readonly info: (message: string) => void,
+  ) {
+    this.random = new Random(seed ^ 0x6b61666b);
+  }
+
+  async inject(fault: BrokerFault): Promise<string> {
+    if (fault.do === 'partition' || fault.do === 'heal' || fault.do === 'drop-acks' || fault.do === 'power-loss') {
+      throw new Error(`the kafka adapter cannot ${fault.do}`);
+    }
+    // Leader and follower targets need the metadata. Otherwise it only names the role of a node
+    // about to crash or pause, and gets a moment at most: with brokers down it can take seconds,
+    // which would move the fault. Restarts and resumes are not decorated at all.
+    const needsMetadata = fault.target === 'leader' || fault.target === 'follower';
+    const wantsRole = fault.do === 'crash-broker' || fault.do === 'pause-broker';
+    const metadata = needsMetadata
+      ? await this.inputPartitions(TARGET_METADATA_BUDGET_MS)
+      : wantsRole
+        ? await Promise.race([
+            this.inputPartitions(ROLE_METADATA_BUDGET_MS).catch(() => undefined),
+            new Promise<undefined>((resolve) => setTimeout(resolve, ROLE_METADATA_BUDGET_MS)),
+          ])
+        : undefined;
+    const target = await this.resolve(fault, metadata ?? []);
+    if (typeof target === 'string') return target;
+    const node = this.cluster.node(target);
+    const role = describeRole(target, metadata ?? []);
+    switch (fault.do) {
+      case 'crash-broker':
+        if (node.state === 'stopped') return `node ${target} is already down: nothing to crash`;
+        await this.cluster.kill(target);
+        this.forget(target);
+        this.crashed.push(target);
+        return `crashed node ${target}${role} with SIGKILL`;
+      case 'restart-broker':
+        if (node.state !== 'stopped') return `node ${target} is ${node.state}: nothing to restart`;
+        this.forget(target);
+        return this.restart(target);
+      case 'pause-broker':
+        if (node.state !== 'running') return `node ${target} is ${node.state}: nothing to pause`;
+        await this.cluster.pause(target);
+        this.paused.push(target);
+        return `paused node ${target}${role} with SIGSTOP`;
+      case 'resume-broker':
+        if (node.state !== 'paused') return `node ${target} is ${node.state}: nothing to resume`;
+        await this.cluster.resume(target);
+        this.forget(target);
+        return `resumed node ${target}${role} with SIGCONT`;
+    }
+  }
+
+  private forget(node: number): void {
+    for (const list of [this.crashed, this.paused]) {
+      const at = list.indexOf(node);
+      if (at >= 0) list.splice(at, 1);
+    }
+  }
+
+  /** Starts a crashed node and waits a while for it to serve; the start goes on in the background. */
+  private async restart(node: number): Promise<string> {
+    const starting = this.cluster.start(node);
+    const tracked = starting.then(
+      () => undefined,
+      (error: unknown) => this.info(`node ${node} did not come back: ${describeError(error)}`),
+    );
+    this.starting.set(node, tracked);
+    void tracked.finally(() => {
+      if (this.starting.get(node) === tracked) this.starting.delete(node);
+    });
+    if (await settlesWithin(starting, RESTART_WAIT_MS)) return `restarted node ${node}`;
+    return `restarted node ${node}; it was not serving yet after ${RESTART_WAIT_MS} ms`;
+  }
+
+  private async inputPartitions(budgetMs: number): Promise<readonly PartitionMetadata[]> {
+    const [metadata] = await this.admin.topicMetadata([this.inputTopic], budgetMs);
+    return metadata?.partitions ?? [];
+  }
+
+  /** The node a fault's target names now, or a sentence saying why there is none. */
+  private async resolve(fault: BrokerFault, partitions: readonly PartitionMetadata[]): Promise<number | string> {
+    const nodes = this.cluster.nodes;
+    const running = nodes.filter((node) => node.state === 'running').map((node) => node.id);
+    switch (fault.target) {
+      case 'leader':
+      case 'follower': {
+        const partition = partitions.find((entry) => entry.partitionId === fault.partition);
+        if (partition === undefined) return `partition ${fault.partition} is unknown: nothing to ${fault.do}`;
+        if (fault.target === 'leader') {
+          return partition.leader >= 0 ? partition.leader : `partition ${fault.partition} has no leader: nothing to ${fault.do}`;
+        }
+        const followers = partition.replicas.filter((id) => id !== partition.leader && running.includes(id));
+        return followers.length > 0
+          ? this.random.pick(followers)
+          : `partition ${fault.partition} has no live follower: nothing to ${fault.do}`;
+      }
+      case 'any':
+        return running.length > 0 ? this.random.pick(running) : `no node is running: nothing to ${fault.do}`;
+      case 'crashed':
+        return this.crashed.at(-1) ?? `no crashed node: nothing to ${fault.do}`;
+      case 'paused':
+        return this.paused.at(-1) ?? `no paused node: nothing to ${fault.do}`;
+      case 'coordinator': {
+        const transactionalId = this.firstTransactionalId();
+        if (transactionalId === undefined) return `no transaction coordinator is in use: nothing to ${fault.do}`;
+        return this.admin.transactionCoordinator(transactionalId);
+      }
+      default: {
+        const node = nodes[fault.target];
+        return node === undefined ? `there is no broker ${fault.target}: nothing to ${fault.do}` : node.id;
+      }
+    }
+  }
+
+  async healAll(): Promise<readonly string[]> {
+    const done: string[] = [];
+    for (const node of this.cluster.nodes) {
+      if (node.state === 'paused') {
+        await this.cluster.resume(node.id);
+        done.push(`resumed node ${node.id}`);
+      }
+    }
+    const stopped = this.cluster.nodes.filter((node) => node.state === 'stopped').map((node) => node.id);
+    done.push(...(await Promise.all(stopped.map((id) => this.restart(id)))));
+    this.crashed.length = 0;
+    this.paused.length = 0;
+    return done;
+  }
+}
+
+/** " (leader of partitions 0, 2)" for a node that leads input partitions, else "". */
+function describeRole(node: number, partitions: readonly PartitionMetadata[]): string {
+  const led = partitions
+    .filter((partition) => partition.leader === node)
+    .map((partition) => partition.partitionId)
+    .sort((a, b) => a - b);
+  return led.length === 0 ? '' : ` (leader of partition${led.length > 1 ? 's' : ''} ${led.join(', ')})`;
+}
+
+/** The addresses of the local cluster's running nodes (all of them, should none run). */
+function runningAddresses(cluster: ClusterHandle, addresses: readonly string[]): string[] {
+  const running = cluster.nodes.flatMap((node, index) => (node.state === 'running' && addresses[index] !== undefined ? [addresses[index]] : []));
+  return running.length > 0 ? running : [...addresses];
+}
+
+/** A user's cluster: the adapter controls no broker there, and declares no broker fault. */
+class NoBrokerFaults implements FaultInjector {
+  readonly starting = new Map<number, Promise<void>>();
+
+  async inject(fault: BrokerFault): Promise<string> {
+    throw new Error(`the kafka adapter injects no ${fault.do} into a cluster given with --brokers`);
+  }
+
+  async healAll(): Promise<readonly string[]> {
+    return [];
+  }
+}
+
+// ------------------------------------------------------------------------------- session
+
+class KafkaSession implements Session, ClientRegistry {
+  readonly clock: Clock;
+  readonly faults: LocalClusterFaults | NoBrokerFaults;
+  private readonly threads = new Set<ClientThread>();
+  private readonly groups = new Set<string>();
+  private readonly clientCounts = new Map<string, number>();
+  private readonly lastInfo = new Map<string, { message: string; atMs: number }>();
+  private firstTransactionalId: string | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly brokers: readonly string[],
+    private readonly cluster: ClusterHandle | undefined,
+    private readonly admin: KafkaAdmin,
+    private readonly input: TopicSettings,
+    private readonly output: TopicSettings | undefined,
+    private readonly options: OpenOptions,
+  ) {
+    const openedMs = performance.now();
+    this.clock = {
+      now: () => Math.round(performance.now() - openedMs),
+      sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+    };
+    this.faults =
+      cluster === undefined
+        ? new NoBrokerFaults()
+        : new LocalClusterFaults(cluster, admin, input.name, () => this.firstTransactionalId, options.seed, (message) =>
+            this.info('kafka', message),
+          );
+  }
+
+  static async open(brokers: readonly string[], cluster: ClusterHandle | undefined, options: OpenOptions): Promise<KafkaSession> {
+    const suffix = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+    const input = { ...options.topic, name: `${options.topic.name}-${suffix}` };
+    const output = options.outputTopic === undefined ? undefined : { ...options.outputTopic, name: `${options.outputTopic.name}-${suffix}` };
+    // The adapter's own client asks the nodes of its local cluster that run, when it has one.
+    const addresses = cluster === undefined ? brokers : (): string[] => runningAddresses(cluster, brokers);
+    const admin = new KafkaAdmin(addresses, `deliverycheck-admin-${suffix}`);
+    try {
+      await admin.connect();
+      await admin.createTopic(input);
+      if (output !== undefined) await admin.createTopic(output);
+    } catch (error) {
+      await admin.deleteQuietly([input.name, ...(output === undefined ? [] : [output.name])], []);
+      await admin.disconnect();
+      throw new Error(`setting up the topics on ${brokers.join(',')} failed: ${describeError(error)}`);
+    }
+    const where = cluster === undefined ? brokers.join(',') : `the local cluster ${cluster.bootstrap}${cluster.reused ? ' (already running)' : ''}`;
+    options.info('kafka', `created topic ${input.name}${output === undefined ? '' : ` and ${output.name}`} on ${where}`);
+    return new KafkaSession(brokers, cluster, admin, input, output, options);
+  }
+
+  // The registry the clients report to.
+
+  add(thread: ClientThread): void {
+    this.threads.add(thread);
+  }
+
+  delete(thread: ClientThread): void {
+    this.threads.delete(thread);
+  }
+
+  info(source: string, message: string): void {
+    const nowMs = performance.now();
+    const last = this.lastInfo.get(source);
+    if (last !== undefined && last.message === message && nowMs - last.atMs < REPEATED_INFO_WINDOW_MS) return;
+    this.lastInfo.set(source, { message, atMs: nowMs });
+    this.options.info(source, message);
+  }
+
+  private topicName(role: TopicRole): string {
+    if (role === 'input') return this.input.name;
+    if (this.output === undefined) throw new Error('this session has no output topic');
+    return this.output.name;
+  }
+
+  private partitionsOf(role: TopicRole): number {
+    return role === 'input' ? this.input.partitions : (this.output ?? this.input).partitions;
+  }
+
+  /** A client's name in the history, and its kafkajs clientId, unique per thread. */
+  private clientName(base: string): { name: string; clientId: string } {
+    const count = (this.clientCounts.get(base) ?? 0) + 1;
+    this.clientCounts.set(base, count);
+    return { name: count === 1 ? base : `${base}#${count}`, clientId: `deliverycheck-${base}-${count}` };
+  }
+
+  private async startThread(name: string, spec: ClientSpec, onEvent: (event: ClientEvent) => void): Promise<ClientThread> {
+    if (this.closed) throw new Error('the session is closed');
+    const thread = await ClientThread.start(name, spec, onEvent);
+    // A run that ends in an error closes its session while actors may still be opening clients;
+    // a client that started after the close would outlive it, and keep the process alive.
+    if (this.closed) {
+      await thread.terminate();
+      throw new Error('the session closed while the client started');
+    }
+    this.add(thread);
+    return thread;
+  }
+
+  private forwardLogs(name: string): (event: ClientEvent) => void {
+    return (event) => {
+      if (event.event === 'log') this.info(name, event.message);
+    };
+  }
+
+  async producer(options: ProducerOptions): Promise<Producer> {
+    const { name, clientId } = this.clientName(`producer-${options.index}`);
+    const thread = await this.startThread(
+      name,
+      {
+        kind: 'producer',
+        protocolVersion: THREAD_PROTOCOL_VERSION,
+        brokers: this.brokers,
+        clientId,
+        topic: this.topicName(options.topic),
+        partitions: this.partitionsOf(options.topic),
+        ack: options.ack,
+        retries: options.retries,
+        idempotent: options.idempotent,
+      },
+      this.forwardLogs(name),
+    );
+    return new KafkaProducer(thread, this);
+  }
+
+  async transactionalProducer(options: TransactionalProducerOptions): Promise<TransactionalProducer> {
+    const transactionalId = `${this.input.name}.${options.transactionalId}`;
+    this.firstTransactionalId ??= transactionalId;
+    const { name, clientId } = this.clientName(options.transactionalId);
+    const thread = await this.startThread(
+      name,
+      {
+        kind: 'producer',
+        protocolVersion: THREAD_PROTOCOL_VERSION,
+        brokers: this.brokers,
+        clientId,
+        topic: this.topicName(options.topic),
+        partitions: this.partitionsOf(options.topic),
+        ack: options.ack,
+        retries: options.retries,
+        idempotent: true,
+        transactionalId,
+      },
+      this.forwardLogs(name),
+    );
+    return new KafkaTransactionalProducer(thread, this, (consumer) => this.offsetSource(consumer));
+  }
+
+  private offsetSource(consumer: Consumer): OffsetSource {
+    if (!(consumer instanceof KafkaConsumer)) throw new Error('a kafka transaction can only take the offsets of a kafka consumer');
+    return consumer;
+  }
+
+  private kafkaGroup(group: string): string {
+    return `${this.input.name}.${group}`;
+  }
+
+  async consumer(options: ConsumerOptions): Promise<Consumer> {
+    const { name, clientId } = this.clientName(`consumer-${options.index}`);
+    const group = this.kafkaGroup(options.group);
+    this.groups.add(group);
+    const consumer = new KafkaConsumer(
+      {
+        name,
+        group,
+        topic: this.input.name,
+        maxPollRecords: options.maxPollRecords,
+        committedOrStart: () => this.committedOrStart(group),
+      },
+      this,
+    );
+    const thread = await this.startThread(
+      name,
+      {
+        kind: 'consumer',
+        protocolVersion: THREAD_PROTOCOL_VERSION,
+        brokers: this.brokers,
+        clientId,
+        topic: this.input.name,
+        group,
+        readUncommitted: options.isolation === 'read-uncommitted',
+        autoCommit: options.autoCommit,
+      },
+      consumer.onEvent,
+    );
+    consumer.attach(thread);
+    return consumer;
+  }
+
+  private async committedOrStart(group: string): Promise<ReadonlyMap<number, number>> {
+    const [committed, starts] = await Promise.all([
+      this.admin.committedOffsets(group, this.input.name),
+      this.admin.logStartOffsets(this.input.name),
+    ]);
+    return new Map([...starts].map(([partition, start]) => [partition, committed.get(partition) ?? start]));
+  }
+
+  endOffsets(): Promise<ReadonlyMap<number, number>> {
+    return this.admin.highWatermarks(this.input.name);
+  }
+
+  committedOffsets(group: string): Promise<ReadonlyMap<number, number>> {
+    return this.admin.committedOffsets(this.kafkaGroup(group), this.input.name);
+  }
+
+  async settle(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (const starting of this.faults.starting.values()) {
+      if (!(await settlesWithin(starting, deadline - Date.now()))) break;
+    }
+    let problems: string[] = [];
+    for (;;) {
+      try {
+        problems = await this.syncProblems();
+      } catch (error) {
+        problems = [`the cluster did not answer: ${describeError(error)}`];
+      }
+      if (problems.length === 0) return true;
+      if (Date.now() + SETTLE_CHECK_MS >= deadline) {
+        this.info('kafka', `not settled after ${timeoutMs} ms: ${problems.join('; ')}`);
+        return false;
+      }
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_CHECK_MS));
+    }
+  }
+
+  /** What keeps the cluster from being whole: a node down, a partition without a full ISR. */
+  private async syncProblems(): Promise<string[]> {
+    const problems: string[] = [];
+    const expected = this.cluster?.nodes.map((node) => node.id) ?? [];
+    for (const node of this.cluster?.nodes ?? []) {
+      if (node.state !== 'running') problems.push(`node ${node.id} is ${node.state}`);
+    }
+    const live = await this.admin.liveBrokers();
+    const missing = expected.filter((id) => !live.includes(id));
+    if (missing.length > 0) problems.push(`the cluster does not list node ${missing.join(', ')} as live`);
+    const topics = [this.input.name, ...(this.output === undefined ? [] : [this.output.name]), ...INTERNAL_TOPICS];
+    for (const topic of await this.admin.existingTopicMetadata(topics)) {
+      for (const partition of topic.partitions) {
+        const label = `${topic.name} partition ${partition.partitionId}`;
+        if (partition.leader < 0) problems.push(`${label} has no leader`);
+        const inSync = new Set(partition.isr);
+        if (partition.replicas.some((replica) => !inSync.has(replica))) {
+          problems.push(`${label} has ISR [${partition.isr.join(', ')}] of replicas [${partition.replicas.join(', ')}]`);
+        }
+      }
+    }
+    return problems;
+  }
+
+  async drain(): Promise<readonly StoredRecord[]> {
+    const stored = await this.admin.drain(this.input.name, 'input');
+    if (this.output !== undefined) stored.push(...(await this.admin.drain(this.output.name, 'output')));
+    return stored;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // Clients the runner did not close (a run that ended in an error) end as a crash would.
+    await Promise.allSettled([...this.threads].map((thread) => thread.terminate()));
+    this.threads.clear();
+    await this.admin.deleteQuietly([this.input.name, ...(this.output === undefined ? [] : [this.output.name])], [...this.groups]);
+    await this.admin.disconnect();
+  }
+}

@@ -1,0 +1,247 @@
+// What the kafka adapter's main thread and its client threads say to each other, the kafkajs
+// settings both sides share, and how a workload message becomes a Kafka record and back.
+//
+// Every producer and consumer runs kafkajs in a worker thread of its own, so that a crash can be
+// what a killed process is: the thread is terminated, its sockets close without a goodbye, no
+// LeaveGroup, no EndTxn, no flush and no retry is ever sent again. The main thread talks to a
+// client thread with the requests typed in `Operations` and hears back replies and, from a
+// consumer, a stream of `ClientEvent`s.
+
+import { connect } from 'node:net';
+import type { ISocketFactory, KafkaConfig, LogEntry } from 'kafkajs';
+import type { MessageRef, PlacedRecord } from '../../spec/history.js';
+import type { AckMode } from '../../spec/vocabulary.js';
+
+/**
+ * Bumped whenever a message below changes shape. Tests run the adapter from TypeScript sources
+ * but its client threads from dist/, so a stale build is caught here with a clear message
+ * instead of as a confusing failure.
+ */
+export const THREAD_PROTOCOL_VERSION = 1;
+
+/**
+ * The adapter's own timeouts. Each one is shorter than the runner's 30 s deadline per operation,
+ * so a slow broker ends in an error that says what kafkajs was doing, not in a bare deadline.
+ */
+export const KAFKA_TIMING = {
+  connectionTimeoutMs: 3_000,
+  /** A request's answer may take this long; longer than the produce acknowledgment wait below. */
+  requestTimeoutMs: 15_000,
+  /**
+   * The adapter's own metadata and offset requests are quick; one sent to a paused broker gives up
+   * after this and goes to another broker, so a fault does not wait out the long timeout above.
+   */
+  adminRequestTimeoutMs: 5_000,
+  /**
+   * How long a leader waits for the in-sync replicas before it answers a produce request with a
+   * timeout. Longer than the broker's replica.lag.time.max.ms (5 s on the local cluster), so a
+   * stalled follower is dropped from the ISR and the write acknowledged rather than timed out.
+   */
+  produceAckTimeoutMs: 10_000,
+  /** A send that kafkajs has neither acknowledged nor given up on by now is reported as failed. */
+  sendBudgetMs: 25_000,
+  /** Any other single client operation (commit, transaction step, close). */
+  operationBudgetMs: 25_000,
+  /** Between retries kafkajs waits from 100 ms, doubling, to at most 1 s, so retries span seconds. */
+  initialRetryTimeMs: 100,
+  maxRetryTimeMs: 1_000,
+  /** A crashed consumer is noticed by its group after this long without a heartbeat. */
+  sessionTimeoutMs: 6_000,
+  heartbeatIntervalMs: 1_000,
+  /** How long the group coordinator waits for every member to rejoin during a rebalance. */
+  rebalanceTimeoutMs: 15_000,
+  /** A fetch with nothing to return comes back after this long, so an idle consumer stays lively. */
+  fetchMaxWaitMs: 250,
+  maxBytesPerPartition: 256 * 1024,
+  /** An open transaction of a producer that vanished is aborted by its coordinator after this. */
+  transactionTimeoutMs: 30_000,
+  /** How often an auto-committing consumer commits what it has delivered. */
+  autoCommitIntervalMs: 500,
+} as const;
+
+interface ClientBase {
+  readonly protocolVersion: number;
+  readonly brokers: readonly string[];
+  /** kafkajs clientId: names the client in broker logs. */
+  readonly clientId: string;
+  /** The topic the client writes or reads. */
+  readonly topic: string;
+}
+
+export interface ProducerSpec extends ClientBase {
+  readonly kind: 'producer';
+  readonly partitions: number;
+  readonly ack: AckMode;
+  readonly retries: number;
+  readonly idempotent: boolean;
+  /** Present for a transactional producer. */
+  readonly transactionalId?: string;
+}
+
+export interface ConsumerSpec extends ClientBase {
+  readonly kind: 'consumer';
+  readonly group: string;
+  readonly readUncommitted: boolean;
+  readonly autoCommit: boolean;
+}
+
+export type ClientSpec = ProducerSpec | ConsumerSpec;
+
+/** Offsets as a list of [partition, next offset] pairs: structured clone keeps them as they are. */
+export type OffsetList = readonly (readonly [number, number])[];
+
+/** Each request a client thread answers, with what it is given and what it gives back. */
+export interface Operations {
+  send: { readonly args: { readonly message: MessageRef }; readonly result: { partition: number; offset: number | null } };
+  'begin-transaction': { readonly args: Record<string, never>; readonly result: null };
+  'send-offsets': {
+    readonly args: { readonly group: string; readonly topic: string; readonly offsets: OffsetList };
+    readonly result: null;
+  };
+  'commit-transaction': { readonly args: Record<string, never>; readonly result: null };
+  'abort-transaction': { readonly args: Record<string, never>; readonly result: null };
+  /** Commits a consumer's offsets, if the group is still in the generation `epoch` names. */
+  commit: { readonly args: { readonly epoch: number; readonly offsets: OffsetList }; readonly result: null };
+  /** Fails unless the consumer is still a settled member in the generation `epoch` names. */
+  'check-generation': { readonly args: { readonly epoch: number }; readonly result: null };
+  /** Moves every assigned partition to the given offsets; says the new epoch and the assignment. */
+  seek: {
+    readonly args: { readonly offsets: OffsetList };
+    readonly result: { epoch: number; assigned: number[] };
+  };
+  close: { readonly args: Record<string, never>; readonly result: null };
+}
+
+export type OperationName = keyof Operations;
+
+/** The main thread's messages to a client thread. */
+export type ToClient =
+  | { readonly kind: 'request'; readonly id: number; readonly op: OperationName; readonly args: unknown }
+  /** The main thread's poll took the last record of this batch: the consumer may read on. */
+  | { readonly kind: 'consumed'; readonly batch: number };
+
+/**
+ * What a client thread reports. A consumer's `epoch` counts its group generations and seeks:
+ * records and advances of an older epoch belong to an assignment or position that is gone.
+ */
+export type ClientEvent =
+  | { readonly event: 'ready' }
+  | { readonly event: 'failed'; readonly error: string }
+  | { readonly event: 'reply'; readonly id: number; readonly ok: true; readonly value: unknown }
+  | { readonly event: 'reply'; readonly id: number; readonly ok: false; readonly error: string }
+  | { readonly event: 'log'; readonly message: string }
+  | { readonly event: 'assigned'; readonly epoch: number; readonly partitions: readonly number[] }
+  | { readonly event: 'rebalancing' }
+  | { readonly event: 'stopped'; readonly error: string; readonly restart: boolean }
+  | {
+      readonly event: 'records';
+      readonly epoch: number;
+      readonly batch: number;
+      readonly partition: number;
+      readonly records: readonly PlacedRecord[];
+      /** The next offset after the batch, past any transaction markers that close it. */
+      readonly next: number;
+    }
+  /** The consumer passed records it does not deliver (markers, aborted records): its position moves. */
+  | { readonly event: 'advance'; readonly epoch: number; readonly partition: number; readonly next: number };
+
+/** A record's value: the message's identity, so a consumer and the drain can name what they read. */
+export function encodeValue(message: MessageRef): string {
+  return JSON.stringify({ id: message.id, producer: message.producer, seq: message.seq });
+}
+
+/** The message id a record carries, or `?raw:<partition>:<offset>` for a record that is not ours. */
+export function recordId(value: Buffer | null, partition: number, offset: number): string {
+  if (value !== null) {
+    try {
+      const parsed: unknown = JSON.parse(value.toString('utf8'));
+      if (
+        typeof parsed === 'object' &&
+        parsed !== null &&
+        'id' in parsed &&
+        typeof parsed.id === 'string' &&
+        'producer' in parsed &&
+        typeof parsed.producer === 'number' &&
+        'seq' in parsed &&
+        typeof parsed.seq === 'number'
+      ) {
+        return parsed.id;
+      }
+    } catch {
+      // Not JSON: a record someone else wrote. It is reported as a phantom below.
+    }
+  }
+  return `?raw:${partition}:${offset}`;
+}
+
+/** kafkajs's acks: 0 waits for nothing, 1 for the leader, -1 for every in-sync replica. */
+export function kafkaAcks(ack: AckMode): 0 | 1 | -1 {
+  return ack === 'none' ? 0 : ack === 'leader' ? 1 : -1;
+}
+
+/** kafkajs log levels, as numbers so this module needs no runtime import of kafkajs. */
+const KAFKAJS_LEVEL_ERROR = 1;
+
+/**
+ * kafkajs's own socket factory, less TLS (the adapter speaks PLAINTEXT), with one change. While a
+ * broker is down, kafkajs disconnects a connection whose socket is still connecting again and
+ * again, and each time Node adds a listener to that socket for when it connects; past ten, Node
+ * prints a memory-leak warning on every run with a broker fault. The listeners are few and end
+ * with the socket, so the limit is raised instead.
+ */
+const socketFactory: ISocketFactory = ({ host, port, onConnect }) => {
+  const socket = connect({ host, port }, onConnect);
+  socket.setKeepAlive(true, 60_000);
+  socket.setMaxListeners(100);
+  return socket;
+};
+
+/**
+ * The client settings every kafkajs instance of the adapter uses. `log` receives the kafkajs
+ * errors worth keeping (a retry, a crash, a rejoin), without the per-request lines of its
+ * connection layer, which repeat what the errors already say.
+ */
+export function kafkaConfig(
+  brokers: readonly string[] | (() => string[]),
+  clientId: string,
+  retries: number,
+  log?: (line: string) => void,
+  requestTimeoutMs: number = KAFKA_TIMING.requestTimeoutMs,
+): KafkaConfig {
+  return {
+    clientId,
+    brokers: typeof brokers === 'function' ? brokers : [...brokers],
+    connectionTimeout: KAFKA_TIMING.connectionTimeoutMs,
+    requestTimeout: requestTimeoutMs,
+    enforceRequestTimeout: true,
+    socketFactory,
+    retry: { retries, initialRetryTime: KAFKA_TIMING.initialRetryTimeMs, maxRetryTime: KAFKA_TIMING.maxRetryTimeMs },
+    logLevel: log === undefined ? 0 : KAFKAJS_LEVEL_ERROR,
+    logCreator: () => (entry: LogEntry) => {
+      if (log === undefined || entry.level > KAFKAJS_LEVEL_ERROR || entry.namespace === 'Connection') return;
+      const { message, error } = entry.log;
+      log(typeof error === 'string' && !message.includes(error) ? `${message}: ${error}` : message);
+    },
+  };
+}
+
+/** Rejects with a message naming the operation when a promise takes longer than its budget. */
+export function withBudget<T>(operation: Promise<T>, budgetMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took over ${budgetMs} ms; the client stopped waiting`)), budgetMs);
+  });
+  // The operation may still settle after losing the race; its outcome then concerns nobody.
+  operation.catch(() => undefined);
+  return Promise.race([operation, expired]).finally(() => clearTimeout(timer));
+}
+
+export function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    // kafkajs wraps the error that made it give up; the cause is the one that says why.
+    const cause = error.cause;
+    const reason = cause instanceof Error && !error.message.includes(cause.message) ? `: ${cause.message}` : '';
+    return `${error.message}${reason}`;
+  }
+  return String(error);
+}

@@ -1,0 +1,427 @@
+// The kafka adapter against real Kafka JVMs: a session on a local cluster, ack-all sends, a
+// consumer with after-process commits, transactions seen by read-committed and read-uncommitted
+// readers and by the drain, fencing, a crashed and restarted leader, the command line with
+// --brokers, and one bundled scenario run end to end through the command line.
+//
+// Without Java 17 the Kafka tests are skipped with a printed reason, except under CI=true, where
+// a cluster that cannot start must fail the build instead. They use their own folders and ports
+// (29192.. in process, 29292.. for the command line), clear of a cluster a developer started with
+// `kafka-cluster start` and of test/kafka/cluster.test.ts; DELIVERYCHECK_KAFKA_ADAPTER_TEST_PORT
+// moves them. The machine may have two busy cores, so every wait is generous.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKafkaAdapter, type KafkaAdapter } from '../../adapters/kafka/adapter.js';
+import { defaultKafkaCacheDir, DEFAULT_KAFKA_VERSION, javaCommand, parseJavaMajor } from '../../adapters/kafka/cluster/fetch.js';
+import { describeCluster } from '../../adapters/kafka/cluster/protocol.js';
+import { filterAbortedMessages } from '../../adapters/kafka/kafkajs-fix.js';
+import { encodeValue, kafkaAcks, recordId } from '../../adapters/kafka/messages.js';
+import type { Consumer, DeliveredRecord, OpenOptions, Session } from '../../adapters/contract.js';
+import { main, type CliIo } from '../../harness/cli.js';
+import { resultSchema, type RunResult } from '../../spec/result.js';
+import { packageRoot } from '../../spec/root.js';
+
+const HOST = '127.0.0.1';
+const BASE_PORT = Number(process.env.DELIVERYCHECK_KAFKA_ADAPTER_TEST_PORT ?? 29192);
+const CLI_BASE_PORT = BASE_PORT + 100;
+const DATA_DIR = join(packageRoot(), '.cache', 'kafka-adapter-test');
+const CLI_DATA_DIR = join(packageRoot(), '.cache', 'kafka-adapter-cli-test');
+const KAFKA_TEST_TIMEOUT_MS = 10 * 60_000;
+const CLI_SCENARIO_TIMEOUT_MS = 20 * 60_000;
+
+/** Why Kafka cannot run here, or undefined when it can. Checked once, before any test. */
+function missingPrerequisite(): string | undefined {
+  const java = spawnSync(javaCommand(), ['-version'], { encoding: 'utf8' });
+  if (java.error !== undefined) return `Java was not found ("${javaCommand()}")`;
+  const major = parseJavaMajor(`${java.stderr}${java.stdout}`);
+  if (major === undefined || major < 17) return `Kafka 4 needs Java 17 or newer, found ${major ?? 'an unknown version'}`;
+  const cached = existsSync(join(defaultKafkaCacheDir(), DEFAULT_KAFKA_VERSION, 'complete.json'));
+  if (!cached && spawnSync('mvn', ['-v'], { encoding: 'utf8' }).error !== undefined) {
+    return 'Maven was not found and the Kafka jars are not cached';
+  }
+  return undefined;
+}
+
+const missing = missingPrerequisite();
+const skipKafka = missing !== undefined && process.env.CI !== 'true';
+if (skipKafka) {
+  console.warn(`[test/kafka] SKIPPED the kafka adapter tests: ${missing}. Install Java 17+ (and Maven, or cached jars) to run them.`);
+}
+const kafkaTitle = (title: string) => (skipKafka ? `${title} (skipped: ${missing})` : title);
+
+/** Every process whose command line names the folder: the JVMs, and the watchdog shells of owned nodes. */
+function processesUsing(dir: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').includes(dir)) found.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return found;
+}
+
+function capture(): { io: CliIo; stdout: () => string; stderr: () => string } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    io: { stdout: { write: (text: string) => out.push(text) }, stderr: { write: (text: string) => err.push(text) }, isTTY: false, env: {} },
+    stdout: () => out.join(''),
+    stderr: () => err.join(''),
+  };
+}
+
+describe('kafka adapter pieces (no Java needed)', () => {
+  it('writes a message as JSON and reads back its id, or a phantom id for a record that is not ours', () => {
+    const value = Buffer.from(encodeValue({ id: 'p1-7', producer: 1, seq: 7, key: 'k3' }));
+    expect(JSON.parse(value.toString('utf8'))).toEqual({ id: 'p1-7', producer: 1, seq: 7 });
+    expect(recordId(value, 2, 40)).toBe('p1-7');
+    expect(recordId(Buffer.from('not json'), 2, 41)).toBe('?raw:2:41');
+    expect(recordId(Buffer.from('{"id":"x"}'), 0, 3)).toBe('?raw:0:3');
+    expect(recordId(null, 1, 9)).toBe('?raw:1:9');
+    expect([kafkaAcks('none'), kafkaAcks('leader'), kafkaAcks('all')]).toEqual([0, 1, -1]);
+  });
+
+  it('drops every record of an aborted transaction, also when a fetch starts inside one (kafkajs 2.2.4 did not)', () => {
+    const record = (offset: number, producerId: string) => ({
+      offset: String(offset),
+      key: Buffer.from('k'),
+      batchContext: { producerId, inTransaction: true, isControlBatch: false },
+    });
+    const abortMarker = (offset: number, producerId: string) => ({
+      offset: String(offset),
+      key: Buffer.from([0, 0, 0, 0]),
+      batchContext: { producerId, inTransaction: true, isControlBatch: true },
+    });
+    // A fetch from offset 170: producer A's aborted transaction began at 169, producer B's at 170.
+    const messages = [record(170, 'B'), record(171, 'A'), record(172, 'C'), abortMarker(173, 'A'), record(174, 'A'), record(175, 'B')];
+    const aborted = [
+      { producerId: 'A', firstOffset: '169' },
+      { producerId: 'B', firstOffset: '170' },
+    ];
+    const kept = filterAbortedMessages({ messages, abortedTransactions: aborted }).map((message) => message.offset);
+    // C is in no aborted transaction; A's record after its abort marker starts a new transaction.
+    expect(kept).toEqual(['172', '173', '174']);
+    expect(filterAbortedMessages({ messages, abortedTransactions: [] })).toHaveLength(messages.length);
+  });
+
+  it('refuses a malformed --brokers, and --brokers with an adapter that cannot use it', async () => {
+    const bad = capture();
+    expect(await main(['run', '--adapter', 'kafka', '--brokers', 'localhost'], bad.io)).toBe(2);
+    expect(bad.stderr()).toBe('deliverycheck: --brokers needs HOST:PORT[,HOST:PORT...], not "localhost"\n');
+    const reference = capture();
+    expect(await main(['run', '--adapter', 'reference', '--brokers', '127.0.0.1:9092'], reference.io)).toBe(2);
+    expect(reference.stderr()).toBe('deliverycheck: adapter reference cannot use a running cluster (--brokers)\n');
+  });
+
+  it('declares no broker fault for a cluster given by address, and broker crashes and pauses for its own', () => {
+    const own = createKafkaAdapter();
+    const theirs = own.connect(['127.0.0.1:9092']);
+    expect([...own.capabilities]).toEqual(expect.arrayContaining(['fault.crash-broker', 'fault.pause-broker', 'commit.transactional']));
+    for (const capability of ['fault.drop-acks', 'fault.partition', 'fault.power-loss'] as const) {
+      expect(own.capabilities.has(capability)).toBe(false);
+    }
+    expect(theirs.capabilities.has('fault.crash-broker')).toBe(false);
+    expect(theirs.capabilities.has('fault.pause-broker')).toBe(false);
+    expect(theirs.capabilities.has('producer.transactional')).toBe(true);
+  });
+});
+
+/** Polls a condition on real broker answers until it holds or the time is up. */
+async function eventually(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** Polls until `count` records arrived or the time is up, committing after each batch as after-process does. */
+async function consume(consumer: Consumer, count: number, timeoutMs: number, commit: boolean): Promise<DeliveredRecord[]> {
+  const records: DeliveredRecord[] = [];
+  const deadline = Date.now() + timeoutMs;
+  while (records.length < count && Date.now() < deadline) {
+    const batch = await consumer.poll(200);
+    records.push(...batch);
+    if (commit && batch.length > 0) await consumer.commit(consumer.positions());
+  }
+  return records;
+}
+
+describe('kafka adapter on a local cluster (real JVMs)', () => {
+  let adapter: KafkaAdapter | undefined;
+  const infos: string[] = [];
+  const openOptions = (name: string, extra: Partial<OpenOptions> = {}): OpenOptions => ({
+    seed: 3,
+    brokers: 3,
+    topic: { name, partitions: 3, replication: 3, minInsync: 2, uncleanElection: false },
+    defects: [],
+    info: (source, message) => infos.push(`${source}: ${message}`),
+    ...extra,
+  });
+
+  beforeAll(() => {
+    if (skipKafka) return;
+    adapter = createKafkaAdapter({ cluster: { dataDir: DATA_DIR, basePort: BASE_PORT, reuse: false, log: (line) => console.log(`[kafka] ${line}`) } });
+  });
+
+  afterAll(async () => {
+    // dispose() stops the cluster this adapter started; nothing of it may be left running.
+    await adapter?.dispose();
+    if (!skipKafka) expect(processesUsing(DATA_DIR)).toEqual([]);
+  }, 120_000);
+
+  it.skipIf(skipKafka)(
+    kafkaTitle('acknowledges ack-all sends where the drain finds them, and an after-process consumer commits its positions'),
+    async () => {
+      const started = Date.now();
+      const session = await (adapter as KafkaAdapter).open(openOptions('adapter-test-acks'));
+      console.log(`[kafka] session open (cluster start included) in ${Date.now() - started} ms`);
+      try {
+        const producer = await session.producer({ index: 0, topic: 'input', ack: 'all', retries: 5, idempotent: false });
+        const acks = new Map<string, { partition: number; offset: number | null }>();
+        for (let seq = 0; seq < 30; seq++) {
+          acks.set(`p0-${seq}`, await producer.send({ id: `p0-${seq}`, producer: 0, seq, key: `k${seq % 5}` }));
+        }
+        await producer.close();
+        const places = [...acks.values()].map(({ partition, offset }) => `${partition}:${offset}`);
+        expect(new Set(places).size).toBe(30);
+        for (const { partition, offset } of acks.values()) {
+          expect(partition).toBeGreaterThanOrEqual(0);
+          expect(partition).toBeLessThan(3);
+          expect(offset).not.toBeNull();
+        }
+        const ends = await session.endOffsets();
+        expect([...ends.values()].reduce((sum, end) => sum + end, 0)).toBe(30);
+
+        const consumer = await session.consumer({ index: 0, group: 'g', isolation: 'read-uncommitted', autoCommit: false, maxPollRecords: 7 });
+        const delivered = await consume(consumer, 30, 90_000, true);
+        expect(delivered.map((record) => record.id).sort()).toEqual([...acks.keys()].sort());
+        for (const record of delivered) expect(acks.get(record.id)).toEqual({ partition: record.partition, offset: record.offset });
+        expect(consumer.positions()).toEqual(ends);
+        expect(await session.committedOffsets('g')).toEqual(ends);
+        await consumer.close();
+
+        const stored = await session.drain();
+        expect(stored).toHaveLength(30);
+        for (const record of stored) {
+          expect(record.topic).toBe('input');
+          expect(record.aborted).toBeUndefined();
+          expect(acks.get(record.id)).toEqual({ partition: record.partition, offset: record.offset });
+        }
+      } finally {
+        await session.close();
+      }
+    },
+    KAFKA_TEST_TIMEOUT_MS,
+  );
+
+  it.skipIf(skipKafka)(
+    kafkaTitle('commits and aborts transactions as read-committed and read-uncommitted readers and the drain see them, and fences'),
+    async () => {
+      // One partition, so the offsets are known: three records, a commit marker, three records,
+      // an abort marker, one record, a commit marker.
+      const single = { partitions: 1, replication: 3, minInsync: 2, uncleanElection: false };
+      const session: Session = await (adapter as KafkaAdapter).open(
+        openOptions('adapter-test-txn', {
+          topic: { name: 'adapter-test-txn', ...single },
+          outputTopic: { name: 'adapter-test-txn-output', ...single },
+        }),
+      );
+      try {
+        const options = { index: 0, topic: 'input', ack: 'all', retries: 5, idempotent: true, transactionalId: 'tx' } as const;
+        const producer = await session.transactionalProducer(options);
+        const send = (id: string, seq: number) => producer.send({ id, producer: 0, seq, key: 'k' });
+        await producer.beginTransaction();
+        for (const [seq, id] of ['c1', 'c2', 'c3'].entries()) await send(id, seq);
+        await producer.commitTransaction();
+        await producer.beginTransaction();
+        for (const [seq, id] of ['a1', 'a2', 'a3'].entries()) await send(id, seq + 3);
+        await producer.abortTransaction();
+        await producer.beginTransaction();
+        expect(await send('c4', 6)).toEqual({ partition: 0, offset: 8 });
+        await producer.commitTransaction();
+        // The coordinator writes the commit marker just after it answers the commit.
+        await eventually('the commit marker', 30_000, async () => (await session.endOffsets()).get(0) === 10);
+
+        // A successor with the same transactional id fences the producer: its open transaction
+        // cannot commit.
+        await producer.beginTransaction();
+        await send('z1', 7);
+        // The successor writes the pipeline output below; the transactional id is what fences.
+        const successor = await session.transactionalProducer({ ...options, topic: 'output' });
+        await expect(producer.commitTransaction()).rejects.toThrow();
+        await producer.crash();
+
+        const committed = await session.consumer({ index: 0, group: 'rc', isolation: 'read-committed', autoCommit: false, maxPollRecords: 50 });
+        const uncommitted = await session.consumer({ index: 1, group: 'ru', isolation: 'read-uncommitted', autoCommit: false, maxPollRecords: 50 });
+        const readCommitted = await consume(committed, 4, 90_000, false);
+        const readUncommitted = await consume(uncommitted, 7, 90_000, true);
+        expect(readCommitted.map((record) => record.id)).toEqual(['c1', 'c2', 'c3', 'c4']);
+        expect(readUncommitted.map((record) => record.id).slice(0, 7)).toEqual(['c1', 'c2', 'c3', 'a1', 'a2', 'a3', 'c4']);
+        // The position moves past the markers and the fenced transaction's record, to the end.
+        const ends = await session.endOffsets();
+        expect(ends).toEqual(new Map([[0, 12]]));
+        expect(committed.positions()).toEqual(ends);
+
+        // A pipeline step: the committed reader's offsets go into the successor's transaction,
+        // with its output, and count as committed only once that transaction commits.
+        await successor.beginTransaction();
+        for (const record of readCommitted) await successor.send({ id: record.id, producer: 0, seq: record.offset, key: 'p0' });
+        await successor.sendOffsetsToTransaction(committed.positions(), committed);
+        expect(await session.committedOffsets('rc')).toEqual(new Map());
+        await successor.commitTransaction();
+        // Like the markers, the offsets become visible once the coordinator has completed the commit.
+        await eventually('the offsets of the transaction', 30_000, async () => (await session.committedOffsets('rc')).get(0) === 12);
+        await successor.close();
+        await committed.close();
+        await uncommitted.close();
+
+        const stored = await session.drain();
+        const input = stored.filter((record) => record.topic === 'input');
+        expect(input.map((record) => `${record.id}@${record.offset}${record.aborted === true ? ' aborted' : ''}`)).toEqual([
+          'c1@0',
+          'c2@1',
+          'c3@2',
+          'a1@4 aborted',
+          'a2@5 aborted',
+          'a3@6 aborted',
+          'c4@8',
+          // The fenced producer's transaction was aborted when its successor started.
+          'z1@10 aborted',
+        ]);
+        expect(stored.filter((record) => record.topic === 'output').map((record) => record.id)).toEqual(['c1', 'c2', 'c3', 'c4']);
+      } finally {
+        await session.close();
+      }
+    },
+    KAFKA_TEST_TIMEOUT_MS,
+  );
+
+  it.skipIf(skipKafka)(
+    kafkaTitle('crashes the leader of a partition with SIGKILL, keeps acknowledging ack-all sends, restarts it and settles'),
+    async () => {
+      const session = await (adapter as KafkaAdapter).open(openOptions('adapter-test-crash'));
+      try {
+        const producer = await session.producer({ index: 0, topic: 'input', ack: 'all', retries: 10, idempotent: false });
+        const send = (seq: number) => producer.send({ id: `p0-${seq}`, producer: 0, seq, key: `k${seq % 5}` });
+        for (let seq = 0; seq < 10; seq++) await send(seq);
+
+        const crashed = await session.faults.inject({ do: 'crash-broker', target: 'leader', partition: 0, count: 0 });
+        console.log(`[kafka] ${crashed}`);
+        const node = Number(/^crashed node (\d)/.exec(crashed)?.[1]);
+        expect(crashed).toMatch(/^crashed node \d \(leader of partitions? [0-9, ]*0\b.*\) with SIGKILL$/);
+        const crashStarted = Date.now();
+        // With two of three replicas left, minInsync 2 is still met: sends go on after the election.
+        for (let seq = 10; seq < 20; seq++) await send(seq);
+        console.log(`[kafka] ten ack-all sends after the crash took ${Date.now() - crashStarted} ms`);
+        const survivorPort = node === 1 ? BASE_PORT + 2 : BASE_PORT;
+        await eventually(`the survivors dropping node ${node}`, 60_000, async () => {
+          const live = (await describeCluster(HOST, survivorPort, 5_000)).brokers.map((broker) => broker.nodeId);
+          return !live.includes(node);
+        });
+
+        const restarted = await session.faults.inject({ do: 'restart-broker', target: 'crashed', partition: 0, count: 0 });
+        console.log(`[kafka] ${restarted}`);
+        expect(restarted).toMatch(new RegExp(`^restarted node ${node}`));
+        const settleStarted = Date.now();
+        expect(await session.settle(120_000)).toBe(true);
+        console.log(`[kafka] settled in ${Date.now() - settleStarted} ms`);
+        expect(await session.faults.healAll()).toEqual([]);
+        await producer.close();
+
+        const stored = await session.drain();
+        expect(stored.map((record) => record.id).sort()).toEqual(Array.from({ length: 20 }, (_, seq) => `p0-${seq}`).sort());
+        expect(await session.faults.inject({ do: 'restart-broker', target: 'crashed', partition: 0, count: 0 })).toBe(
+          'no crashed node: nothing to restart-broker',
+        );
+      } finally {
+        await session.close();
+      }
+    },
+    KAFKA_TEST_TIMEOUT_MS,
+  );
+
+  it.skipIf(skipKafka)(
+    kafkaTitle('runs scenarios on a cluster given with --brokers, skipping those that need broker faults'),
+    async () => {
+      // The local cluster is up after the tests above; the command line connects to it by address.
+      const bootstrap = [0, 2, 4].map((step) => `${HOST}:${BASE_PORT + step}`).join(',');
+      const dir = await mkdtemp(join(tmpdir(), 'deliverycheck-kafka-brokers-'));
+      try {
+        const result = await execa(
+          'node',
+          [
+            'bin/deliverycheck.js',
+            'run',
+            'suites/ordering/one-producer-one-key-in-order.yaml',
+            'suites/producer-acks/ack-all-min-insync-2-survives-leader-crash.yaml',
+            '--adapter',
+            'kafka',
+            '--brokers',
+            bootstrap,
+            '--json',
+            join(dir, 'out.json'),
+          ],
+          { cwd: packageRoot(), reject: false, timeout: KAFKA_TEST_TIMEOUT_MS, env: { NO_COLOR: '1' } },
+        );
+        console.log(`[kafka] --brokers run exited ${result.exitCode}:\n${result.stdout}${result.stderr}`);
+        expect([0, 1]).toContain(result.exitCode);
+        const run = JSON.parse(await readFile(join(dir, 'out.json'), 'utf8')) as RunResult;
+        expect(run.scenarios.map((scenario) => scenario.status)).toEqual([expect.stringMatching(/^(passed|failed)$/), 'skipped']);
+        expect(run.scenarios[1]?.reason).toBe('adapter kafka lacks fault.crash-broker');
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+    KAFKA_TEST_TIMEOUT_MS,
+  );
+});
+
+describe('a bundled scenario on Kafka through the command line (real JVMs)', () => {
+  it.skipIf(skipKafka)(
+    kafkaTitle('ack-all-min-insync-2-survives-leader-crash ends with a claim verdict and valid JSON, leaving no JVM behind'),
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'deliverycheck-kafka-cli-'));
+      const json = join(dir, 'out.json');
+      const started = Date.now();
+      try {
+        const result = await execa(
+          'node',
+          ['bin/deliverycheck.js', 'run', 'suites/producer-acks/ack-all-min-insync-2-survives-leader-crash.yaml', '--adapter', 'kafka', '--json', json],
+          {
+            cwd: packageRoot(),
+            reject: false,
+            timeout: CLI_SCENARIO_TIMEOUT_MS,
+            env: { NO_COLOR: '1', DELIVERYCHECK_KAFKA_DIR: CLI_DATA_DIR, DELIVERYCHECK_KAFKA_PORT: String(CLI_BASE_PORT) },
+          },
+        );
+        console.log(`[kafka] the scenario run exited ${result.exitCode} after ${Date.now() - started} ms:\n${result.stdout}${result.stderr}`);
+        // 0: Kafka kept the claim; 1: the checker found a violation. Either is a real verdict;
+        // 2 would be a setup failure or an error.
+        expect([0, 1]).toContain(result.exitCode);
+        const run = JSON.parse(await readFile(json, 'utf8')) as RunResult;
+        expect(new Ajv2020({ allErrors: true }).validate(resultSchema, run)).toBe(true);
+        expect(run.adapter).toBe('kafka');
+        const [scenario] = run.scenarios;
+        expect(scenario?.status).toMatch(/^(passed|failed)$/);
+        expect(scenario?.counts.acknowledged).toBeGreaterThan(0);
+        const witnessed = Object.entries(scenario?.anomalies ?? {}).map(([name, verdict]) => `${name} ${verdict.count} (${verdict.held ? 'held' : 'violated'})`);
+        console.log(`[kafka] ${scenario?.status}: counts ${JSON.stringify(scenario?.counts)}; ${witnessed.join(', ')}`);
+        // dispose() at the end of the run stopped the cluster the run started.
+        expect(processesUsing(CLI_DATA_DIR)).toEqual([]);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+    CLI_SCENARIO_TIMEOUT_MS,
+  );
+});

@@ -9,8 +9,7 @@
 // `kafka-cluster start` and of test/kafka/cluster.test.ts; DELIVERYCHECK_KAFKA_ADAPTER_TEST_PORT
 // moves them. The machine may have two busy cores, so every wait is generous.
 
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +17,6 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaAdapter, type KafkaAdapter } from '../../adapters/kafka/adapter.js';
-import { defaultKafkaCacheDir, DEFAULT_KAFKA_VERSION, javaCommand, parseJavaMajor } from '../../adapters/kafka/cluster/fetch.js';
 import { describeCluster } from '../../adapters/kafka/cluster/protocol.js';
 import { filterAbortedMessages } from '../../adapters/kafka/kafkajs-fix.js';
 import { encodeValue, kafkaAcks, recordId } from '../../adapters/kafka/messages.js';
@@ -26,6 +24,7 @@ import type { Consumer, DeliveredRecord, OpenOptions, Session } from '../../adap
 import { main, type CliIo } from '../../harness/cli.js';
 import { resultSchema, type RunResult } from '../../spec/result.js';
 import { packageRoot } from '../../spec/root.js';
+import { kafkaSkip } from './prerequisites.js';
 
 const HOST = '127.0.0.1';
 const BASE_PORT = Number(process.env.DELIVERYCHECK_KAFKA_ADAPTER_TEST_PORT ?? 29192);
@@ -35,25 +34,7 @@ const CLI_DATA_DIR = join(packageRoot(), '.cache', 'kafka-adapter-cli-test');
 const KAFKA_TEST_TIMEOUT_MS = 10 * 60_000;
 const CLI_SCENARIO_TIMEOUT_MS = 20 * 60_000;
 
-/** Why Kafka cannot run here, or undefined when it can. Checked once, before any test. */
-function missingPrerequisite(): string | undefined {
-  const java = spawnSync(javaCommand(), ['-version'], { encoding: 'utf8' });
-  if (java.error !== undefined) return `Java was not found ("${javaCommand()}")`;
-  const major = parseJavaMajor(`${java.stderr}${java.stdout}`);
-  if (major === undefined || major < 17) return `Kafka 4 needs Java 17 or newer, found ${major ?? 'an unknown version'}`;
-  const cached = existsSync(join(defaultKafkaCacheDir(), DEFAULT_KAFKA_VERSION, 'complete.json'));
-  if (!cached && spawnSync('mvn', ['-v'], { encoding: 'utf8' }).error !== undefined) {
-    return 'Maven was not found and the Kafka jars are not cached';
-  }
-  return undefined;
-}
-
-const missing = missingPrerequisite();
-const skipKafka = missing !== undefined && process.env.CI !== 'true';
-if (skipKafka) {
-  console.warn(`[test/kafka] SKIPPED the kafka adapter tests: ${missing}. Install Java 17+ (and Maven, or cached jars) to run them.`);
-}
-const kafkaTitle = (title: string) => (skipKafka ? `${title} (skipped: ${missing})` : title);
+const { skip: skipKafka, title: kafkaTitle } = kafkaSkip('the kafka adapter tests');
 
 /** Every process whose command line names the folder: the JVMs, and the watchdog shells of owned nodes. */
 function processesUsing(dir: string): number[] {

@@ -6,17 +6,13 @@
 // Ports 29092..29097 and .cache/kafka-cluster-test keep clear of a cluster a developer started
 // with `kafka-cluster start` (19092.., .cache/kafka-cluster). DELIVERYCHECK_KAFKA_TEST_PORT moves them.
 
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { renderServerProperties, startCluster, type ClusterHandle } from '../../adapters/kafka/cluster/cluster.js';
 import {
-  defaultKafkaCacheDir,
-  DEFAULT_KAFKA_VERSION,
   ensureKafka,
-  javaCommand,
   mavenFailure,
   parseJavaMajor,
   renderPom,
@@ -29,6 +25,7 @@ import {
   encodeRequest,
 } from '../../adapters/kafka/cluster/protocol.js';
 import { packageRoot } from '../../spec/root.js';
+import { kafkaSkip } from './prerequisites.js';
 
 const HOST = '127.0.0.1';
 const BASE_PORT = Number(process.env.DELIVERYCHECK_KAFKA_TEST_PORT ?? 29092);
@@ -36,25 +33,7 @@ const DATA_DIR = join(packageRoot(), '.cache', 'kafka-cluster-test');
 const OWNER_DATA_DIR = join(packageRoot(), '.cache', 'kafka-cluster-owner-test');
 const CLUSTER_TIMEOUT_MS = 10 * 60_000;
 
-/** Why the cluster cannot run here, or undefined when it can. Checked once, before any test. */
-function missingPrerequisite(): string | undefined {
-  const java = spawnSync(javaCommand(), ['-version'], { encoding: 'utf8' });
-  if (java.error !== undefined) return `Java was not found ("${javaCommand()}")`;
-  const major = parseJavaMajor(`${java.stderr}${java.stdout}`);
-  if (major === undefined || major < 17) return `Kafka 4 needs Java 17 or newer, found ${major ?? 'an unknown version'}`;
-  const cached = existsSync(join(defaultKafkaCacheDir(), DEFAULT_KAFKA_VERSION, 'complete.json'));
-  if (!cached && spawnSync('mvn', ['-v'], { encoding: 'utf8' }).error !== undefined) {
-    return 'Maven was not found and the Kafka jars are not cached';
-  }
-  return undefined;
-}
-
-const missing = missingPrerequisite();
-const skipCluster = missing !== undefined && process.env.CI !== 'true';
-if (skipCluster) {
-  console.warn(`[test/kafka] SKIPPED the local Kafka cluster tests: ${missing}. Install Java 17+ and Maven to run them.`);
-}
-const clusterTitle = (title: string) => (skipCluster ? `${title} (skipped: ${missing})` : title);
+const { skip: skipCluster, title: clusterTitle } = kafkaSkip('the local Kafka cluster tests');
 
 /** Every process whose command line names the folder: the JVMs, and the watchdog shells of owned nodes. */
 function processesUsing(dir: string): { pid: number; commandLine: string }[] {

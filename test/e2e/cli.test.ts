@@ -141,6 +141,27 @@ describe('deliverycheck run', () => {
     expect(scenario?.reason).toContain('fault.partition');
   });
 
+  it('notes the faults whose trigger never came, and never one that fired late in the run', async () => {
+    const dir = scratch();
+    const file = join(dir, 'late-faults.yaml');
+    const faults = [
+      '  - { at: { processed: 199 }, do: crash-consumer, target: any, point: after-process }',
+      '  - { at: { processed: 10000 }, do: crash-broker, target: leader }',
+      '  - { at: { processed: 10000 }, do: crash-consumer, target: any, point: after-poll }',
+    ];
+    writeFileSync(file, `${SMALL.replace('guarantee: exactly-once', 'guarantee: at-least-once')}faults:\n${faults.join('\n')}\n`);
+    const run = await deliverycheck(['run', file, '--json', join(dir, 'r.json'), '--history', dir]);
+    expect(run.exitCode, run.stdout).toBe(0);
+    const [scenario] = readJson(join(dir, 'r.json')).scenarios;
+    const notes = scenario?.notes ?? [];
+    expect(notes).toContain('fault crash-broker at processed 10000 never fired: its trigger was not reached');
+    expect(notes).toContain('fault crash-consumer at processed 10000 never fired: its trigger was not reached');
+    const historyFile = readdirSync(dir).find((name) => name.endsWith('.jsonl')) ?? '';
+    const history = readFileSync(join(dir, historyFile), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as HistoryEvent);
+    const crashed = history.some((event) => event.type === 'fault' && event.do === 'crash-consumer');
+    expect(crashed).toBe(!notes.some((note) => note.includes('processed 199')));
+  });
+
   it('passes a small exactly-once claim without faults', async () => {
     const dir = scratch();
     writeFileSync(join(dir, 'small.yaml'), SMALL);

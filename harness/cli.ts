@@ -19,6 +19,7 @@ import { CAPABILITIES } from '../spec/vocabulary.js';
 import { exitCodeFor, oneLine } from './report/claims.js';
 import { CLEAR_LINE, fitLine, formatSummary, HumanReporter, type TextSink } from './report/human.js';
 import { buildRunResult, formatJson, writeReportFile } from './report/json.js';
+import { formatRates, formatRatesMarkdown, scenarioRates } from './report/rates.js';
 import { formatJunit } from './report/junit.js';
 import { reproduceCommand, shellQuote } from './reproduce.js';
 import type { RunOptions } from './runner.js';
@@ -88,6 +89,9 @@ Usage:
       --junit FILE                  write the result as JUnit XML for CI
       --history DIR                 keep each scenario's history as JSON Lines
       --brokers HOST:PORT,...       use this running cluster instead of starting one (kafka)
+      --repeat N                    run every scenario N times, at seeds S, S+1, ..., and report
+                                    per scenario how often each control witnessed and each claim held
+      --rates FILE                  write those rates (or one run's results) as a Markdown table
   deliverycheck validate [PATH...]  check scenario files, run nothing
   deliverycheck adapters            list adapters, their capabilities and defect switches
   deliverycheck sensitivity [PATH...]
@@ -129,7 +133,12 @@ const RUN_OPTIONS = {
   junit: { type: 'string' },
   history: { type: 'string' },
   brokers: { type: 'string' },
+  repeat: { type: 'string' },
+  rates: { type: 'string' },
 } as const;
+
+/** At most this many runs per scenario with --repeat, so a typo cannot start a week-long run. */
+const MAX_REPEAT = 10_000;
 
 const SENSITIVITY_OPTIONS = {
   ...HELP_OPTION,
@@ -319,6 +328,7 @@ async function runCommand(args: readonly string[], context: Context): Promise<nu
     return 0;
   }
   const seed = values.seed === undefined ? undefined : parseSeed(values.seed);
+  const repeat = values.repeat === undefined ? 1 : parseInteger(values.repeat, '--repeat', 1, MAX_REPEAT);
   const adapter = withBrokers(await resolveAdapter(values.adapter ?? 'reference', context), values.brokers);
   const defects = [...new Set(values.defect ?? [])];
   checkDefects(adapter, defects);
@@ -340,13 +350,19 @@ async function runCommand(args: readonly string[], context: Context): Promise<nu
   });
   const options: RunOptions = { adapter, seed, defects, historyDir };
   const results: ScenarioResult[] = [];
-  reporter.begin(loaded.scenarios.length);
+  reporter.begin(loaded.scenarios.length * repeat);
   try {
-    for (const [index, scenario] of loaded.scenarios.entries()) {
-      reporter.starting(index + 1, scenario.file);
-      const result = await runGuarded(scenario, options, context);
-      results.push(result);
-      reporter.finished(result);
+    // Repeated runs go round by round over the whole suite, so that an interrupted run has still
+    // sampled every scenario, and a real broker's slow drift (a filling disk, a warming JIT)
+    // spreads over all scenarios alike.
+    for (let round = 0; round < repeat; round += 1) {
+      for (const [index, scenario] of loaded.scenarios.entries()) {
+        reporter.starting(round * loaded.scenarios.length + index + 1, scenario.file);
+        const roundSeed = Math.min(LIMITS.seed, (seed ?? scenario.seed) + round);
+        const result = await runGuarded(scenario, repeat === 1 ? options : { ...options, seed: roundSeed }, context);
+        results.push(result);
+        reporter.finished(result);
+      }
     }
   } finally {
     // What the adapter started for the run, such as a local Kafka cluster, ends with the run.
@@ -355,6 +371,9 @@ async function runCommand(args: readonly string[], context: Context): Promise<nu
     });
   }
   reporter.end(results);
+  const rates = scenarioRates(results);
+  if (repeat > 1) io.stdout.write(`\n${formatRates(rates)}`);
+  if (values.rates !== undefined) await writeReport(values.rates, formatRatesMarkdown(rates, adapter.name));
 
   const run = buildRunResult({ version: packageVersion(), adapter: adapter.name, defects, scenarios: results });
   if (values.json !== undefined) await writeReport(values.json, formatJson(run));

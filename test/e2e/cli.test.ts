@@ -162,6 +162,21 @@ describe('deliverycheck run', () => {
     expect(crashed).toBe(!notes.some((note) => note.includes('processed 199')));
   });
 
+  it('repeats every scenario at consecutive seeds with --repeat and reports how often each claim held', async () => {
+    const dir = scratch();
+    // Two after-process consumers replay a batch when the second one joins at an unlucky moment,
+    // so at some seeds SMALL's exactly-once claim breaks (seed 5 does); at-least-once always holds.
+    writeFileSync(join(dir, 'small.yaml'), SMALL.replace('guarantee: exactly-once', 'guarantee: at-least-once'));
+    const run = await deliverycheck(['run', dir, '--repeat', '3', '--json', join(dir, 'r.json'), '--rates', join(dir, 'rates.md')]);
+    expect(run.exitCode, run.stdout).toBe(0);
+    expect(readJson(join(dir, 'r.json')).scenarios.map((scenario) => scenario.seed)).toEqual([3, 4, 5]);
+    expect(run.stdout).toMatch(/Over repeated runs:\n.*small\.yaml +claims held 3\/3/);
+    expect(readFileSync(join(dir, 'rates.md'), 'utf8')).toContain('| 3 | 3 | claims held 3/3 |');
+    const refused = await deliverycheck(['run', dir, '--repeat', '0']);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toContain('--repeat');
+  });
+
   it('passes a small exactly-once claim without faults', async () => {
     const dir = scratch();
     writeFileSync(join(dir, 'small.yaml'), SMALL);

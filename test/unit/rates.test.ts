@@ -1,0 +1,78 @@
+// Rates over repeated runs: per scenario, how often each control witnessed its anomaly and each
+// claim held, counted only over runs that reached a verdict.
+
+import { describe, expect, it } from 'vitest';
+import { describeRates, formatRates, formatRatesMarkdown, scenarioRates } from '../../harness/report/rates.js';
+import type { AnomalyVerdict, ScenarioResult } from '../../spec/result.js';
+import type { Anomaly, Expectation, ScenarioStatus } from '../../spec/vocabulary.js';
+
+const counts = { sent: 10, acknowledged: 10, stored: 10, delivered: 10, processed: 10 };
+
+function verdict(expect: Expectation, count: number): AnomalyVerdict {
+  const held = expect === 'none' ? count === 0 : expect === 'witnessed' ? count > 0 : true;
+  return { expect, count, held, witnesses: [] };
+}
+
+function run(
+  file: string,
+  seed: number,
+  status: ScenarioStatus,
+  anomalies: Partial<Record<Anomaly, AnomalyVerdict>>,
+  reason?: string,
+): ScenarioResult {
+  return {
+    file,
+    name: file,
+    seed,
+    status,
+    ...(reason !== undefined ? { reason } : {}),
+    counts,
+    anomalies,
+    durationMs: 1,
+    reproduce: `npx deliverycheck run ${file} --seed ${seed}`,
+  };
+}
+
+const CONTROL = 'suites/producer-acks/unclean.yaml';
+const CLAIM = 'suites/exactly-once/pipeline.yaml';
+const SKIPPED = 'suites/producer-acks/power-loss.yaml';
+
+const results: ScenarioResult[] = [
+  run(CONTROL, 7, 'passed', { lost: verdict('witnessed', 3), phantom: verdict('none', 0) }),
+  run(CLAIM, 7, 'passed', { lost: verdict('none', 0), duplicated: verdict('none', 0) }),
+  run(SKIPPED, 7, 'skipped', {}, 'adapter kafka lacks fault.power-loss'),
+  run(CONTROL, 8, 'failed', { lost: verdict('witnessed', 0), phantom: verdict('none', 0) }),
+  run(CLAIM, 8, 'failed', { lost: verdict('none', 0), duplicated: verdict('none', 2) }),
+  run(SKIPPED, 8, 'skipped', {}, 'adapter kafka lacks fault.power-loss'),
+  run(CONTROL, 9, 'passed', { lost: verdict('witnessed', 1), phantom: verdict('none', 0) }),
+  run(CLAIM, 9, 'error', {}, 'the broker did not answer'),
+];
+
+describe('scenarioRates', () => {
+  const rates = scenarioRates(results);
+
+  it('groups runs by scenario in the order scenarios first appear', () => {
+    expect(rates.map((entry) => entry.file)).toEqual([CONTROL, CLAIM, SKIPPED]);
+    expect(rates[0]?.statuses).toEqual({ passed: 2, failed: 1, skipped: 0, error: 0 });
+  });
+
+  it('counts the runs that witnessed a control and the runs that broke a claim, over checked runs only', () => {
+    expect(rates[0]?.checked).toBe(3);
+    expect(rates[0]?.witnessed).toEqual([{ anomaly: 'lost', runs: 2 }]);
+    expect(describeRates(rates[0]!)).toBe('lost witnessed 2/3; claims held 3/3');
+    expect(rates[1]?.checked).toBe(2);
+    expect(describeRates(rates[1]!)).toBe('claims held 1/2 (duplicated in 1); 1 error');
+  });
+
+  it('says why a scenario never reached a verdict', () => {
+    expect(describeRates(rates[2]!)).toBe('skipped: adapter kafka lacks fault.power-loss');
+  });
+
+  it('writes one terminal line and one Markdown row per scenario', () => {
+    expect(formatRates(rates).trim().split('\n')).toHaveLength(4);
+    const table = formatRatesMarkdown(rates, 'kafka').trim().split('\n');
+    expect(table[0]).toBe('| scenario (adapter kafka) | runs | passed | result |');
+    expect(table[2]).toBe('| producer-acks/unclean | 3 | 2 | lost witnessed 2/3; claims held 3/3 |');
+    expect(table[3]).toBe('| exactly-once/pipeline | 3 | 1 | claims held 1/2 (duplicated in 1); 1 error |');
+  });
+});

@@ -2,9 +2,30 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    // End-to-end tests start the CLI as a child process; give them room on a 2-core machine.
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
+    projects: [
+      {
+        test: {
+          name: 'unit-e2e',
+          include: ['test/unit/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          // End-to-end tests start the CLI as a child process; give them room on a 2-core machine.
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        test: {
+          name: 'kafka',
+          include: ['test/kafka/**/*.test.ts'],
+          // Each Kafka file starts its own cluster of JVMs and injects faults on a timer. Run one
+          // file at a time, after the rest, so that two clusters never share the two cores and a
+          // fault's timing means what the scenario says.
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 600_000,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

@@ -1,19 +1,17 @@
 // The kafka adapter against real Kafka JVMs: a session on a local cluster, ack-all sends, a
 // consumer with after-process commits, transactions seen by read-committed and read-uncommitted
-// readers and by the drain, fencing, a crashed and restarted leader, the command line with
-// --brokers, and one bundled scenario run end to end through the command line.
+// readers and by the drain, fencing, a crashed and restarted leader, and the command line with
+// --brokers. test/kafka/conformance.test.ts runs the bundled suites.
 //
 // Without Java 17 the Kafka tests are skipped with a printed reason, except under CI=true, where
 // a cluster that cannot start must fail the build instead. They use their own folders and ports
-// (29192.. in process, 29292.. for the command line), clear of a cluster a developer started with
-// `kafka-cluster start` and of test/kafka/cluster.test.ts; DELIVERYCHECK_KAFKA_ADAPTER_TEST_PORT
+// (29192..), clear of a cluster a developer started with `kafka-cluster start` and of the other
+// Kafka tests; DELIVERYCHECK_KAFKA_ADAPTER_TEST_PORT
 // moves them. The machine may have two busy cores, so every wait is generous.
 
-import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Ajv2020 } from 'ajv/dist/2020.js';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaAdapter, type KafkaAdapter } from '../../adapters/kafka/adapter.js';
@@ -22,34 +20,18 @@ import { filterAbortedMessages } from '../../adapters/kafka/kafkajs-fix.js';
 import { encodeValue, kafkaAcks, recordId } from '../../adapters/kafka/messages.js';
 import type { Consumer, DeliveredRecord, OpenOptions, Session } from '../../adapters/contract.js';
 import { main, type CliIo } from '../../harness/cli.js';
-import { resultSchema, type RunResult } from '../../spec/result.js';
+import type { RunResult } from '../../spec/result.js';
 import { packageRoot } from '../../spec/root.js';
-import { kafkaSkip } from './prerequisites.js';
+import { kafkaSkip, processesUsing } from './prerequisites.js';
 
 const HOST = '127.0.0.1';
 const BASE_PORT = Number(process.env.DELIVERYCHECK_KAFKA_ADAPTER_TEST_PORT ?? 29192);
-const CLI_BASE_PORT = BASE_PORT + 100;
 const DATA_DIR = join(packageRoot(), '.cache', 'kafka-adapter-test');
-const CLI_DATA_DIR = join(packageRoot(), '.cache', 'kafka-adapter-cli-test');
 const KAFKA_TEST_TIMEOUT_MS = 10 * 60_000;
-const CLI_SCENARIO_TIMEOUT_MS = 20 * 60_000;
 
 const { skip: skipKafka, title: kafkaTitle } = kafkaSkip('the kafka adapter tests');
 
 /** Every process whose command line names the folder: the JVMs, and the watchdog shells of owned nodes. */
-function processesUsing(dir: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').includes(dir)) found.push(Number(entry));
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return found;
-}
-
 function capture(): { io: CliIo; stdout: () => string; stderr: () => string } {
   const out: string[] = [];
   const err: string[] = [];
@@ -364,45 +346,5 @@ describe('kafka adapter on a local cluster (real JVMs)', () => {
       }
     },
     KAFKA_TEST_TIMEOUT_MS,
-  );
-});
-
-describe('a bundled scenario on Kafka through the command line (real JVMs)', () => {
-  it.skipIf(skipKafka)(
-    kafkaTitle('ack-all-min-insync-2-survives-leader-crash ends with a claim verdict and valid JSON, leaving no JVM behind'),
-    async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'deliverycheck-kafka-cli-'));
-      const json = join(dir, 'out.json');
-      const started = Date.now();
-      try {
-        const result = await execa(
-          'node',
-          ['bin/deliverycheck.js', 'run', 'suites/producer-acks/ack-all-min-insync-2-survives-leader-crash.yaml', '--adapter', 'kafka', '--json', json],
-          {
-            cwd: packageRoot(),
-            reject: false,
-            timeout: CLI_SCENARIO_TIMEOUT_MS,
-            env: { NO_COLOR: '1', DELIVERYCHECK_KAFKA_DIR: CLI_DATA_DIR, DELIVERYCHECK_KAFKA_PORT: String(CLI_BASE_PORT) },
-          },
-        );
-        console.log(`[kafka] the scenario run exited ${result.exitCode} after ${Date.now() - started} ms:\n${result.stdout}${result.stderr}`);
-        // 0: Kafka kept the claim; 1: the checker found a violation. Either is a real verdict;
-        // 2 would be a setup failure or an error.
-        expect([0, 1]).toContain(result.exitCode);
-        const run = JSON.parse(await readFile(json, 'utf8')) as RunResult;
-        expect(new Ajv2020({ allErrors: true }).validate(resultSchema, run)).toBe(true);
-        expect(run.adapter).toBe('kafka');
-        const [scenario] = run.scenarios;
-        expect(scenario?.status).toMatch(/^(passed|failed)$/);
-        expect(scenario?.counts.acknowledged).toBeGreaterThan(0);
-        const witnessed = Object.entries(scenario?.anomalies ?? {}).map(([name, verdict]) => `${name} ${verdict.count} (${verdict.held ? 'held' : 'violated'})`);
-        console.log(`[kafka] ${scenario?.status}: counts ${JSON.stringify(scenario?.counts)}; ${witnessed.join(', ')}`);
-        // dispose() at the end of the run stopped the cluster the run started.
-        expect(processesUsing(CLI_DATA_DIR)).toEqual([]);
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
-    },
-    CLI_SCENARIO_TIMEOUT_MS,
   );
 });

@@ -2,7 +2,7 @@
 // or newer, and either the cached Kafka jars or Maven to fetch them.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultKafkaCacheDir, DEFAULT_KAFKA_VERSION, javaCommand, parseJavaMajor } from '../../adapters/kafka/cluster/fetch.js';
 
@@ -28,4 +28,18 @@ export function kafkaSkip(what: string): { readonly skip: boolean; readonly titl
   const skip = missing !== undefined && process.env.CI !== 'true';
   if (skip) console.warn(`[test/kafka] SKIPPED ${what}: ${missing}. Install Java 17+ (and Maven, or cached jars) to run them.`);
   return { skip, title: (title: string) => (skip ? `${title} (skipped: ${missing})` : title) };
+}
+
+/** The pids of processes, other than this one, whose command line mentions the folder. */
+export function processesUsing(dir: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').includes(dir)) found.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return found;
 }

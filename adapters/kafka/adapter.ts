@@ -23,7 +23,6 @@
 // the topics and groups it made.
 
 import { randomBytes } from 'node:crypto';
-import type { PartitionMetadata } from 'kafkajs';
 import type {
   Adapter,
   BrokerFault,
@@ -53,6 +52,7 @@ import {
   type OffsetSource,
 } from './clients.js';
 import { defaultClusterDir, startCluster, type ClusterHandle, type ClusterOptions } from './cluster/cluster.js';
+import { describeTopics, type PartitionView } from './cluster/protocol.js';
 import { describeError, THREAD_PROTOCOL_VERSION, type ClientEvent, type ClientSpec } from './messages.js';
 
 const CLIENT_CAPABILITIES: readonly Capability[] = [
@@ -83,6 +83,8 @@ const RESTART_WAIT_MS = 20_000;
  */
 const TARGET_METADATA_BUDGET_MS = 15_000;
 const ROLE_METADATA_BUDGET_MS = 2_000;
+/** How long one node may take to answer one metadata request before it is asked again. */
+const NODE_METADATA_TIMEOUT_MS = 3_000;
 const SETTLE_CHECK_MS = 500;
 /** The internal topics whose replicas must also be in sync before the cluster counts as settled. */
 const INTERNAL_TOPICS = ['__consumer_offsets', '__transaction_state'];
@@ -275,19 +277,46 @@ class LocalClusterFaults implements FaultInjector {
     return `restarted node ${node}; it was not serving yet after ${RESTART_WAIT_MS} ms`;
   }
 
-  private async inputPartitions(budgetMs: number): Promise<readonly PartitionMetadata[]> {
-    const [metadata] = await this.admin.topicMetadata([this.inputTopic], budgetMs);
-    return metadata?.partitions ?? [];
+  /**
+   * The input topic's partitions as a running node sees them. Every running node is asked at
+   * once, straight over the wire with a short deadline each, and the first answer wins: a client
+   * library's metadata request can go to a paused broker and wait out its whole request timeout,
+   * which on a loaded machine was longer than the fault could wait.
+   */
+  private async inputPartitions(budgetMs: number): Promise<readonly PartitionView[]> {
+    const host = this.cluster.bootstrap.split(',')[0]?.split(':')[0] ?? '127.0.0.1';
+    const deadlineMs = Date.now() + budgetMs;
+    let problem = 'no node is running';
+    while (Date.now() < deadlineMs) {
+      const attemptMs = Math.max(1, Math.min(NODE_METADATA_TIMEOUT_MS, deadlineMs - Date.now()));
+      const running = this.cluster.nodes.filter((node) => node.state === 'running');
+      try {
+        return await Promise.any(
+          running.map(async (node) => {
+            const [topic] = await describeTopics(host, node.clientPort, [this.inputTopic], attemptMs);
+            if (topic === undefined || topic.errorCode !== 0 || topic.partitions.length === 0) {
+              throw new Error(`node ${node.id} answered error code ${topic?.errorCode ?? 'none'} for the topic`);
+            }
+            return topic.partitions;
+          }),
+        );
+      } catch (error) {
+        problem = error instanceof AggregateError ? error.errors.map(describeError).join('; ') || problem : describeError(error);
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(SETTLE_CHECK_MS, Math.max(0, deadlineMs - Date.now()))));
+    }
+    throw new Error(`reading the metadata of ${this.inputTopic} failed within ${budgetMs} ms: ${problem}`);
   }
 
+
   /** The node a fault's target names now, or a sentence saying why there is none. */
-  private async resolve(fault: BrokerFault, partitions: readonly PartitionMetadata[]): Promise<number | string> {
+  private async resolve(fault: BrokerFault, partitions: readonly PartitionView[]): Promise<number | string> {
     const nodes = this.cluster.nodes;
     const running = nodes.filter((node) => node.state === 'running').map((node) => node.id);
     switch (fault.target) {
       case 'leader':
       case 'follower': {
-        const partition = partitions.find((entry) => entry.partitionId === fault.partition);
+        const partition = partitions.find((entry) => entry.partition === fault.partition);
         if (partition === undefined) return `partition ${fault.partition} is unknown: nothing to ${fault.do}`;
         if (fault.target === 'leader') {
           return partition.leader >= 0 ? partition.leader : `partition ${fault.partition} has no leader: nothing to ${fault.do}`;
@@ -332,10 +361,10 @@ class LocalClusterFaults implements FaultInjector {
 }
 
 /** " (leader of partitions 0, 2)" for a node that leads input partitions, else "". */
-function describeRole(node: number, partitions: readonly PartitionMetadata[]): string {
+function describeRole(node: number, partitions: readonly PartitionView[]): string {
   const led = partitions
     .filter((partition) => partition.leader === node)
-    .map((partition) => partition.partitionId)
+    .map((partition) => partition.partition)
     .sort((a, b) => a - b);
   return led.length === 0 ? '' : ` (leader of partition${led.length > 1 ? 's' : ''} ${led.join(', ')})`;
 }

@@ -5,7 +5,8 @@
 //
 // Only two requests are spoken: ApiVersions v0 (every broker answers it, whatever its version,
 // so it tells us which Metadata versions this broker accepts) and Metadata v4..v8 (the newest
-// versions before the flexible encoding, so no compact arrays or tagged fields are needed).
+// versions before the flexible encoding, so no compact arrays or tagged fields are needed). The
+// same Metadata answer also names a topic's partition leaders, which fault injection needs.
 
 import { Socket } from 'node:net';
 
@@ -113,6 +114,13 @@ export class Reader {
     return value;
   }
 
+  int8(): number {
+    this.need(1);
+    const value = this.buffer.readInt8(this.offset);
+    this.offset += 1;
+    return value;
+  }
+
   string(): string {
     const value = this.nullableString();
     if (value === null) throw new KafkaProtocolError('a non-nullable string was null');
@@ -138,9 +146,11 @@ export function encodeRequest(apiKey: number, apiVersion: number, correlationId:
   return Buffer.concat([size, header, body]);
 }
 
-export function encodeMetadataRequestBody(version: number): Buffer {
-  // An empty topic array (not null) asks for no topics at all: we want only the broker list.
-  const writer = new Writer().int32(0).int8(0);
+export function encodeMetadataRequestBody(version: number, topics: readonly string[] = []): Buffer {
+  // An empty topic array (not null) asks for no topics at all: for readiness, only the broker list.
+  const writer = new Writer().int32(topics.length);
+  for (const topic of topics) writer.nullableString(topic);
+  writer.int8(0);
   if (version >= 8) writer.int8(0).int8(0);
   return writer.toBuffer();
 }
@@ -167,7 +177,10 @@ export function decodeApiVersionsResponse(body: Buffer): Map<number, ApiVersionR
 
 /** Decodes the head of a Metadata v4..v8 response; the topic list that follows is not needed. */
 export function decodeMetadataResponse(body: Buffer, version: number): ClusterView {
-  const reader = new Reader(body);
+  return readMetadataHead(new Reader(body), version);
+}
+
+function readMetadataHead(reader: Reader, version: number): ClusterView {
   reader.int32(); // throttle_time_ms
   const brokers: BrokerAddress[] = [];
   const count = reader.arrayLength(12);
@@ -182,6 +195,56 @@ export function decodeMetadataResponse(body: Buffer, version: number): ClusterVi
   const controllerId = reader.int32();
   brokers.sort((a, b) => a.nodeId - b.nodeId);
   return { clusterId, controllerId, brokers, metadataVersion: version };
+}
+
+/** One partition as a broker's metadata describes it. */
+export interface PartitionView {
+  readonly partition: number;
+  /** The leader's node id, or -1 while the partition has none. */
+  readonly leader: number;
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
+}
+
+export interface TopicView {
+  readonly name: string;
+  /** Kafka's error code for the topic (0: none; 3: unknown topic). */
+  readonly errorCode: number;
+  readonly partitions: readonly PartitionView[];
+}
+
+function readInt32Array(reader: Reader): number[] {
+  const count = reader.arrayLength(4);
+  return Array.from({ length: count }, () => reader.int32());
+}
+
+/** Decodes a whole Metadata v4..v8 response: the brokers and the topics asked for. */
+export function decodeTopicMetadataResponse(body: Buffer, version: number): { cluster: ClusterView; topics: TopicView[] } {
+  const reader = new Reader(body);
+  const cluster = readMetadataHead(reader, version);
+  const topics: TopicView[] = [];
+  const topicCount = reader.arrayLength(9);
+  for (let index = 0; index < topicCount; index++) {
+    const errorCode = reader.int16();
+    const name = reader.string();
+    reader.int8(); // is_internal
+    const partitions: PartitionView[] = [];
+    const partitionCount = reader.arrayLength(18);
+    for (let at = 0; at < partitionCount; at++) {
+      reader.int16(); // error_code
+      const partition = reader.int32();
+      const leader = reader.int32();
+      if (version >= 7) reader.int32(); // leader_epoch
+      const replicas = readInt32Array(reader);
+      const isr = readInt32Array(reader);
+      if (version >= 5) readInt32Array(reader); // offline_replicas
+      partitions.push({ partition, leader, replicas, isr });
+    }
+    if (version >= 8) reader.int32(); // topic_authorized_operations
+    partitions.sort((a, b) => a.partition - b.partition);
+    topics.push({ name, errorCode, partitions });
+  }
+  return { cluster, topics };
 }
 
 /** Picks the newest Metadata version both sides speak, or explains why there is none. */
@@ -294,6 +357,25 @@ export class ProbeError extends Error {
  * the broker does not (yet) serve requests.
  */
 export async function describeCluster(host: string, port: number, timeoutMs: number): Promise<ClusterView> {
+  return askMetadata(host, port, timeoutMs, [], (body, version) => decodeMetadataResponse(body, version));
+}
+
+/**
+ * Asks one broker for the partitions of some topics, as that broker's metadata cache has them.
+ * Fault injection uses it to find a partition's leader: asking each live node directly, with a
+ * short deadline, is not held up by a paused broker the way a client library's request is.
+ */
+export async function describeTopics(host: string, port: number, topics: readonly string[], timeoutMs: number): Promise<TopicView[]> {
+  return askMetadata(host, port, timeoutMs, topics, (body, version) => decodeTopicMetadataResponse(body, version).topics);
+}
+
+async function askMetadata<T>(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  topics: readonly string[],
+  decode: (body: Buffer, version: number) => T,
+): Promise<T> {
   let stage: ProbeStage = 'connect';
   let connection: Connection | undefined;
   let finished = false;
@@ -308,8 +390,8 @@ export async function describeCluster(host: string, port: number, timeoutMs: num
     const ranges = decodeApiVersionsResponse(await connection.request(API_KEY_API_VERSIONS, 0, Buffer.alloc(0)));
     const version = chooseMetadataVersion(ranges);
     stage = 'metadata';
-    const body = await connection.request(API_KEY_METADATA, version, encodeMetadataRequestBody(version));
-    return decodeMetadataResponse(body, version);
+    const body = await connection.request(API_KEY_METADATA, version, encodeMetadataRequestBody(version, topics));
+    return decode(body, version);
   })();
   // The losing side of the race must not surface later as an unhandled rejection.
   conversation.catch(() => undefined);

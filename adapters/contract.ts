@@ -12,6 +12,7 @@ import type {
   Capability,
   FaultKind,
   IsolationLevel,
+  SaslMechanism,
 } from '../spec/vocabulary.js';
 
 export interface TopicSettings {
@@ -41,6 +42,22 @@ export interface DefectInfo {
   readonly description: string;
 }
 
+/** How to reach a user's running cluster, with secrets and PEM files already read. */
+export interface ClusterConnection {
+  /** HOST:PORT of the brokers to bootstrap from. */
+  readonly brokers: readonly string[];
+  readonly tls?: {
+    /** PEM text of the certificate authorities to trust; the system's when absent. */
+    readonly ca?: string;
+    /** PEM text of the client's certificate and key, for mutual TLS. */
+    readonly cert?: string;
+    readonly key?: string;
+    readonly servername?: string;
+    readonly rejectUnauthorized: boolean;
+  };
+  readonly sasl?: { readonly mechanism: SaslMechanism; readonly username: string; readonly password: string };
+}
+
 export interface Adapter {
   readonly name: string;
   readonly description: string;
@@ -48,11 +65,11 @@ export interface Adapter {
   readonly defects: readonly DefectInfo[];
   open(options: OpenOptions): Promise<Session>;
   /**
-   * The same adapter for the user's own cluster at these addresses (HOST:PORT each) instead of
-   * one it starts itself; it declares no fault it could not inject there. Absent when the adapter
-   * cannot use an existing cluster.
+   * The same adapter for the user's own cluster (--brokers, --cluster-config) instead of one it
+   * starts itself; it declares no fault it could not inject there. Absent when the adapter cannot
+   * use an existing cluster.
    */
-  connect?(brokers: readonly string[]): Adapter;
+  connect?(connection: ClusterConnection): Adapter;
   /** Stops what the adapter started for the whole process, such as a local cluster. Safe to call twice. */
   dispose?(): Promise<void>;
 }

@@ -10,12 +10,14 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import type { Adapter } from '../adapters/contract.js';
+import type { Adapter, ClusterConnection } from '../adapters/contract.js';
 import { adapterNames, loadAdapter } from '../adapters/registry.js';
 import type { ScenarioResult } from '../spec/result.js';
+import { BROKER_ADDRESS_PATTERN } from '../spec/connection.js';
 import { packageRoot, packageVersion } from '../spec/root.js';
 import { LIMITS, type Scenario } from '../spec/scenario.js';
 import { CAPABILITIES } from '../spec/vocabulary.js';
+import { loadClusterConfig } from './connection.js';
 import { exitCodeFor, oneLine } from './report/claims.js';
 import { CLEAR_LINE, fitLine, formatSummary, HumanReporter, type TextSink } from './report/human.js';
 import { buildRunResult, formatJson, writeReportFile } from './report/json.js';
@@ -89,6 +91,7 @@ Usage:
       --junit FILE                  write the result as JUnit XML for CI
       --history DIR                 keep each scenario's history as JSON Lines
       --brokers HOST:PORT,...       use this running cluster instead of starting one (kafka)
+      --cluster-config FILE         the same, with TLS and SASL (spec/cluster-config.schema.json)
       --repeat N                    run every scenario N times, at seeds S, S+1, ..., and report
                                     per scenario how often each control witnessed and each claim held
       --rates FILE                  write those rates (or one run's results) as a Markdown table
@@ -133,6 +136,7 @@ const RUN_OPTIONS = {
   junit: { type: 'string' },
   history: { type: 'string' },
   brokers: { type: 'string' },
+  'cluster-config': { type: 'string' },
   repeat: { type: 'string' },
   rates: { type: 'string' },
 } as const;
@@ -290,15 +294,36 @@ async function resolveAdapter(name: string, context: Context): Promise<Adapter> 
   return adapter;
 }
 
-/** The adapter for the user's running cluster, when --brokers names one. */
-function withBrokers(adapter: Adapter, brokers: string | undefined): Adapter {
-  if (brokers === undefined) return adapter;
-  const addresses = brokers.split(',').map((address) => address.trim());
-  if (addresses.some((address) => !/^[^\s:]+:\d{1,5}$/u.test(address))) {
-    throw new CliError(`--brokers needs HOST:PORT[,HOST:PORT...], not ${JSON.stringify(brokers)}`);
+/**
+ * The adapter for the user's running cluster, when --brokers or --cluster-config names one (the
+ * file may add TLS and SASL; --brokers, when also given, replaces its addresses). Undefined
+ * after printing the config file's errors, one line each.
+ */
+async function withCluster(
+  adapter: Adapter,
+  brokers: string | undefined,
+  configFile: string | undefined,
+  context: Context,
+): Promise<Adapter | undefined> {
+  if (brokers === undefined && configFile === undefined) return adapter;
+  let connection: ClusterConnection = { brokers: [] };
+  if (configFile !== undefined) {
+    const loaded = await loadClusterConfig(configFile, context.env);
+    if (loaded.errors !== undefined) {
+      for (const error of loaded.errors) context.io.stderr.write(`${error.format()}\n`);
+      return undefined;
+    }
+    connection = loaded.connection;
   }
-  if (adapter.connect === undefined) throw new CliError(`adapter ${adapter.name} cannot use a running cluster (--brokers)`);
-  return adapter.connect(addresses);
+  if (brokers !== undefined) {
+    const addresses = brokers.split(',').map((address) => address.trim());
+    if (addresses.some((address) => !new RegExp(BROKER_ADDRESS_PATTERN, 'u').test(address))) {
+      throw new CliError(`--brokers needs HOST:PORT[,HOST:PORT...], not ${JSON.stringify(brokers)}`);
+    }
+    connection = { ...connection, brokers: addresses };
+  }
+  if (adapter.connect === undefined) throw new CliError(`adapter ${adapter.name} cannot use a running cluster (--brokers, --cluster-config)`);
+  return adapter.connect(connection);
 }
 
 function checkDefects(adapter: Adapter, defects: readonly string[]): void {
@@ -329,7 +354,8 @@ async function runCommand(args: readonly string[], context: Context): Promise<nu
   }
   const seed = values.seed === undefined ? undefined : parseSeed(values.seed);
   const repeat = values.repeat === undefined ? 1 : parseInteger(values.repeat, '--repeat', 1, MAX_REPEAT);
-  const adapter = withBrokers(await resolveAdapter(values.adapter ?? 'reference', context), values.brokers);
+  const adapter = await withCluster(await resolveAdapter(values.adapter ?? 'reference', context), values.brokers, values['cluster-config'], context);
+  if (adapter === undefined) return 2;
   const defects = [...new Set(values.defect ?? [])];
   checkDefects(adapter, defects);
   const historyDir = values.history;
@@ -348,7 +374,11 @@ async function runCommand(args: readonly string[], context: Context): Promise<nu
     progress: drawsProgress(io),
     ...(io.columns !== undefined ? { columns: io.columns } : {}),
   });
-  const options: RunOptions = { adapter, seed, defects, historyDir };
+  const clusterArgs = [
+    ...(values.brokers !== undefined ? ['--brokers', values.brokers] : []),
+    ...(values['cluster-config'] !== undefined ? ['--cluster-config', values['cluster-config']] : []),
+  ];
+  const options: RunOptions = { adapter, seed, defects, historyDir, clusterArgs };
   const results: ScenarioResult[] = [];
   reporter.begin(loaded.scenarios.length * repeat);
   try {
@@ -404,7 +434,13 @@ async function runGuarded(scenario: Scenario, options: RunOptions, context: Cont
       counts: { sent: 0, acknowledged: 0, stored: 0, delivered: 0, processed: 0 },
       anomalies: {},
       durationMs: performance.now() - startedMs,
-      reproduce: reproduceCommand({ file: scenario.file, adapter: options.adapter.name, seed, defects: options.defects }),
+      reproduce: reproduceCommand({
+        file: scenario.file,
+        adapter: options.adapter.name,
+        seed,
+        defects: options.defects,
+        ...(options.clusterArgs !== undefined ? { clusterArgs: options.clusterArgs } : {}),
+      }),
     };
   }
 }

@@ -7,6 +7,8 @@ export interface ReproduceInput {
   readonly adapter: string;
   readonly seed: number;
   readonly defects: readonly string[];
+  /** Options naming the user's cluster (--brokers, --cluster-config), which the run needs again. */
+  readonly clusterArgs?: readonly string[];
 }
 
 // Characters no POSIX shell treats specially anywhere in a word. Everything else is quoted, which
@@ -28,5 +30,6 @@ export function reproduceCommand(input: ReproduceInput): string {
   const words = ['npx', 'deliverycheck', 'run', shellQuote(file), '--adapter', shellQuote(input.adapter)];
   words.push('--seed', String(input.seed));
   for (const defect of input.defects) words.push('--defect', shellQuote(defect));
+  for (const argument of input.clusterArgs ?? []) words.push(shellQuote(argument));
   return words.join(' ');
 }

@@ -44,6 +44,8 @@ export interface RunOptions {
   readonly historyDir?: string;
   /** Deadline of each broker operation, in real milliseconds. */
   readonly operationTimeoutMs?: number;
+  /** The command-line options that named the user's cluster, for the reproduce command. */
+  readonly clusterArgs?: readonly string[];
 }
 
 /** Settings of the run that are not part of the scenario language (yet). */
@@ -69,7 +71,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   const adapter = options.adapter;
   const seed = options.seed ?? scenario.seed;
   const startedMs = performance.now();
-  const reproduce = reproduceCommand({ file: scenario.file, adapter: adapter.name, seed, defects: options.defects });
+  const reproduce = reproduceCommand({
+    file: scenario.file,
+    adapter: adapter.name,
+    seed,
+    defects: options.defects,
+    ...(options.clusterArgs !== undefined ? { clusterArgs: options.clusterArgs } : {}),
+  });
   const base = { file: scenario.file, name: scenario.name, seed, reproduce };
   const elapsed = (): number => Math.round(performance.now() - startedMs);
 

@@ -1,6 +1,7 @@
 // The JSON Schemas this project publishes, by file name in spec/.
 
 import { benchResultSchema, benchWorkloadSchema } from './bench.js';
+import { clusterConfigSchema } from './connection.js';
 import { resultSchema } from './result.js';
 import { scenarioSchema } from './scenario.js';
 
@@ -9,6 +10,7 @@ export const SCHEMA_FILES: Readonly<Record<string, object>> = {
   'result.schema.json': resultSchema,
   'bench-workload.schema.json': benchWorkloadSchema,
   'bench-result.schema.json': benchResultSchema,
+  'cluster-config.schema.json': clusterConfigSchema,
 };
 
 export function schemaFileText(schema: object): string {

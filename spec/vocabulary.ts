@@ -131,3 +131,7 @@ export const HISTORY_EVENT_TYPES = [
   'drain',
 ] as const;
 export type HistoryEventType = (typeof HISTORY_EVENT_TYPES)[number];
+
+/** SASL mechanisms a connection to a running cluster may use (spec/connection.ts). */
+export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+export type SaslMechanism = (typeof SASL_MECHANISMS)[number];

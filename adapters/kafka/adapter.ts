@@ -27,6 +27,7 @@ import type {
   Adapter,
   BrokerFault,
   Clock,
+  ClusterConnection,
   Consumer,
   ConsumerOptions,
   FaultInjector,
@@ -53,7 +54,7 @@ import {
 } from './clients.js';
 import { defaultClusterDir, startCluster, type ClusterHandle, type ClusterOptions } from './cluster/cluster.js';
 import { describeTopics, type PartitionView } from './cluster/protocol.js';
-import { describeError, THREAD_PROTOCOL_VERSION, type ClientEvent, type ClientSpec } from './messages.js';
+import { describeError, THREAD_PROTOCOL_VERSION, type ClientEvent, type ClientSpec, type KafkaSecurity } from './messages.js';
 
 const CLIENT_CAPABILITIES: readonly Capability[] = [
   'ack.none',
@@ -94,13 +95,15 @@ const REPEATED_INFO_WINDOW_MS = 1_000;
 export interface KafkaAdapterOptions {
   /** HOST:PORT of every broker of the user's cluster; without them a local cluster is started. */
   readonly brokers?: readonly string[];
+  /** TLS and SASL for the user's cluster. */
+  readonly security?: KafkaSecurity;
   /** Settings of the local cluster, such as another folder and ports (tests use their own). */
   readonly cluster?: ClusterOptions;
 }
 
 /** The kafka adapter, with what it started for the process. */
 export interface KafkaAdapter extends Adapter {
-  connect(brokers: readonly string[]): KafkaAdapter;
+  connect(connection: ClusterConnection): KafkaAdapter;
   dispose(): Promise<void>;
 }
 
@@ -136,7 +139,7 @@ export function createKafkaAdapter(options: KafkaAdapterOptions = {}): KafkaAdap
     description:
       external === undefined
         ? `Apache Kafka through kafkajs: a local 3-node KRaft cluster in ${options.cluster?.dataDir ?? process.env.DELIVERYCHECK_KAFKA_DIR ?? defaultClusterDir()}, started at first use (Java 17+)`
-        : `Apache Kafka through kafkajs: the cluster at ${external.join(',')}`,
+        : `Apache Kafka through kafkajs: the cluster at ${external.join(',')}${describeSecurity(options.security)}`,
     capabilities: new Set(external === undefined ? LOCAL_CLUSTER_CAPABILITIES : CLIENT_CAPABILITIES),
     defects: [],
 
@@ -153,11 +156,12 @@ export function createKafkaAdapter(options: KafkaAdapterOptions = {}): KafkaAdap
         openOptions.info('kafka', `before the scenario: ${healed.join(', ')}`);
       }
       const brokers = external ?? handle?.bootstrap.split(',') ?? [];
-      return KafkaSession.open(brokers, handle, openOptions);
+      return KafkaSession.open(brokers, handle, openOptions, external === undefined ? {} : (options.security ?? {}));
     },
 
-    connect(brokers: readonly string[]): KafkaAdapter {
-      return createKafkaAdapter({ ...options, brokers });
+    connect(connection: ClusterConnection): KafkaAdapter {
+      const { brokers, ...security } = connection;
+      return createKafkaAdapter({ ...options, brokers, security });
     },
 
     async dispose(): Promise<void> {
@@ -171,6 +175,14 @@ export function createKafkaAdapter(options: KafkaAdapterOptions = {}): KafkaAdap
 }
 
 export const kafkaAdapter: KafkaAdapter = createKafkaAdapter();
+
+/** " over TLS with SASL scram-sha-512 as alice", or nothing for a plain connection. */
+function describeSecurity(security: KafkaSecurity | undefined): string {
+  const parts: string[] = [];
+  if (security?.tls !== undefined) parts.push('over TLS');
+  if (security?.sasl !== undefined) parts.push(`with SASL ${security.sasl.mechanism} as ${security.sasl.username}`);
+  return parts.length === 0 ? '' : ` ${parts.join(' ')}`;
+}
 
 // ------------------------------------------------------------------------------- faults
 
@@ -402,6 +414,7 @@ class KafkaSession implements Session, ClientRegistry {
 
   private constructor(
     private readonly brokers: readonly string[],
+    private readonly security: KafkaSecurity,
     private readonly cluster: ClusterHandle | undefined,
     private readonly admin: KafkaAdmin,
     private readonly input: TopicSettings,
@@ -421,13 +434,18 @@ class KafkaSession implements Session, ClientRegistry {
           );
   }
 
-  static async open(brokers: readonly string[], cluster: ClusterHandle | undefined, options: OpenOptions): Promise<KafkaSession> {
+  static async open(
+    brokers: readonly string[],
+    cluster: ClusterHandle | undefined,
+    options: OpenOptions,
+    security: KafkaSecurity,
+  ): Promise<KafkaSession> {
     const suffix = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
     const input = { ...options.topic, name: `${options.topic.name}-${suffix}` };
     const output = options.outputTopic === undefined ? undefined : { ...options.outputTopic, name: `${options.outputTopic.name}-${suffix}` };
     // The adapter's own client asks the nodes of its local cluster that run, when it has one.
     const addresses = cluster === undefined ? brokers : (): string[] => runningAddresses(cluster, brokers);
-    const admin = new KafkaAdmin(addresses, `deliverycheck-admin-${suffix}`);
+    const admin = new KafkaAdmin(addresses, `deliverycheck-admin-${suffix}`, security);
     try {
       await admin.connect();
       await admin.createTopic(input);
@@ -439,7 +457,7 @@ class KafkaSession implements Session, ClientRegistry {
     }
     const where = cluster === undefined ? brokers.join(',') : `the local cluster ${cluster.bootstrap}${cluster.reused ? ' (already running)' : ''}`;
     options.info('kafka', `created topic ${input.name}${output === undefined ? '' : ` and ${output.name}`} on ${where}`);
-    return new KafkaSession(brokers, cluster, admin, input, output, options);
+    return new KafkaSession(brokers, security, cluster, admin, input, output, options);
   }
 
   // The registry the clients report to.
@@ -504,6 +522,7 @@ class KafkaSession implements Session, ClientRegistry {
         kind: 'producer',
         protocolVersion: THREAD_PROTOCOL_VERSION,
         brokers: this.brokers,
+        security: this.security,
         clientId,
         topic: this.topicName(options.topic),
         partitions: this.partitionsOf(options.topic),
@@ -526,6 +545,7 @@ class KafkaSession implements Session, ClientRegistry {
         kind: 'producer',
         protocolVersion: THREAD_PROTOCOL_VERSION,
         brokers: this.brokers,
+        security: this.security,
         clientId,
         topic: this.topicName(options.topic),
         partitions: this.partitionsOf(options.topic),
@@ -568,6 +588,7 @@ class KafkaSession implements Session, ClientRegistry {
         kind: 'consumer',
         protocolVersion: THREAD_PROTOCOL_VERSION,
         brokers: this.brokers,
+        security: this.security,
         clientId,
         topic: this.input.name,
         group,

@@ -10,7 +10,7 @@
 
 import { Kafka, type Admin, type ITopicMetadata, type PartitionMetadata } from 'kafkajs';
 import type { StoredRecord, TopicRole, TopicSettings } from '../contract.js';
-import { describeError, KAFKA_TIMING, kafkaConfig, recordId } from './messages.js';
+import { describeError, KAFKA_TIMING, kafkaConfig, recordId, type KafkaSecurity } from './messages.js';
 
 /** The part of a fetched record this module reads, as kafkajs 2.2.4 decodes it. */
 interface FetchedRecord {
@@ -113,8 +113,8 @@ export class KafkaAdmin {
    * `brokers` may be a function, asked at each connection: the adapter then names only the
    * nodes of its local cluster that run, so a reconnect never starts at a paused or crashed one.
    */
-  constructor(brokers: readonly string[] | (() => string[]), clientId: string) {
-    const kafka = new Kafka(kafkaConfig(brokers, clientId, 5, undefined, KAFKA_TIMING.adminRequestTimeoutMs));
+  constructor(brokers: readonly string[] | (() => string[]), clientId: string, security?: KafkaSecurity) {
+    const kafka = new Kafka(kafkaConfig(brokers, clientId, 5, undefined, KAFKA_TIMING.adminRequestTimeoutMs, security));
     this.admin = kafka.admin({
       retry: { retries: 5, initialRetryTime: KAFKA_TIMING.initialRetryTimeMs, maxRetryTime: KAFKA_TIMING.maxRetryTimeMs },
     });

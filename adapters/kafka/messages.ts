@@ -7,8 +7,10 @@
 // client thread with the requests typed in `Operations` and hears back replies and, from a
 // consumer, a stream of `ClientEvent`s.
 
-import { connect } from 'node:net';
+import { connect, isIP } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import type { ISocketFactory, KafkaConfig, LogEntry } from 'kafkajs';
+import type { ClusterConnection } from '../contract.js';
 import type { MessageRef, PlacedRecord } from '../../spec/history.js';
 import type { AckMode } from '../../spec/vocabulary.js';
 
@@ -17,7 +19,7 @@ import type { AckMode } from '../../spec/vocabulary.js';
  * but its client threads from dist/, so a stale build is caught here with a clear message
  * instead of as a confusing failure.
  */
-export const THREAD_PROTOCOL_VERSION = 1;
+export const THREAD_PROTOCOL_VERSION = 2;
 
 /**
  * The adapter's own timeouts. Each one is shorter than the runner's 30 s deadline per operation,
@@ -59,9 +61,13 @@ export const KAFKA_TIMING = {
   autoCommitIntervalMs: 500,
 } as const;
 
+/** TLS and SASL for a user's cluster; plain data, so it crosses into client threads as it is. */
+export type KafkaSecurity = Omit<ClusterConnection, 'brokers'>;
+
 interface ClientBase {
   readonly protocolVersion: number;
   readonly brokers: readonly string[];
+  readonly security?: KafkaSecurity;
   /** kafkajs clientId: names the client in broker logs. */
   readonly clientId: string;
   /** The topic the client writes or reads. */
@@ -183,14 +189,17 @@ export function kafkaAcks(ack: AckMode): 0 | 1 | -1 {
 const KAFKAJS_LEVEL_ERROR = 1;
 
 /**
- * kafkajs's own socket factory, less TLS (the adapter speaks PLAINTEXT), with one change. While a
+ * kafkajs's own socket factory (plain TCP, or TLS with the `ssl` options of the config), with one
+ * change. While a
  * broker is down, kafkajs disconnects a connection whose socket is still connecting again and
  * again, and each time Node adds a listener to that socket for when it connects; past ten, Node
  * prints a memory-leak warning on every run with a broker fault. The listeners are few and end
  * with the socket, so the limit is raised instead.
  */
-const socketFactory: ISocketFactory = ({ host, port, onConnect }) => {
-  const socket = connect({ host, port }, onConnect);
+const socketFactory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
+  const socket = ssl
+    ? connectTls({ host, port, ...(isIP(host) === 0 ? { servername: host } : {}), ...ssl }, onConnect)
+    : connect({ host, port }, onConnect);
   socket.setKeepAlive(true, 60_000);
   socket.setMaxListeners(100);
   return socket;
@@ -207,9 +216,13 @@ export function kafkaConfig(
   retries: number,
   log?: (line: string) => void,
   requestTimeoutMs: number = KAFKA_TIMING.requestTimeoutMs,
+  security: KafkaSecurity = {},
 ): KafkaConfig {
+  const { tls, sasl } = security;
   return {
     clientId,
+    ...(tls !== undefined ? { ssl: tls } : {}),
+    ...(sasl !== undefined ? { sasl: kafkajsSasl(sasl) } : {}),
     brokers: typeof brokers === 'function' ? brokers : [...brokers],
     connectionTimeout: KAFKA_TIMING.connectionTimeoutMs,
     requestTimeout: requestTimeoutMs,
@@ -223,6 +236,19 @@ export function kafkaConfig(
       log(typeof error === 'string' && !message.includes(error) ? `${message}: ${error}` : message);
     },
   };
+}
+
+/** kafkajs spells the mechanisms its own way; a switch keeps its union type without a cast. */
+function kafkajsSasl(sasl: NonNullable<KafkaSecurity['sasl']>): NonNullable<KafkaConfig['sasl']> {
+  const { username, password } = sasl;
+  switch (sasl.mechanism) {
+    case 'plain':
+      return { mechanism: 'plain', username, password };
+    case 'scram-sha-256':
+      return { mechanism: 'scram-sha-256', username, password };
+    case 'scram-sha-512':
+      return { mechanism: 'scram-sha-512', username, password };
+  }
 }
 
 /** Rejects with a message naming the operation when a promise takes longer than its budget. */

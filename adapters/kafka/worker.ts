@@ -118,7 +118,7 @@ function listen(handlers: Handlers, onConsumed: (batch: number) => void): void {
 
 async function startProducer(producerSpec: ProducerSpec): Promise<Handlers> {
   const transactional = producerSpec.transactionalId !== undefined;
-  const kafka = new Kafka(kafkaConfig(producerSpec.brokers, producerSpec.clientId, producerSpec.retries, log));
+  const kafka = new Kafka(kafkaConfig(producerSpec.brokers, producerSpec.clientId, producerSpec.retries, log, KAFKA_TIMING.requestTimeoutMs, producerSpec.security));
   const producer: Producer = kafka.producer({
     createPartitioner: Partitioners.DefaultPartitioner,
     allowAutoTopicCreation: false,
@@ -253,7 +253,7 @@ interface ConsumerState {
 }
 
 async function startConsumer(consumerSpec: ConsumerSpec): Promise<{ handlers: Handlers; onConsumed: (batch: number) => void }> {
-  const kafka = new Kafka(kafkaConfig(consumerSpec.brokers, consumerSpec.clientId, 10, log));
+  const kafka = new Kafka(kafkaConfig(consumerSpec.brokers, consumerSpec.clientId, 10, log, KAFKA_TIMING.requestTimeoutMs, consumerSpec.security));
   const consumer: Consumer = kafka.consumer({
     groupId: consumerSpec.group,
     sessionTimeout: KAFKA_TIMING.sessionTimeoutMs,

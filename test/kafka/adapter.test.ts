@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaAdapter, type KafkaAdapter } from '../../adapters/kafka/adapter.js';
 import { describeCluster } from '../../adapters/kafka/cluster/protocol.js';
 import { filterAbortedMessages } from '../../adapters/kafka/kafkajs-fix.js';
-import { encodeValue, kafkaAcks, recordId } from '../../adapters/kafka/messages.js';
+import { encodeValue, kafkaAcks, kafkaConfig, recordId } from '../../adapters/kafka/messages.js';
 import type { Consumer, DeliveredRecord, OpenOptions, Session } from '../../adapters/contract.js';
 import { main, type CliIo } from '../../harness/cli.js';
 import type { RunResult } from '../../spec/result.js';
@@ -82,12 +82,12 @@ describe('kafka adapter pieces (no Java needed)', () => {
     expect(bad.stderr()).toBe('deliverycheck: --brokers needs HOST:PORT[,HOST:PORT...], not "localhost"\n');
     const reference = capture();
     expect(await main(['run', '--adapter', 'reference', '--brokers', '127.0.0.1:9092'], reference.io)).toBe(2);
-    expect(reference.stderr()).toBe('deliverycheck: adapter reference cannot use a running cluster (--brokers)\n');
+    expect(reference.stderr()).toBe('deliverycheck: adapter reference cannot use a running cluster (--brokers, --cluster-config)\n');
   });
 
   it('declares no broker fault for a cluster given by address, and broker crashes and pauses for its own', () => {
     const own = createKafkaAdapter();
-    const theirs = own.connect(['127.0.0.1:9092']);
+    const theirs = own.connect({ brokers: ['127.0.0.1:9092'] });
     expect([...own.capabilities]).toEqual(expect.arrayContaining(['fault.crash-broker', 'fault.pause-broker', 'commit.transactional']));
     for (const capability of ['fault.drop-acks', 'fault.partition', 'fault.power-loss'] as const) {
       expect(own.capabilities.has(capability)).toBe(false);
@@ -95,6 +95,24 @@ describe('kafka adapter pieces (no Java needed)', () => {
     expect(theirs.capabilities.has('fault.crash-broker')).toBe(false);
     expect(theirs.capabilities.has('fault.pause-broker')).toBe(false);
     expect(theirs.capabilities.has('producer.transactional')).toBe(true);
+    const secured = own.connect({
+      brokers: ['kafka.example.com:9093'],
+      tls: { rejectUnauthorized: true },
+      sasl: { mechanism: 'scram-sha-512', username: 'alice', password: 'secret' },
+    });
+    expect(secured.description).toBe('Apache Kafka through kafkajs: the cluster at kafka.example.com:9093 over TLS with SASL scram-sha-512 as alice');
+  });
+
+  it('hands TLS and SASL settings to kafkajs, and none for a plain connection', () => {
+    const plain = kafkaConfig(['127.0.0.1:9092'], 'plain', 1);
+    expect(plain.ssl).toBeUndefined();
+    expect(plain.sasl).toBeUndefined();
+    const secured = kafkaConfig(['kafka.example.com:9093'], 'secured', 1, undefined, 1000, {
+      tls: { ca: 'PEM', rejectUnauthorized: false },
+      sasl: { mechanism: 'plain', username: 'bob', password: 'pw' },
+    });
+    expect(secured.ssl).toEqual({ ca: 'PEM', rejectUnauthorized: false });
+    expect(secured.sasl).toEqual({ mechanism: 'plain', username: 'bob', password: 'pw' });
   });
 });
 

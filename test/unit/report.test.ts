@@ -101,6 +101,13 @@ describe('reproduceCommand', () => {
     );
   });
 
+  it('names the user\'s cluster again when the run was given one', () => {
+    const clusterArgs = ['--brokers', 'k1:9092,k2:9092', '--cluster-config', 'my cluster.yaml'];
+    expect(reproduceCommand({ file: 'suites/a.yaml', adapter: 'kafka', seed: 7, defects: [], clusterArgs })).toBe(
+      "npx deliverycheck run suites/a.yaml --adapter kafka --seed 7 --brokers k1:9092,k2:9092 --cluster-config 'my cluster.yaml'",
+    );
+  });
+
   it('quotes what a shell would change', () => {
     expect(reproduceCommand({ file: 'my suites/it\'s $HOME*.yaml', adapter: 'ref', seed: 1, defects: ['a b'] })).toBe(
       "npx deliverycheck run 'my suites/it'\\''s $HOME*.yaml' --adapter ref --seed 1 --defect 'a b'",

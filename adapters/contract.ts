@@ -32,6 +32,12 @@ export interface OpenOptions {
   readonly outputTopic?: TopicSettings;
   /** Deliberate defects to switch on; only adapters that list them accept them. */
   readonly defects: readonly string[];
+  /**
+   * The kinds of fault the scenario may inject, so an adapter can prepare only what they need,
+   * such as a proxy between clients and brokers for drop-acks that would slow every other run
+   * down. Absent (a benchmark, an older caller): the adapter prepares for no fault that needs it.
+   */
+  readonly faults?: readonly FaultKind[];
   /** Reports a fact worth keeping in the history, such as a retry or a leader election. */
   readonly info: (source: string, message: string) => void;
 }

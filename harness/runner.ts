@@ -207,6 +207,7 @@ class Run {
         topic,
         ...(pipeline ? { outputTopic: { ...topic, name: `${topic.name}-output` } } : {}),
         defects: this.options.defects,
+        faults: [...new Set(scenario.faults.map((fault) => fault.do))],
         info: (source, message) => this.recorder.record({ type: 'info', source, message }),
       }),
       `opening adapter ${adapter.name}`,

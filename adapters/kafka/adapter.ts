@@ -10,12 +10,18 @@
 // the latest, when the process exits; the cluster module's watchdog ends the JVMs even when the
 // process is killed. Broker faults are real: crash-broker SIGKILLs the node that leads the
 // partition (found with a metadata request), restart-broker starts it again on its own data,
-// pause-broker and resume-broker send SIGSTOP and SIGCONT. A user's cluster (--brokers) gets no
-// broker faults: the adapter cannot reach its processes.
+// pause-broker and resume-broker send SIGSTOP and SIGCONT. drop-acks goes through a TCP proxy of
+// our own (proxy.ts): a session whose scenario has drop-acks among its faults starts the proxy
+// and bootstraps its clients through it (no other session pays for it), and the fault arms the
+// proxy to swallow the target node's next answers to Produce and to transaction and offset commit
+// requests and to close the connection, so the client retries a request the broker has already
+// done. A user's cluster (--brokers) gets no broker faults: the adapter cannot reach its
+// processes, nor route its listeners through a proxy.
 //
-// Not declared, so the scenarios that need them are skipped, never passed: drop-acks and
-// partition need a TCP proxy between clients and brokers, and power-loss needs the unflushed
-// page cache of a machine to vanish, which killing a process does not do.
+// Not declared, so the scenarios that need them are skipped, never passed: partition would need
+// the proxy to cut brokers off from each other too, and their replication does not pass it; and
+// power-loss needs the unflushed page cache of a machine to vanish, which killing a process does
+// not do.
 //
 // Each session creates its topics under the runner's names with a suffix unique to the session,
 // and prefixes the consumer groups and transactional ids with the input topic's name, so that
@@ -55,6 +61,7 @@ import {
 import { defaultClusterDir, startCluster, type ClusterHandle, type ClusterOptions } from './cluster/cluster.js';
 import { describeTopics, type PartitionView } from './cluster/protocol.js';
 import { describeError, THREAD_PROTOCOL_VERSION, type ClientEvent, type ClientSpec, type KafkaSecurity } from './messages.js';
+import { KafkaProxy } from './proxy.js';
 
 const CLIENT_CAPABILITIES: readonly Capability[] = [
   'ack.none',
@@ -71,7 +78,12 @@ const CLIENT_CAPABILITIES: readonly Capability[] = [
   'fault.crash-producer',
 ];
 
-const LOCAL_CLUSTER_CAPABILITIES: readonly Capability[] = [...CLIENT_CAPABILITIES, 'fault.crash-broker', 'fault.pause-broker'];
+const LOCAL_CLUSTER_CAPABILITIES: readonly Capability[] = [
+  ...CLIENT_CAPABILITIES,
+  'fault.crash-broker',
+  'fault.pause-broker',
+  'fault.drop-acks',
+];
 
 /**
  * How long a restart waits for the node to serve before it reports the restart as done anyway.
@@ -121,9 +133,24 @@ function localClusterOptions(options: ClusterOptions | undefined): ClusterOption
   };
 }
 
+/** Starts the drop-acks proxy of the local cluster; what it does is reported to the history. */
+function startProxy(cluster: ClusterHandle, info: OpenOptions['info']): Promise<KafkaProxy> {
+  return KafkaProxy.start({
+    host: cluster.host,
+    routes: cluster.nodes.map((node) => ({ nodeId: node.id, listenPort: node.proxyPort, targetPort: node.externalPort })),
+    // Straight to the history, not through the session's filter of repeated lines: correlation
+    // ids count per connection, so two drops may read alike and both must be kept.
+    onDrop: (dropped) =>
+      info('kafka-proxy', `dropped the answer to ${dropped.apiName} correlation ${dropped.correlationId} from node ${dropped.nodeId}`),
+    onProblem: (message) => info('kafka-proxy', message),
+  });
+}
+
 export function createKafkaAdapter(options: KafkaAdapterOptions = {}): KafkaAdapter {
   const external = options.brokers;
   let cluster: Promise<ClusterHandle> | undefined;
+  /** Proxies of sessions not closed yet, which dispose() closes should the runner not have. */
+  const openProxies = new Set<KafkaProxy>();
 
   const localCluster = (): Promise<ClusterHandle> => {
     cluster ??= startCluster({ reuse: true, ...localClusterOptions(options.cluster) }).catch((error: unknown) => {
@@ -156,7 +183,20 @@ export function createKafkaAdapter(options: KafkaAdapterOptions = {}): KafkaAdap
         openOptions.info('kafka', `before the scenario: ${healed.join(', ')}`);
       }
       const brokers = external ?? handle?.bootstrap.split(',') ?? [];
-      return KafkaSession.open(brokers, handle, openOptions, external === undefined ? {} : (options.security ?? {}));
+      const security = external === undefined ? {} : (options.security ?? {});
+      const proxy = handle !== undefined && openOptions.faults?.includes('drop-acks') === true ? await startProxy(handle, openOptions.info) : undefined;
+      if (proxy === undefined) return KafkaSession.open(brokers, handle, undefined, openOptions, security);
+      openProxies.add(proxy);
+      const release = async (): Promise<void> => {
+        await proxy.close();
+        openProxies.delete(proxy);
+      };
+      try {
+        return await KafkaSession.open(brokers, handle, { proxy, release }, openOptions, security);
+      } catch (error) {
+        await release();
+        throw error;
+      }
     },
 
     connect(connection: ClusterConnection): KafkaAdapter {
@@ -165,6 +205,8 @@ export function createKafkaAdapter(options: KafkaAdapterOptions = {}): KafkaAdap
     },
 
     async dispose(): Promise<void> {
+      await Promise.all([...openProxies].map((proxy) => proxy.close()));
+      openProxies.clear();
       const starting = cluster;
       cluster = undefined;
       const handle = await starting?.catch(() => undefined);
@@ -218,19 +260,24 @@ class LocalClusterFaults implements FaultInjector {
     private readonly firstTransactionalId: () => string | undefined,
     seed: number,
     private readonly info: (message: string) => void,
+    /** The session's drop-acks proxy, when its scenario has drop-acks. */
+    private readonly proxy: KafkaProxy | undefined,
   ) {
     this.random = new Random(seed ^ 0x6b61666b);
   }
 
   async inject(fault: BrokerFault): Promise<string> {
-    if (fault.do === 'partition' || fault.do === 'heal' || fault.do === 'drop-acks' || fault.do === 'power-loss') {
+    if (fault.do === 'partition' || fault.do === 'heal' || fault.do === 'power-loss') {
       throw new Error(`the kafka adapter cannot ${fault.do}`);
     }
+    if (fault.do === 'drop-acks' && this.proxy === undefined) {
+      throw new Error('drop-acks needs a session opened with drop-acks among its faults: only then do its clients connect through the proxy');
+    }
     // Leader and follower targets need the metadata. Otherwise it only names the role of a node
-    // about to crash or pause, and gets a moment at most: with brokers down it can take seconds,
+    // about to crash, pause or lose answers, and gets a moment at most: with brokers down it can take seconds,
     // which would move the fault. Restarts and resumes are not decorated at all.
     const needsMetadata = fault.target === 'leader' || fault.target === 'follower';
-    const wantsRole = fault.do === 'crash-broker' || fault.do === 'pause-broker';
+    const wantsRole = fault.do === 'crash-broker' || fault.do === 'pause-broker' || fault.do === 'drop-acks';
     const metadata = needsMetadata
       ? await this.inputPartitions(TARGET_METADATA_BUDGET_MS)
       : wantsRole
@@ -264,6 +311,13 @@ class LocalClusterFaults implements FaultInjector {
         await this.cluster.resume(target);
         this.forget(target);
         return `resumed node ${target}${role} with SIGCONT`;
+      case 'drop-acks': {
+        const armed = this.proxy?.arm(target, fault.count) ?? 0;
+        return (
+          `node ${target}${role} will lose its next ${fault.count} answers to Produce, transaction and offset commit requests ` +
+          `(${armed} armed in the proxy)`
+        );
+      }
     }
   }
 
@@ -358,6 +412,9 @@ class LocalClusterFaults implements FaultInjector {
 
   async healAll(): Promise<readonly string[]> {
     const done: string[] = [];
+    for (const [node, count] of this.proxy?.disarmAll() ?? []) {
+      done.push(`node ${node} stopped losing answers (${count} were still to be lost)`);
+    }
     for (const node of this.cluster.nodes) {
       if (node.state === 'paused') {
         await this.cluster.resume(node.id);
@@ -402,6 +459,12 @@ class NoBrokerFaults implements FaultInjector {
 
 // ------------------------------------------------------------------------------- session
 
+/** A session's drop-acks proxy, and how to close it and let the adapter forget it. */
+interface SessionProxy {
+  readonly proxy: KafkaProxy;
+  release(): Promise<void>;
+}
+
 class KafkaSession implements Session, ClientRegistry {
   readonly clock: Clock;
   readonly faults: LocalClusterFaults | NoBrokerFaults;
@@ -413,9 +476,11 @@ class KafkaSession implements Session, ClientRegistry {
   private closed = false;
 
   private constructor(
+    /** Where the clients connect: the brokers, or the proxy ports in front of them. */
     private readonly brokers: readonly string[],
     private readonly security: KafkaSecurity,
     private readonly cluster: ClusterHandle | undefined,
+    private readonly proxy: SessionProxy | undefined,
     private readonly admin: KafkaAdmin,
     private readonly input: TopicSettings,
     private readonly output: TopicSettings | undefined,
@@ -429,14 +494,21 @@ class KafkaSession implements Session, ClientRegistry {
     this.faults =
       cluster === undefined
         ? new NoBrokerFaults()
-        : new LocalClusterFaults(cluster, admin, input.name, () => this.firstTransactionalId, options.seed, (message) =>
-            this.info('kafka', message),
+        : new LocalClusterFaults(
+            cluster,
+            admin,
+            input.name,
+            () => this.firstTransactionalId,
+            options.seed,
+            (message) => this.info('kafka', message),
+            proxy?.proxy,
           );
   }
 
   static async open(
     brokers: readonly string[],
     cluster: ClusterHandle | undefined,
+    proxy: SessionProxy | undefined,
     options: OpenOptions,
     security: KafkaSecurity,
   ): Promise<KafkaSession> {
@@ -457,7 +529,11 @@ class KafkaSession implements Session, ClientRegistry {
     }
     const where = cluster === undefined ? brokers.join(',') : `the local cluster ${cluster.bootstrap}${cluster.reused ? ' (already running)' : ''}`;
     options.info('kafka', `created topic ${input.name}${output === undefined ? '' : ` and ${output.name}`} on ${where}`);
-    return new KafkaSession(brokers, security, cluster, admin, input, output, options);
+    // The admin client above talks to the brokers directly; the scenario's clients go through the
+    // proxy when there is one, so only their answers can be lost.
+    const clientBrokers = cluster !== undefined && proxy !== undefined ? cluster.nodes.map((node) => `${cluster.host}:${node.proxyPort}`) : brokers;
+    if (proxy !== undefined) options.info('kafka', `clients connect through the drop-acks proxy at ${clientBrokers.join(',')}`);
+    return new KafkaSession(clientBrokers, security, cluster, proxy, admin, input, output, options);
   }
 
   // The registry the clients report to.
@@ -674,7 +750,12 @@ class KafkaSession implements Session, ClientRegistry {
     // Clients the runner did not close (a run that ended in an error) end as a crash would.
     await Promise.allSettled([...this.threads].map((thread) => thread.terminate()));
     this.threads.clear();
-    await this.admin.deleteQuietly([this.input.name, ...(this.output === undefined ? [] : [this.output.name])], [...this.groups]);
-    await this.admin.disconnect();
+    try {
+      await this.admin.deleteQuietly([this.input.name, ...(this.output === undefined ? [] : [this.output.name])], [...this.groups]);
+      await this.admin.disconnect();
+    } finally {
+      // After the clients: closing it first would hand them connection errors for nothing.
+      await this.proxy?.release();
+    }
   }
 }

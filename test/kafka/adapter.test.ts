@@ -1,15 +1,17 @@
 // The kafka adapter against real Kafka JVMs: a session on a local cluster, ack-all sends, a
 // consumer with after-process commits, transactions seen by read-committed and read-uncommitted
-// readers and by the drain, fencing, a crashed and restarted leader, and the command line with
-// --brokers. test/kafka/conformance.test.ts runs the bundled suites.
+// readers and by the drain, fencing, a crashed and restarted leader, lost acknowledgments through
+// the drop-acks proxy, and the command line with --brokers. test/kafka/conformance.test.ts runs the bundled suites.
 //
 // Without Java 17 the Kafka tests are skipped with a printed reason, except under CI=true, where
 // a cluster that cannot start must fail the build instead. They use their own folders and ports
-// (29192..), clear of a cluster a developer started with `kafka-cluster start` and of the other
+// (29192..29203), clear of a cluster a developer started with `kafka-cluster start` and of the other
 // Kafka tests; DELIVERYCHECK_KAFKA_ADAPTER_TEST_PORT
 // moves them. The machine may have two busy cores, so every wait is generous.
 
+import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -18,7 +20,7 @@ import { createKafkaAdapter, type KafkaAdapter } from '../../adapters/kafka/adap
 import { describeCluster } from '../../adapters/kafka/cluster/protocol.js';
 import { filterAbortedMessages } from '../../adapters/kafka/kafkajs-fix.js';
 import { encodeValue, kafkaAcks, kafkaConfig, recordId } from '../../adapters/kafka/messages.js';
-import type { Consumer, DeliveredRecord, OpenOptions, Session } from '../../adapters/contract.js';
+import type { Consumer, DeliveredRecord, OpenOptions, Producer, Session } from '../../adapters/contract.js';
 import { main, type CliIo } from '../../harness/cli.js';
 import type { RunResult } from '../../spec/result.js';
 import { packageRoot } from '../../spec/root.js';
@@ -85,15 +87,18 @@ describe('kafka adapter pieces (no Java needed)', () => {
     expect(reference.stderr()).toBe('deliverycheck: adapter reference cannot use a running cluster (--brokers, --cluster-config)\n');
   });
 
-  it('declares no broker fault for a cluster given by address, and broker crashes and pauses for its own', () => {
+  it('declares no broker fault for a cluster given by address, and broker crashes, pauses and lost answers for its own', () => {
     const own = createKafkaAdapter();
     const theirs = own.connect({ brokers: ['127.0.0.1:9092'] });
-    expect([...own.capabilities]).toEqual(expect.arrayContaining(['fault.crash-broker', 'fault.pause-broker', 'commit.transactional']));
-    for (const capability of ['fault.drop-acks', 'fault.partition', 'fault.power-loss'] as const) {
+    expect([...own.capabilities]).toEqual(
+      expect.arrayContaining(['fault.crash-broker', 'fault.pause-broker', 'fault.drop-acks', 'commit.transactional']),
+    );
+    for (const capability of ['fault.partition', 'fault.power-loss'] as const) {
       expect(own.capabilities.has(capability)).toBe(false);
     }
-    expect(theirs.capabilities.has('fault.crash-broker')).toBe(false);
-    expect(theirs.capabilities.has('fault.pause-broker')).toBe(false);
+    for (const capability of ['fault.crash-broker', 'fault.pause-broker', 'fault.drop-acks'] as const) {
+      expect(theirs.capabilities.has(capability)).toBe(false);
+    }
     expect(theirs.capabilities.has('producer.transactional')).toBe(true);
     const secured = own.connect({
       brokers: ['kafka.example.com:9093'],
@@ -122,6 +127,19 @@ async function eventually(what: string, timeoutMs: number, check: () => Promise<
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** Whether something accepts TCP connections on the port. */
+async function portOpen(host: string, port: number): Promise<boolean> {
+  const socket = connect({ host, port });
+  try {
+    await once(socket, 'connect');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    socket.destroy();
   }
 }
 
@@ -327,6 +345,63 @@ describe('kafka adapter on a local cluster (real JVMs)', () => {
       } finally {
         await session.close();
       }
+    },
+    KAFKA_TEST_TIMEOUT_MS,
+  );
+
+  it.skipIf(skipKafka)(
+    kafkaTitle('loses acknowledgments through the proxy: retried sends store extra copies without idempotence, none with it'),
+    async () => {
+      const drops = () => infos.filter((line) => /^kafka-proxy: dropped the answer to Produce correlation \d+ from node \d$/.test(line));
+      const session = await (adapter as KafkaAdapter).open(openOptions('adapter-test-drop-acks', { faults: ['drop-acks'] }));
+      const proxyPorts = [0, 1, 2].map((index) => BASE_PORT + 7 + 2 * index);
+      try {
+        expect(infos).toContain(`kafka: clients connect through the drop-acks proxy at ${proxyPorts.map((port) => `${HOST}:${port}`).join(',')}`);
+        const sendAll = async (producer: Producer, prefix: string, first: number, count: number) => {
+          for (let seq = first; seq < first + count; seq++) await producer.send({ id: `${prefix}-${seq}`, producer: 0, seq, key: `k${seq % 6}` });
+        };
+
+        const plain = await session.producer({ index: 0, topic: 'input', ack: 'all', retries: 5, idempotent: false });
+        await sendAll(plain, 'plain', 0, 6);
+        const armed = await session.faults.inject({ do: 'drop-acks', target: 'leader', partition: 0, count: 2 });
+        console.log(`[kafka] ${armed}`);
+        expect(armed).toMatch(/^node \d \(leader of partitions? [0-9, ]*0\b.*\) will lose its next 2 answers to Produce, transaction and offset commit requests \(2 armed in the proxy\)$/);
+        // Each send waits for its acknowledgment, so each Produce request carries one message; keys
+        // k2 and k5 go to partition 0 (murmur2), so its leader gets a third of these sends.
+        await sendAll(plain, 'plain', 6, 24);
+        await plain.close();
+        expect(drops()).toHaveLength(2);
+        expect(await session.faults.healAll()).toEqual([]);
+
+        const idempotent = await session.producer({ index: 1, topic: 'input', ack: 'all', retries: 5, idempotent: true });
+        await sendAll(idempotent, 'idem', 0, 6);
+        await session.faults.inject({ do: 'drop-acks', target: 'leader', partition: 0, count: 2 });
+        await sendAll(idempotent, 'idem', 6, 24);
+        await idempotent.close();
+        expect(drops()).toHaveLength(4);
+        // Armed again and never used up, the drop is undone by the heal.
+        await session.faults.inject({ do: 'drop-acks', target: 1, partition: 0, count: 3 });
+        expect(await session.faults.healAll()).toEqual(['node 2 stopped losing answers (3 were still to be lost)']);
+
+        const stored = await session.drain();
+        const copies = (prefix: string) => {
+          const counts = new Map<string, number>();
+          for (const record of stored) if (record.id.startsWith(`${prefix}-`)) counts.set(record.id, (counts.get(record.id) ?? 0) + 1);
+          return counts;
+        };
+        const plainCopies = copies('plain');
+        const idempotentCopies = copies('idem');
+        console.log(`[kafka] stored ${stored.length} records; plain ids stored more than once: ${[...plainCopies].filter(([, n]) => n > 1).map(([id, n]) => `${id}×${n}`).join(', ')}`);
+        // Nothing is lost either way; the two lost answers cost the plain producer two extra copies.
+        expect([...plainCopies.keys()].sort()).toEqual(Array.from({ length: 30 }, (_, seq) => `plain-${seq}`).sort());
+        expect([...plainCopies.values()].reduce((sum, n) => sum + n, 0) - plainCopies.size).toBe(2);
+        expect([...idempotentCopies.keys()].sort()).toEqual(Array.from({ length: 30 }, (_, seq) => `idem-${seq}`).sort());
+        expect([...idempotentCopies.values()].every((n) => n === 1)).toBe(true);
+      } finally {
+        await session.close();
+      }
+      // The session's proxy closed with it.
+      for (const port of proxyPorts) expect(await portOpen(HOST, port)).toBe(false);
     },
     KAFKA_TEST_TIMEOUT_MS,
   );

@@ -3,8 +3,9 @@
 // process of ours is left. Without Java 17 the cluster tests are skipped with a printed reason,
 // except under CI=true, where a cluster that cannot start must fail the build instead.
 //
-// Ports 29092..29097 and .cache/kafka-cluster-test keep clear of a cluster a developer started
-// with `kafka-cluster start` (19092.., .cache/kafka-cluster). DELIVERYCHECK_KAFKA_TEST_PORT moves them.
+// Ports 29092..29103 (4 a node) and .cache/kafka-cluster-test keep clear of a cluster a developer
+// started with `kafka-cluster start` (19092.., .cache/kafka-cluster); the one-node owner test uses
+// 29112..29115. DELIVERYCHECK_KAFKA_TEST_PORT moves them.
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -109,13 +110,23 @@ describe('Kafka wire check and generated files (no Java needed)', () => {
   });
 
   it('writes a KRaft node configuration with the guarantees the suite relies on', () => {
-    const voters = [1, 2, 3].map((id) => ({ id, clientPort: 19090 + 2 * id, controllerPort: 19091 + 2 * id, dir: `/d/node-${id}` }));
+    const voters = [1, 2, 3].map((id) => ({
+      id,
+      clientPort: 19090 + 2 * id,
+      controllerPort: 19091 + 2 * id,
+      externalPort: 19096 + 2 * id,
+      proxyPort: 19097 + 2 * id,
+      dir: `/d/node-${id}`,
+    }));
     const text = renderServerProperties(voters[1]!, voters, HOST, { 'log.retention.ms': 1000 });
     for (const line of [
       'process.roles=broker,controller',
       'node.id=2',
       'controller.quorum.voters=1@127.0.0.1:19093,2@127.0.0.1:19095,3@127.0.0.1:19097',
-      'listeners=PLAINTEXT://127.0.0.1:19094,CONTROLLER://127.0.0.1:19095',
+      'listeners=PLAINTEXT://127.0.0.1:19094,EXTERNAL://127.0.0.1:19100,CONTROLLER://127.0.0.1:19095',
+      'advertised.listeners=PLAINTEXT://127.0.0.1:19094,EXTERNAL://127.0.0.1:19101',
+      'inter.broker.listener.name=PLAINTEXT',
+      'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT',
       'auto.create.topics.enable=false',
       'offsets.topic.replication.factor=3',
       'transaction.state.log.replication.factor=3',
@@ -167,10 +178,21 @@ describe('local Kafka cluster (real JVMs)', () => {
       expect(cluster.owned).toBe(true);
       expect(cluster.bootstrap).toBe(`${HOST}:${BASE_PORT},${HOST}:${BASE_PORT + 2},${HOST}:${BASE_PORT + 4}`);
       expect(cluster.nodes.map((node) => node.state)).toEqual(['running', 'running', 'running']);
+      expect(cluster.nodes.map((node) => [node.clientPort, node.controllerPort, node.externalPort, node.proxyPort])).toEqual([
+        [BASE_PORT, BASE_PORT + 1, BASE_PORT + 6, BASE_PORT + 7],
+        [BASE_PORT + 2, BASE_PORT + 3, BASE_PORT + 8, BASE_PORT + 9],
+        [BASE_PORT + 4, BASE_PORT + 5, BASE_PORT + 10, BASE_PORT + 11],
+      ]);
       for (const node of cluster.nodes) {
         const view = await describeCluster(HOST, node.clientPort, 5_000);
         expect(view.clusterId).toBe(cluster.clusterId);
         expect(view.brokers.map((broker) => broker.nodeId)).toEqual([1, 2, 3]);
+        expect(view.brokers.map((broker) => broker.port)).toEqual(cluster.nodes.map((each) => each.clientPort));
+        // The EXTERNAL listener serves the same cluster but names the proxy ports as every
+        // broker's address, which is what routes a proxied client's traffic through the proxy.
+        const external = await describeCluster(HOST, node.externalPort, 5_000);
+        expect(external.clusterId).toBe(cluster.clusterId);
+        expect(external.brokers.map((broker) => broker.port)).toEqual(cluster.nodes.map((each) => each.proxyPort));
       }
       const state = JSON.parse(readFileSync(join(DATA_DIR, 'state.json'), 'utf8')) as { nodes: { pid: number }[] };
       expect(state.nodes.map((node) => node.pid)).toEqual(cluster.nodes.map((node) => node.pid));
@@ -228,7 +250,7 @@ describe('local Kafka cluster (real JVMs)', () => {
     async () => {
       const script = `
         const { startCluster } = await import(${JSON.stringify(compiledCluster)});
-        const cluster = await startCluster({ dataDir: ${JSON.stringify(OWNER_DATA_DIR)}, basePort: ${BASE_PORT + 10}, nodeCount: 1, reuse: false });
+        const cluster = await startCluster({ dataDir: ${JSON.stringify(OWNER_DATA_DIR)}, basePort: ${BASE_PORT + 20}, nodeCount: 1, reuse: false });
         console.log(JSON.stringify(cluster.nodes.map((node) => node.pid)));
         setInterval(() => {}, 1000);
       `;

@@ -27,7 +27,8 @@ options:
   --dir DIR           cluster folder (default .cache/kafka-cluster)
   --version V         Kafka version (default ${DEFAULT_KAFKA_VERSION})
   --nodes N           number of nodes for start (default 3)
-  --base-port P       first client port for start (default 19092; node n uses P+2(n-1) and the port after)
+  --base-port P       first port for start (default 19092); 4 a node: node n's clients use P+2(n-1), its
+                      quorum the port after; the EXTERNAL listener and the proxy port it advertises follow
   --timeout-ms MS     start deadline (default 120000)
   --json              status as JSON
 `;
@@ -48,7 +49,7 @@ function formatStatus(status: ClusterStatus): string {
   for (const node of status.nodes) {
     const pid = node.pid === null ? '-' : String(node.pid);
     lines.push(
-      `node ${node.id}  ${node.state.padEnd(7)}  pid ${pid.padEnd(7)}  ports ${node.clientPort}/${node.controllerPort}  ${node.detail}`,
+      `node ${node.id}  ${node.state.padEnd(7)}  pid ${pid.padEnd(7)}  ports ${node.clientPort}/${node.controllerPort}/${node.externalPort}/${node.proxyPort}  ${node.detail}`,
     );
   }
   return `${lines.join('\n')}\n`;

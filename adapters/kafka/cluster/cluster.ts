@@ -29,10 +29,17 @@ export interface ClusterNode {
   readonly id: number;
   /** The JVM's process id, or null when the node is stopped. */
   readonly pid: number | null;
-  /** The PLAINTEXT port clients use. */
+  /** The PLAINTEXT port clients use; also the listener the brokers replicate through. */
   readonly clientPort: number;
   /** The CONTROLLER port the KRaft quorum uses. */
   readonly controllerPort: number;
+  /**
+   * The EXTERNAL port: a second client listener that advertises proxyPort instead of itself, so
+   * a client bootstrapped through the proxy port is told to use proxy ports for every broker.
+   */
+  readonly externalPort: number;
+  /** Where the kafka adapter's proxy (adapters/kafka/proxy.ts) listens for the EXTERNAL listener. */
+  readonly proxyPort: number;
   readonly state: NodeState;
   /** The node's folder: server.properties, data/, logs/server.log and jvm.log. */
   readonly dir: string;
@@ -46,8 +53,12 @@ export interface ClusterOptions {
   /** The address every listener binds to; default 127.0.0.1. */
   readonly host?: string;
   /**
-   * Node n listens for clients on basePort + 2(n-1) and for the quorum on the port after it:
-   * with the default 19092 that is 19092/19093, 19094/19095 and 19096/19097.
+   * The cluster takes 4 ports a node, from basePort on. Node n listens for clients (PLAINTEXT) on
+   * basePort + 2(n-1) and for the quorum on the port after it; after those pairs come, in the same
+   * order, each node's EXTERNAL client port and the proxy port that listener advertises. With the
+   * default 19092 and 3 nodes: PLAINTEXT/CONTROLLER 19092/19093, 19094/19095 and 19096/19097, then
+   * EXTERNAL/proxy 19098/19099, 19100/19101 and 19102/19103. The PLAINTEXT ports stay where they
+   * were before the EXTERNAL listener existed, so addresses people wrote down still work.
    */
   readonly basePort?: number;
   readonly kafkaVersion?: string;
@@ -71,7 +82,9 @@ export interface ClusterOptions {
 
 export interface ClusterHandle {
   readonly clusterId: string;
-  /** host:port of every node, comma-separated, for bootstrap.servers. */
+  /** The address every listener binds to, such as 127.0.0.1. */
+  readonly host: string;
+  /** host:port of every node's PLAINTEXT listener, comma-separated, for bootstrap.servers. */
   readonly bootstrap: string;
   /** The nodes as they are now: a node that died on its own shows as stopped. */
   readonly nodes: readonly ClusterNode[];
@@ -113,6 +126,8 @@ export class ClusterError extends Error {
 
 const DEFAULT_NODE_COUNT = 3;
 const DEFAULT_BASE_PORT = 19092;
+/** PLAINTEXT, CONTROLLER, EXTERNAL and the proxy port EXTERNAL advertises; see ClusterOptions.basePort. */
+const PORTS_PER_NODE = 4;
 const DEFAULT_HOST = '127.0.0.1';
 const DEFAULT_READY_TIMEOUT_MS = 120_000;
 const DEFAULT_STOP_TIMEOUT_MS = 30_000;
@@ -185,11 +200,17 @@ logger.request.name = kafka.request.logger
 logger.request.level = WARN
 `;
 
-interface StateNode {
+/** What renderServerProperties needs of the node it writes the settings of. */
+export interface NodePorts {
   readonly id: number;
   readonly clientPort: number;
   readonly controllerPort: number;
+  readonly externalPort: number;
+  readonly proxyPort: number;
   readonly dir: string;
+}
+
+interface StateNode extends NodePorts {
   readonly configFile: string;
   pid: number | null;
   state: NodeState;
@@ -237,8 +258,9 @@ function resolveSettings(options: ClusterOptions): Settings {
   if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > 9) {
     throw new ClusterError(`nodeCount must be an integer from 1 to 9, got ${nodeCount}`);
   }
-  if (!Number.isInteger(basePort) || basePort < 1024 || basePort + 2 * nodeCount > 65535) {
-    throw new ClusterError(`basePort must leave room for ${2 * nodeCount} ports between 1024 and 65535, got ${basePort}`);
+  const portCount = PORTS_PER_NODE * nodeCount;
+  if (!Number.isInteger(basePort) || basePort < 1024 || basePort + portCount - 1 > 65535) {
+    throw new ClusterError(`basePort must leave room for ${portCount} ports between 1024 and 65535, got ${basePort}`);
   }
   return {
     nodeCount,
@@ -272,7 +294,7 @@ export function randomClusterId(): string {
  * the ISR after 5 s without catching up, and consumer groups may use sessions as short as 1 s.
  */
 export function renderServerProperties(
-  node: { readonly id: number; readonly clientPort: number; readonly controllerPort: number; readonly dir: string },
+  node: NodePorts,
   voters: readonly { readonly id: number; readonly controllerPort: number }[],
   host: string,
   overrides: Readonly<Record<string, string | number | boolean>>,
@@ -285,11 +307,15 @@ export function renderServerProperties(
     // A static quorum: every node knows all voters from its configuration, so formatting needs
     // no directory ids and a restarted node simply rejoins.
     'controller.quorum.voters': voters.map((voter) => `${voter.id}@${host}:${voter.controllerPort}`).join(','),
-    listeners: `PLAINTEXT://${host}:${node.clientPort},CONTROLLER://${host}:${node.controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://${host}:${node.clientPort}`,
+    // PLAINTEXT serves the brokers themselves, tools and most clients. EXTERNAL is the same
+    // protocol on another port that advertises the proxy port: a broker answers a Metadata
+    // request with the addresses of the listener it came in on, so a client that starts at a
+    // proxy port only ever learns proxy ports, and all its traffic passes the proxy.
+    listeners: `PLAINTEXT://${host}:${node.clientPort},EXTERNAL://${host}:${node.externalPort},CONTROLLER://${host}:${node.controllerPort}`,
+    'advertised.listeners': `PLAINTEXT://${host}:${node.clientPort},EXTERNAL://${host}:${node.proxyPort}`,
     'controller.listener.names': 'CONTROLLER',
     'inter.broker.listener.name': 'PLAINTEXT',
-    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT',
     'log.dirs': join(node.dir, 'data'),
     // Scenarios create their topics with explicit partitions, replication and min.insync; a topic
     // created by a typo would silently have other settings.
@@ -578,6 +604,10 @@ class Cluster implements ClusterHandle {
     return this.settings.dataDir;
   }
 
+  get host(): string {
+    return this.state.host;
+  }
+
   get bootstrap(): string {
     return this.state.nodes.map((node) => `${this.state.host}:${node.clientPort}`).join(',');
   }
@@ -612,8 +642,8 @@ class Cluster implements ClusterHandle {
 
   private snapshot(node: StateNode): ClusterNode {
     this.refresh(node);
-    const { id, pid, clientPort, controllerPort, state, dir } = node;
-    return { id, pid, clientPort, controllerPort, state, dir };
+    const { id, pid, clientPort, controllerPort, externalPort, proxyPort, state, dir } = node;
+    return { id, pid, clientPort, controllerPort, externalPort, proxyPort, state, dir };
   }
 
   /**
@@ -903,11 +933,14 @@ function nodeLayout(settings: Settings): StateNode[] {
   return Array.from({ length: settings.nodeCount }, (_, index) => {
     const id = index + 1;
     const clientPort = settings.basePort + 2 * index;
+    const externalPort = settings.basePort + 2 * settings.nodeCount + 2 * index;
     const dir = join(settings.dataDir, `node-${id}`);
     return {
       id,
       clientPort,
       controllerPort: clientPort + 1,
+      externalPort,
+      proxyPort: externalPort + 1,
       dir,
       configFile: join(dir, 'server.properties'),
       pid: null,
@@ -922,7 +955,19 @@ function sameLayout(state: ClusterState, settings: Settings): boolean {
     state.kafkaVersion === settings.kafkaVersion &&
     state.host === settings.host &&
     state.nodes.length === wanted.length &&
-    state.nodes.every((node, index) => node.clientPort === wanted[index]?.clientPort && node.dir === wanted[index]?.dir)
+    // A state.json written before the EXTERNAL listener existed has no externalPort: its nodes
+    // lack that listener, so the cluster is replaced rather than reused.
+    state.nodes.every((node, index) => {
+      const expected = wanted[index];
+      return (
+        expected !== undefined &&
+        node.clientPort === expected.clientPort &&
+        node.controllerPort === expected.controllerPort &&
+        node.externalPort === expected.externalPort &&
+        node.proxyPort === expected.proxyPort &&
+        node.dir === expected.dir
+      );
+    })
   );
 }
 
@@ -1029,9 +1074,10 @@ async function startLocked(settings: Settings, started: number): Promise<Cluster
     log: settings.log,
   });
   const nodes = nodeLayout(settings);
+  // The proxy ports too: the adapter's proxy binds them later, and should find them free.
   await assertPortsFree(
     settings.host,
-    nodes.flatMap((node) => [node.clientPort, node.controllerPort]),
+    nodes.flatMap((node) => [node.clientPort, node.controllerPort, node.externalPort, node.proxyPort]),
   );
 
   const log4jConfig = join(settings.dataDir, 'log4j2.properties');
@@ -1110,6 +1156,8 @@ export async function clusterStatus(dataDir: string = defaultClusterDir()): Prom
         pid: condition === 'gone' ? null : node.pid,
         clientPort: node.clientPort,
         controllerPort: node.controllerPort,
+        externalPort: node.externalPort,
+        proxyPort: node.proxyPort,
         state: condition === 'gone' ? ('stopped' as const) : condition,
         dir: node.dir,
       };

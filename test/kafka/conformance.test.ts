@@ -45,9 +45,23 @@ const { skip, title } = kafkaSkip('the Kafka conformance run');
  */
 const KAFKAJS_SEQUENCE_REUSE = 'kafkajs 2.2.4 gives a failed send\'s sequence numbers to the next send';
 
+/**
+ * kafkajs 2.2.4 speaks TxnOffsetCommit v0-v1 and OffsetFetch up to v4: it has none of KIP-447.
+ * Its transactional offset commits carry no group generation, so the broker cannot fence a
+ * pipeline member that lost its partitions in a rebalance, and it cannot ask for stable offsets,
+ * so a partition's new owner may start from an offset that an open transaction is about to
+ * replace. The adapter checks the generation on the client side before adding offsets and before
+ * committing, which narrows the window but cannot close it: on a loaded machine a rebalance that
+ * lands between the check and the commit makes the pipeline process input twice.
+ */
+const KAFKAJS_NO_KIP_447 = 'kafkajs 2.2.4 has no KIP-447 (transactional offset commits without the group generation)';
+
 /** Claims that a known defect of the client (not of Kafka) may break, with the defect. */
 const KNOWN_CLIENT_DEFECTS: Readonly<Record<string, string>> = {
-  'suites/exactly-once/pipeline-survives-lost-commit-acknowledgments.yaml': KAFKAJS_SEQUENCE_REUSE,
+  'suites/exactly-once/pipeline-survives-consumer-crash.yaml': KAFKAJS_NO_KIP_447,
+  'suites/exactly-once/pipeline-survives-leader-and-coordinator-crash.yaml': KAFKAJS_NO_KIP_447,
+  'suites/exactly-once/pipeline-survives-producer-crash-mid-transaction.yaml': KAFKAJS_NO_KIP_447,
+  'suites/exactly-once/pipeline-survives-lost-commit-acknowledgments.yaml': `${KAFKAJS_SEQUENCE_REUSE}; ${KAFKAJS_NO_KIP_447}`,
   'suites/producer-acks/idempotent-pipelined-resends-store-each-message-once.yaml': KAFKAJS_SEQUENCE_REUSE,
 };
 

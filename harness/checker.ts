@@ -42,15 +42,26 @@
 // few lines of one witness, and of one producer's sends of one key when the history did not list
 // them in `seq` order (which a correct recorder never does).
 
-import type { HistoryEvent, PlacedRecord, SendEvent } from '../spec/history.js';
-import { MAX_WITNESSES, type AnomalyVerdict, type Counts, type Witness } from '../spec/result.js';
+import type { AckEvent, HistoryEvent, PlacedRecord, SendEvent } from '../spec/history.js';
+import type { AnomalyVerdict, Counts } from '../spec/result.js';
 import type { Anomaly, Expectation } from '../spec/vocabulary.js';
+import {
+  abortedReadWitness,
+  duplicatedWitness,
+  FindingBuilder,
+  inconsistentOffsetWitness,
+  lostUnacknowledgedWitness,
+  lostWitness,
+  phantomWitness,
+  reorderedWitness,
+  unprocessedWitness,
+  type AnomalyFinding,
+  type Appearance,
+  type OrderedSend,
+  type PlacedLine,
+} from './witnesses.js';
 
-/** What the checker found for one anomaly: the exact count and up to MAX_WITNESSES witnesses. */
-export interface AnomalyFinding {
-  count: number;
-  witnesses: Witness[];
-}
+export type { AnomalyFinding } from './witnesses.js';
 
 export interface CheckResult {
   counts: Counts;
@@ -104,14 +115,6 @@ export function judge(result: CheckResult, expect: Readonly<Record<Anomaly, Expe
   return { anomalies, held };
 }
 
-/** A place in the log together with the history line that showed it. */
-interface PlacedLine {
-  readonly partition: number;
-  readonly offset: number;
-  readonly line: number;
-}
-
-type Appearance = 'delivered' | 'stored' | 'processed';
 type ReadKind = 'poll' | 'process' | 'drain';
 
 /** Everything the history says about one message id. */
@@ -119,7 +122,7 @@ interface MessageFacts {
   /** The first send of the id; a resend of the same id by the application is not a new message. */
   send?: SendEvent;
   ackLine?: number;
-  ackPlace?: PlacedRecord;
+  ackEvent?: AckEvent;
   /** A send that ended in an error was never promised, whatever the ack mode. */
   errorLine?: number;
   /** Distinct places where the drain found the id, not counting aborted records. */
@@ -155,51 +158,6 @@ interface SendGroup {
   /** False when some send came with a lower `seq` than the send before it. */
   inSeqOrder: boolean;
   lastSeq: number;
-}
-
-/** Counts every occurrence but keeps only the first MAX_WITNESSES witnesses. */
-class FindingBuilder {
-  count = 0;
-  readonly witnesses: Witness[] = [];
-
-  /** The witness is built only while there is room for it, so a huge count costs no more. */
-  add(makeWitness: () => Witness): void {
-    this.count += 1;
-    if (this.witnesses.length < MAX_WITNESSES) this.witnesses.push(makeWitness());
-  }
-
-  finish(): AnomalyFinding {
-    return { count: this.count, witnesses: this.witnesses };
-  }
-}
-
-interface WitnessParts {
-  readonly ids: readonly string[];
-  readonly lines: readonly (number | undefined)[];
-  readonly note: string;
-  readonly places?: readonly { readonly partition: number; readonly offset: number }[];
-}
-
-/**
- * Builds a witness with its lines ascending and unique. `partition` is set when all places share
- * one partition; otherwise the note names each place, since one field cannot.
- */
-function witness(parts: WitnessParts): Witness {
-  const lines = [...new Set(parts.lines.filter((line): line is number => line !== undefined))].sort(
-    (a, b) => a - b,
-  );
-  const result: { -readonly [K in keyof Witness]: Witness[K] } = { ids: parts.ids, lines, note: parts.note };
-  if (parts.places !== undefined && parts.places.length > 0) {
-    const partitions = new Set(parts.places.map((place) => place.partition));
-    const [only] = partitions;
-    if (partitions.size === 1 && only !== undefined) result.partition = only;
-    result.offsets = parts.places.map((place) => place.offset);
-  }
-  return result;
-}
-
-function describePlaces(places: readonly PlacedLine[]): string {
-  return places.map((place) => `partition ${place.partition} offset ${place.offset}`).join(', ');
 }
 
 function placeKey(partition: number, offset: number): string {
@@ -278,7 +236,7 @@ export function check(history: readonly HistoryEvent[]): CheckResult {
         const facts = factsOf(event.id);
         if (facts.ackLine === undefined) {
           facts.ackLine = event.i;
-          facts.ackPlace = { id: event.id, partition: event.partition, offset: event.offset };
+          facts.ackEvent = event;
         }
         break;
       }
@@ -352,76 +310,18 @@ export function check(history: readonly HistoryEvent[]): CheckResult {
     if (processed) counts.processed += 1;
 
     const promised = ackNone ? sent && facts.errorLine === undefined : acknowledged;
-    if (promised && !stored) {
-      lost.add(() => {
-        if (ackNone) {
-          return witness({
-            ids: [id],
-            lines: [facts.send?.i],
-            note:
-              `${id} was sent under ack mode none, where the send is the only promise, ` +
-              'and the final drain did not find it.',
-          });
-        }
-        const ackPlace = facts.ackPlace;
-        return witness({
-          ids: [id],
-          lines: [facts.send?.i, facts.ackLine],
-          places: ackPlace === undefined ? [] : [ackPlace],
-          note:
-            ackPlace === undefined
-              ? `${id} was acknowledged and the final drain did not find it.`
-              : `${id} was acknowledged at partition ${ackPlace.partition} offset ${ackPlace.offset} ` +
-                'and the final drain did not find it.',
-        });
-      });
-    }
-
-    if (stored && !processed) {
-      unprocessed.add(() =>
-        witness({
-          ids: [id],
-          lines: facts.stored.map((place) => place.line),
-          places: facts.stored,
-          note: `${id} is stored at ${describePlaces(facts.stored)} and no consumer processed it.`,
-        }),
+    if (promised && !stored && lost.occurs()) {
+      lost.keep(
+        ackNone || facts.ackEvent === undefined
+          ? lostUnacknowledgedWitness(id, facts.send?.i)
+          : lostWitness(id, facts.send?.i, facts.ackEvent),
       );
     }
-
-    const storedTwice = facts.stored.length > 1;
-    const processedTwice = facts.processed.length > 1;
-    if (storedTwice || processedTwice) {
-      duplicated.add(() => {
-        const storedPart = `stored at ${facts.stored.length} places (${describePlaces(facts.stored)})`;
-        const processedPart = `processed ${facts.processed.length} times`;
-        const note =
-          storedTwice && processedTwice
-            ? `${id} is both ${storedPart} and ${processedPart}.`
-            : storedTwice
-              ? `${id} is ${storedPart}.`
-              : `${id} was ${processedPart} (${describePlaces(facts.processed)}).`;
-        return witness({
-          ids: [id],
-          lines: [
-            ...(storedTwice ? facts.stored.map((place) => place.line) : []),
-            ...(processedTwice ? facts.processed.map((place) => place.line) : []),
-          ],
-          places: storedTwice ? facts.stored : facts.processed,
-          note,
-        });
-      });
-    }
-
+    if (stored && !processed && unprocessed.occurs()) unprocessed.keep(unprocessedWitness(id, facts.stored));
+    const duplicate = facts.stored.length > 1 || facts.processed.length > 1;
+    if (duplicate && duplicated.occurs()) duplicated.keep(duplicatedWitness(id, facts.stored, facts.processed));
     const first = facts.firstAppearance;
-    if (!sent && first !== undefined) {
-      phantom.add(() =>
-        witness({
-          ids: [id],
-          lines: [first.line],
-          note: `${id} was ${first.as} at line ${first.line} but no producer ever sent it.`,
-        }),
-      );
-    }
+    if (!sent && first !== undefined && phantom.occurs()) phantom.keep(phantomWitness(id, first.line, first.as));
   }
 
   const reordered = new FindingBuilder();
@@ -433,29 +333,11 @@ export function check(history: readonly HistoryEvent[]): CheckResult {
   const inconsistentOffset = new FindingBuilder();
   for (const place of places.values()) {
     const { partition, offset, firstPoll, abortedDrain, firstRead, conflict } = place;
-    if (firstPoll !== undefined && abortedDrain !== undefined) {
-      abortedRead.add(() =>
-        witness({
-          ids: firstPoll.id === abortedDrain.id ? [firstPoll.id] : [firstPoll.id, abortedDrain.id],
-          lines: [firstPoll.line, abortedDrain.line],
-          places: [{ partition, offset }],
-          note:
-            `A poll delivered ${firstPoll.id} at partition ${partition} offset ${offset}, ` +
-            'which the final drain shows belongs to an aborted transaction.',
-        }),
-      );
+    if (firstPoll !== undefined && abortedDrain !== undefined && abortedRead.occurs()) {
+      abortedRead.keep(abortedReadWitness(partition, offset, firstPoll, abortedDrain));
     }
-    if (conflict !== undefined) {
-      inconsistentOffset.add(() =>
-        witness({
-          ids: [firstRead.id, conflict.id],
-          lines: [firstRead.line, conflict.line],
-          places: [{ partition, offset }],
-          note:
-            `Partition ${partition} offset ${offset} was read as ${firstRead.id} by a ${firstRead.kind} ` +
-            `and as ${conflict.id} by a ${conflict.kind}.`,
-        }),
-      );
+    if (conflict !== undefined && inconsistentOffset.occurs()) {
+      inconsistentOffset.keep(inconsistentOffsetWitness(partition, offset, firstRead, conflict));
     }
   }
 
@@ -474,53 +356,35 @@ export function check(history: readonly HistoryEvent[]): CheckResult {
 }
 
 /** The highest stored offset among a group's earlier sends in one partition, and whose it is. */
-interface Highest {
-  readonly id: string;
-  readonly seq: number;
-  readonly place: PlacedLine;
-}
+type Highest = OrderedSend;
 
 /**
  * Walks one producer's acknowledged, stored sends of one key in send order, keeping the highest
  * offset stored so far per partition; a send stored below it was overtaken by an earlier send.
  */
 function checkOrder(group: SendGroup, messages: ReadonlyMap<string, MessageFacts>, reordered: FindingBuilder): void {
-  const walk: {
-    readonly id: string;
-    readonly facts: MessageFacts;
-    readonly send: SendEvent;
-    readonly place: PlacedLine;
-  }[] = [];
+  const walk: OrderedSend[] = [];
   for (const id of group.ids) {
     const facts = messages.get(id);
     const send = facts?.send;
-    if (facts === undefined || send === undefined || facts.ackLine === undefined) continue;
+    const ackLine = facts?.ackLine;
+    if (facts === undefined || send === undefined || ackLine === undefined) continue;
     const place = lowestPlace(facts.stored);
-    if (place !== undefined) walk.push({ id, facts, send, place });
+    if (place !== undefined) walk.push({ id, seq: send.seq, sendLine: send.i, ackLine, place });
   }
   // Acks may arrive in any order, but sends are walked by `seq`; sorting one group is only needed
   // when the recorder wrote its sends out of `seq` order.
-  if (!group.inSeqOrder) walk.sort((a, b) => a.send.seq - b.send.seq);
+  if (!group.inSeqOrder) walk.sort((a, b) => a.seq - b.seq);
 
   const highestByPartition = new Map<number, Highest>();
-  for (const { id, facts, send, place } of walk) {
+  for (const current of walk) {
+    const { place } = current;
     const highest = highestByPartition.get(place.partition);
     if (highest === undefined || place.offset > highest.place.offset) {
-      highestByPartition.set(place.partition, { id, seq: send.seq, place });
+      highestByPartition.set(place.partition, current);
       continue;
     }
     if (place.offset === highest.place.offset) continue;
-    const earlier = messages.get(highest.id);
-    reordered.add(() =>
-      witness({
-        ids: [highest.id, id],
-        lines: [earlier?.send?.i, earlier?.ackLine, highest.place.line, send.i, facts.ackLine, place.line],
-        places: [highest.place, place],
-        note:
-          `Producer ${group.producer} sent ${highest.id} (seq ${highest.seq}) before ${id} (seq ${send.seq}) ` +
-          `with key ${JSON.stringify(group.key)}, both were acknowledged, yet ${id} is stored at offset ` +
-          `${place.offset}, below ${highest.id}'s offset ${highest.place.offset} in partition ${place.partition}.`,
-      }),
-    );
+    if (reordered.occurs()) reordered.keep(reorderedWitness(group.producer, group.key, highest, current));
   }
 }

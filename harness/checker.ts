@@ -480,11 +480,13 @@ class Tally {
     return place;
   }
 
+  /** The partition of a place, as its first read named it. */
   partitionOf(place: number): number {
     if (((this.placeFlags[place] ?? 0) & INEXACT) === 0) return this.placePartition[place] ?? 0;
     return this.inexactPlaces.get(place)?.partition ?? 0;
   }
 
+  /** The offset of a place, as its first read named it. */
   offsetOf(place: number): number {
     if (((this.placeFlags[place] ?? 0) & INEXACT) === 0) return this.placeOffset[place] ?? 0;
     return this.inexactPlaces.get(place)?.offset ?? 0;
@@ -527,6 +529,7 @@ class Tally {
   }
 }
 
+/** Appends `value` to the list of `key`, making the list when it is the first. */
 function pushTo(lists: Map<number, number[]>, key: number, value: number): void {
   const list = lists.get(key);
   if (list === undefined) lists.set(key, [value]);
@@ -545,6 +548,7 @@ function eventAt<T extends HistoryEvent['type']>(
   return event as Extract<HistoryEvent, { readonly type: T }>;
 }
 
+/** The line number (`i`) of the event at a position. */
 function lineAt(history: readonly HistoryEvent[], at: number): number {
   const event = history[at];
   if (event === undefined) throw new Error(`checker: history position ${at} is past the end`);

@@ -9,7 +9,10 @@ const PAGE_BITS = 12;
 const PAGE_SIZE = 1 << PAGE_BITS;
 const PAGE_MASK = PAGE_SIZE - 1;
 
-/** True for an integer in [0, 2^31): what a PairIndex can take, and what offsets and sequences are. */
+/**
+ * True for an integer in [0, 2^31): what a PairIndex can take, and what offsets and sequences are.
+ * -0 passes as well, and is the same slot as 0, just as `${-0}` is '0'.
+ */
 export function isSmallIndex(value: number): boolean {
   return (value | 0) === value && value >= 0;
 }

@@ -37,20 +37,44 @@
 // - inconsistent-offset: two reads of one (partition, offset) returned different ids, where a
 //   read is a poll record, a process event or a drain record (aborted or not). One per place.
 //
-// The checker is linear in the length of the history: one pass fills Maps keyed by id and by
-// place, and a second pass over those Maps judges each id and place. The only sorting is of the
-// few lines of one witness, and of one producer's sends of one key when the history did not list
-// them in `seq` order (which a correct recorder never does).
+// The checker is linear in the length of the history: one pass fills tables indexed by message
+// and by place, and a second pass over those tables judges each message, send group and place.
+// The only sorting is of the few lines of one witness, and of one producer's sends of one key
+// when the history did not list them in `seq` order (which a correct recorder never does).
+//
+// It has to stay fast at 10^7 events (bench/micro/checker.ts measures it), which rules out what
+// would be simplest: Maps keyed by id strings and by `partition:offset` strings, and one object
+// per message and per place, outgrow the processor's caches and keep the garbage collector busy
+// well before that size. So every message id is turned into a dense integer once per event
+// (harness/dense.ts; the runner's ids `p<producer>-<seq>` are parsed rather than hashed), so is
+// every place, and what is known of each lives in typed arrays under that integer. The first pass
+// allocates nothing per event but for the rare facts kept in Maps: a second stored or processed
+// place, a conflicting read, an aborted record. Witnesses are built at the end from the events
+// themselves, found again by their position in the history. The plain Map-based form of the same
+// derivations is test/unit/checker-reference.ts, and a property test holds the two equal.
 
-import type { HistoryEvent, PlacedRecord, SendEvent } from '../spec/history.js';
-import { MAX_WITNESSES, type AnomalyVerdict, type Counts, type Witness } from '../spec/result.js';
+import type { DrainEvent, HistoryEvent, PollEvent, SendEvent } from '../spec/history.js';
+import type { AnomalyVerdict, Counts } from '../spec/result.js';
 import type { Anomaly, Expectation } from '../spec/vocabulary.js';
+import {
+  abortedReadWitness,
+  duplicatedWitness,
+  FindingBuilder,
+  inconsistentOffsetWitness,
+  lostUnacknowledgedWitness,
+  lostWitness,
+  phantomWitness,
+  reorderedWitness,
+  unprocessedWitness,
+  type AnomalyFinding,
+  type Appearance,
+  type OrderedSend,
+  type PlacedLine,
+  type ReadKind,
+} from './witnesses.js';
+import { grown, IdIndex, internKey, isSmallIndex, PairIndex } from './dense.js';
 
-/** What the checker found for one anomaly: the exact count and up to MAX_WITNESSES witnesses. */
-export interface AnomalyFinding {
-  count: number;
-  witnesses: Witness[];
-}
+export type { AnomalyFinding } from './witnesses.js';
 
 export interface CheckResult {
   counts: Counts;
@@ -104,109 +128,446 @@ export function judge(result: CheckResult, expect: Readonly<Record<Anomaly, Expe
   return { anomalies, held };
 }
 
-/** A place in the log together with the history line that showed it. */
-interface PlacedLine {
-  readonly partition: number;
-  readonly offset: number;
-  readonly line: number;
+/** Bits of a message's flags. */
+const SENT = 1 << 0;
+const ACKNOWLEDGED = 1 << 1;
+/** Some send of it ended in an error. */
+const FAILED = 1 << 2;
+const DELIVERED = 1 << 3;
+/**
+ * Named by an event that makes it a message of the verdicts: every event that names an id but an
+ * aborted drain record, which only reads its place.
+ */
+const MENTIONED = 1 << 4;
+/** Stored at one place at least, and at more than one. */
+const STORED = 1 << 5;
+const STORED_AGAIN = 1 << 6;
+/** Processed once at least, and more than once. */
+const PROCESSED = 1 << 7;
+const PROCESSED_AGAIN = 1 << 8;
+/** Delivered, stored or processed at least once. */
+const APPEARED = 1 << 9;
+
+/** Bits of a place's flags. */
+const POLLED = 1 << 0;
+/** Some read returned another id than the first read. */
+const CONFLICTING = 1 << 1;
+/** A drain record marked aborted is at this place. */
+const ABORTED = 1 << 2;
+/** Its partition or offset is not an integer an Int32Array holds exactly (see Tally.inexactPlaces). */
+const INEXACT = 1 << 3;
+/** The kind of the place's first read sits above the flags. */
+const FIRST_READ_SHIFT = 4;
+const READ_KINDS: readonly ReadKind[] = ['poll', 'process', 'drain'];
+/** Indexes into READ_KINDS. */
+const BY_POLL = 0, BY_PROCESS = 1, BY_DRAIN = 2;
+
+/** No message, no place: the end of a group's list. */
+const NONE = -1;
+
+/**
+ * Room for this many messages, and as many places, at first. A history of the runner has about
+ * four lines per message (send, ack, process, drain, and a share of polls and commits), so a
+ * quarter of its length is room enough, and the tables need not grow. Growing by doubling would
+ * allocate as much again, and that matters more than the copying: while a history of 10^7 events
+ * fills the heap, every hundred or so megabytes allocated makes V8 mark the whole heap, the
+ * history's objects included, which takes a second or more each time.
+ */
+function initialCapacity(history: readonly HistoryEvent[]): number {
+  return Math.max(1024, Math.ceil(history.length / 4));
 }
 
-type Appearance = 'delivered' | 'stored' | 'processed';
-type ReadKind = 'poll' | 'process' | 'drain';
-
-/** Everything the history says about one message id. */
-interface MessageFacts {
-  /** The first send of the id; a resend of the same id by the application is not a new message. */
-  send?: SendEvent;
-  ackLine?: number;
-  ackPlace?: PlacedRecord;
-  /** A send that ended in an error was never promised, whatever the ack mode. */
-  errorLine?: number;
-  /** Distinct places where the drain found the id, not counting aborted records. */
-  readonly stored: PlacedLine[];
-  readonly processed: PlacedLine[];
-  delivered: boolean;
-  /** The first line that delivered, stored or processed the id: the evidence of a phantom. */
-  firstAppearance?: { readonly line: number; readonly as: Appearance };
-}
-
-interface Read {
-  readonly id: string;
-  readonly line: number;
-  readonly kind: ReadKind;
-}
-
-/** Everything the history says about one (partition, offset). */
-interface PlaceFacts {
-  readonly partition: number;
-  readonly offset: number;
-  readonly firstRead: Read;
-  /** The first read that returned a different id from the first read. */
-  conflict?: Read;
-  firstPoll?: Read;
-  abortedDrain?: Read;
-}
-
-/** One producer's sends of one key, in history order. */
-interface SendGroup {
-  readonly producer: number;
-  readonly key: string;
-  readonly ids: string[];
-  /** False when some send came with a lower `seq` than the send before it. */
-  inSeqOrder: boolean;
-  lastSeq: number;
-}
-
-/** Counts every occurrence but keeps only the first MAX_WITNESSES witnesses. */
-class FindingBuilder {
-  count = 0;
-  readonly witnesses: Witness[] = [];
-
-  /** The witness is built only while there is room for it, so a huge count costs no more. */
-  add(makeWitness: () => Witness): void {
-    this.count += 1;
-    if (this.witnesses.length < MAX_WITNESSES) this.witnesses.push(makeWitness());
-  }
-
-  finish(): AnomalyFinding {
-    return { count: this.count, witnesses: this.witnesses };
-  }
-}
-
-interface WitnessParts {
-  readonly ids: readonly string[];
-  readonly lines: readonly (number | undefined)[];
-  readonly note: string;
-  readonly places?: readonly { readonly partition: number; readonly offset: number }[];
+/** One read of a place, kept only for the rare conflicting and aborted reads. */
+interface PlaceRead {
+  readonly message: number;
+  /** The read's position in the history array. */
+  readonly at: number;
+  readonly kind: number;
 }
 
 /**
- * Builds a witness with its lines ascending and unique. `partition` is set when all places share
- * one partition; otherwise the note names each place, since one field cannot.
+ * Everything the history says about its messages and places, in one pass. Each message is a
+ * dense index (IdIndex) and each (partition, offset) another (PairIndex); what is known about
+ * them sits in typed arrays under that index. Events are referred to by their position in the
+ * history array (`at`), so a witness can be built from the event itself when it is wanted, and
+ * nothing is copied for the many messages that need none. Positions, not line numbers, because
+ * a position always finds its event; the line printed in a witness is the event's own `i`.
  */
-function witness(parts: WitnessParts): Witness {
-  const lines = [...new Set(parts.lines.filter((line): line is number => line !== undefined))].sort(
-    (a, b) => a - b,
-  );
-  const result: { -readonly [K in keyof Witness]: Witness[K] } = { ids: parts.ids, lines, note: parts.note };
-  if (parts.places !== undefined && parts.places.length > 0) {
-    const partitions = new Set(parts.places.map((place) => place.partition));
-    const [only] = partitions;
-    if (partitions.size === 1 && only !== undefined) result.partition = only;
-    result.offsets = parts.places.map((place) => place.offset);
+class Tally {
+  ackMode: string | undefined;
+  /** Commit mode `transactional`: processed means present in the committed output topic. */
+  pipeline = false;
+
+  readonly ids: IdIndex;
+  /** Per message: SENT, ACKNOWLEDGED, ... */
+  flags = new Uint16Array(0);
+  /** Per message, the first send and the first ack, when its flag is set. */
+  sendAt = new Int32Array(0);
+  ackAt = new Int32Array(0);
+  /**
+   * The first appearance of each message that appeared before any send of it: the evidence of a
+   * phantom. A message sent before it appeared can never be one, and in a runner's history that
+   * is every message, so this Map stays small.
+   */
+  readonly unsentAppearances = new Map<number, { readonly at: number; readonly as: Appearance }>();
+  /** Per message, the first drain record that stored it and the first processing, when flagged. */
+  storedAt = new Int32Array(0);
+  processedAt = new Int32Array(0);
+  /** Per stored message, the place with the lowest offset it is stored at (the first such). */
+  lowestPlace = new Int32Array(0);
+  /** Per sent message, the next message its producer sent with its key, or NONE. */
+  nextInGroup = new Int32Array(0);
+  /** The second and later places of the few messages stored or processed more than once. */
+  readonly moreStoredAt = new Map<number, number[]>();
+  readonly moreProcessedAt = new Map<number, number[]>();
+  /** Messages in the order they were first mentioned: the order of the verdicts and witnesses. */
+  mentioned = new Int32Array(0);
+  mentionedCount = 0;
+
+  /** Send groups: one producer's sends of one key, by producer, then key, in order of appearance. */
+  readonly groupsByProducer = new Map<number, Map<string, number>>();
+  readonly groupProducer: number[] = [];
+  readonly groupKey: string[] = [];
+  /** The group's first and last sends, in the order they were written. */
+  readonly groupFirst: number[] = [];
+  readonly groupLast: number[] = [];
+  /** False when some send came with a lower `seq` than the send before it. */
+  readonly groupInSeqOrder: boolean[] = [];
+  readonly groupLastSeq: number[] = [];
+
+  placeCount = 0;
+  private readonly placeIndex = new PairIndex();
+  /** Places whose partition or offset is not a small integer, which PairIndex cannot hold. */
+  private readonly placeByText = new Map<string, number>();
+  /** Per place, the partition and offset its first read named, unless the place is INEXACT. */
+  placePartition = new Int32Array(0);
+  placeOffset = new Int32Array(0);
+  /** The partition and offset of INEXACT places: not small integers, or -0, which reads as 0. */
+  private readonly inexactPlaces = new Map<number, { readonly partition: number; readonly offset: number }>();
+  /** Per place: POLLED, CONFLICTING, ABORTED and the kind of its first read. */
+  placeFlags = new Uint8Array(0);
+  firstReadMessage = new Int32Array(0);
+  firstReadAt = new Int32Array(0);
+  /** The first message a drain stored at the place, plus one; 0 for none. */
+  storedMessage = new Int32Array(0);
+  /**
+   * The first poll of a place whose first read was not a poll; where it was, that read is the
+   * first poll. Consumers poll before they process and the drain comes last, so this stays small.
+   */
+  readonly laterFirstPolls = new Map<number, PlaceRead>();
+  readonly conflicts = new Map<number, PlaceRead>();
+  readonly abortedDrains = new Map<number, PlaceRead>();
+  /**
+   * `${message}:${place}` for a drain record at a place where the drain stored another message
+   * first: only an inconsistent offset makes one, so these few pairs may be strings.
+   */
+  private readonly otherStoredPairs = new Set<string>();
+
+  constructor(readonly history: readonly HistoryEvent[]) {
+    const capacity = initialCapacity(history);
+    this.ids = new IdIndex(capacity);
+    this.growMessages(capacity);
+    this.growPlaces(capacity);
   }
-  return result;
+
+  /** The one pass over the history. No allocation per event but when a table grows. */
+  run(): this {
+    const history = this.history;
+    for (let at = 0; at < history.length; at++) {
+      const event = history[at];
+      if (event === undefined) continue;
+      switch (event.type) {
+        case 'setup':
+          if (this.ackMode === undefined) this.ackMode = event.ack;
+          if (event.commit === 'transactional') this.pipeline = true;
+          break;
+        case 'send':
+          this.send(event, at);
+          break;
+        case 'ack': {
+          const message = this.mention(event.id);
+          const flags = this.flags[message] ?? 0;
+          if ((flags & ACKNOWLEDGED) === 0) {
+            this.flags[message] = flags | ACKNOWLEDGED;
+            this.ackAt[message] = at;
+          }
+          break;
+        }
+        case 'error': {
+          const message = this.mention(event.id);
+          this.flags[message] = (this.flags[message] ?? 0) | FAILED;
+          break;
+        }
+        case 'poll':
+          this.poll(event, at);
+          break;
+        case 'process': {
+          const message = this.mention(event.id);
+          // A pipeline's processing counts only once its transaction committed the output.
+          if (!this.pipeline) this.addProcessed(message, at);
+          this.appear(message, at, 'processed');
+          this.read(message, event.partition, event.offset, at, BY_PROCESS);
+          break;
+        }
+        case 'drain':
+          this.drain(event, at);
+          break;
+        default:
+          // Phases, commits, faults and info events explain a run but decide no anomaly.
+          break;
+      }
+    }
+    return this;
+  }
+
+  private send(event: SendEvent, at: number): void {
+    const message = this.mention(event.id);
+    const flags = this.flags[message] ?? 0;
+    // The first send of an id counts; a resend of the same id by the application is not a new message.
+    if ((flags & SENT) !== 0) return;
+    this.flags[message] = flags | SENT;
+    this.sendAt[message] = at;
+    this.nextInGroup[message] = NONE;
+    const group = this.groupOf(event.producer, event.key, event.seq, message);
+    const last = this.groupLast[group] ?? NONE;
+    if (last !== message) this.nextInGroup[last] = message;
+    this.groupLast[group] = message;
+  }
+
+  /** The send group of a producer and key, made with `message` as its first send when new. */
+  private groupOf(producer: number, key: string, seq: number, message: number): number {
+    let byKey = this.groupsByProducer.get(producer);
+    if (byKey === undefined) {
+      byKey = new Map();
+      this.groupsByProducer.set(producer, byKey);
+    }
+    let group = byKey.get(key);
+    if (group === undefined) {
+      group = this.groupKey.length;
+      byKey.set(key, group);
+      this.groupProducer.push(producer);
+      this.groupKey.push(key);
+      this.groupFirst.push(message);
+      this.groupLast.push(message);
+      this.groupInSeqOrder.push(true);
+      this.groupLastSeq.push(seq);
+    }
+    if (seq < (this.groupLastSeq[group] ?? seq)) this.groupInSeqOrder[group] = false;
+    this.groupLastSeq[group] = seq;
+    return group;
+  }
+
+  private poll(event: PollEvent, at: number): void {
+    const records = event.records;
+    for (let index = 0; index < records.length; index++) {
+      const record = records[index];
+      if (record === undefined) continue;
+      const message = this.mention(record.id);
+      this.flags[message] = (this.flags[message] ?? 0) | DELIVERED;
+      this.appear(message, at, 'delivered');
+      const place = this.read(message, record.partition, record.offset, at, BY_POLL);
+      const placeFlags = this.placeFlags[place] ?? 0;
+      if ((placeFlags & POLLED) === 0) {
+        this.placeFlags[place] = placeFlags | POLLED;
+        if (placeFlags >> FIRST_READ_SHIFT !== BY_POLL) this.laterFirstPolls.set(place, { message, at, kind: BY_POLL });
+      }
+    }
+  }
+
+  private drain(event: DrainEvent, at: number): void {
+    if (event.output === true) {
+      // The output topic has places of its own: its records are the pipeline's processing.
+      if (event.aborted === true || !this.pipeline) return;
+      const message = this.mention(event.id);
+      this.addProcessed(message, at);
+      this.appear(message, at, 'processed');
+      return;
+    }
+    if (event.aborted === true) {
+      const message = this.indexOf(event.id);
+      const place = this.read(message, event.partition, event.offset, at, BY_DRAIN);
+      const placeFlags = this.placeFlags[place] ?? 0;
+      if ((placeFlags & ABORTED) === 0) {
+        this.placeFlags[place] = placeFlags | ABORTED;
+        this.abortedDrains.set(place, { message, at, kind: BY_DRAIN });
+      }
+      return;
+    }
+    const message = this.mention(event.id);
+    const place = this.read(message, event.partition, event.offset, at, BY_DRAIN);
+    this.appear(message, at, 'stored');
+    // A drain that lists the same record twice does not make it a duplicate.
+    if (this.firstStoredThere(message, place)) this.addStored(message, at, place);
+  }
+
+  /** The dense index of a message id, with room for it in every table. */
+  private indexOf(id: string): number {
+    const message = this.ids.indexOf(id);
+    if (message >= this.flags.length) this.growMessages(message + 1);
+    return message;
+  }
+
+  private mention(id: string): number {
+    const message = this.indexOf(id);
+    const flags = this.flags[message] ?? 0;
+    if ((flags & MENTIONED) === 0) {
+      this.flags[message] = flags | MENTIONED;
+      this.mentioned[this.mentionedCount++] = message;
+    }
+    return message;
+  }
+
+  /** Keeps the first line that delivered, stored or processed a message: the evidence of a phantom. */
+  private appear(message: number, at: number, as: Appearance): void {
+    const flags = this.flags[message] ?? 0;
+    if ((flags & APPEARED) !== 0) return;
+    this.flags[message] = flags | APPEARED;
+    if ((flags & SENT) === 0) this.unsentAppearances.set(message, { at, as });
+  }
+
+  private addStored(message: number, at: number, place: number): void {
+    const flags = this.flags[message] ?? 0;
+    if ((flags & STORED) === 0) {
+      this.flags[message] = flags | STORED;
+      this.storedAt[message] = at;
+      this.lowestPlace[message] = place;
+      return;
+    }
+    this.flags[message] = flags | STORED_AGAIN;
+    pushTo(this.moreStoredAt, message, at);
+    const lowest = this.lowestPlace[message] ?? place;
+    if (this.offsetOf(place) < this.offsetOf(lowest)) this.lowestPlace[message] = place;
+  }
+
+  private addProcessed(message: number, at: number): void {
+    const flags = this.flags[message] ?? 0;
+    if ((flags & PROCESSED) === 0) {
+      this.flags[message] = flags | PROCESSED;
+      this.processedAt[message] = at;
+      return;
+    }
+    this.flags[message] = flags | PROCESSED_AGAIN;
+    pushTo(this.moreProcessedAt, message, at);
+  }
+
+  /** Records a read of (partition, offset) that returned `message`; returns the place's index. */
+  private read(message: number, partition: number, offset: number, at: number, kind: number): number {
+    const candidate = this.placeCount;
+    const small = isSmallIndex(partition) && isSmallIndex(offset);
+    const place = small
+      ? this.placeIndex.intern(partition, offset, candidate)
+      : internKey(this.placeByText, `${partition}:${offset}`, candidate);
+    if (place === candidate) {
+      this.placeCount = candidate + 1;
+      if (place >= this.placeFlags.length) this.growPlaces(place + 1);
+      if (small && !Object.is(partition, -0) && !Object.is(offset, -0)) {
+        this.placePartition[place] = partition;
+        this.placeOffset[place] = offset;
+        this.placeFlags[place] = kind << FIRST_READ_SHIFT;
+      } else {
+        this.inexactPlaces.set(place, { partition, offset });
+        this.placeFlags[place] = INEXACT | (kind << FIRST_READ_SHIFT);
+      }
+      this.firstReadMessage[place] = message;
+      this.firstReadAt[place] = at;
+      return place;
+    }
+    const placeFlags = this.placeFlags[place] ?? 0;
+    if ((placeFlags & CONFLICTING) === 0 && this.firstReadMessage[place] !== message) {
+      this.placeFlags[place] = placeFlags | CONFLICTING;
+      this.conflicts.set(place, { message, at, kind });
+    }
+    return place;
+  }
+
+  /** The partition of a place, as its first read named it. */
+  partitionOf(place: number): number {
+    if (((this.placeFlags[place] ?? 0) & INEXACT) === 0) return this.placePartition[place] ?? 0;
+    return this.inexactPlaces.get(place)?.partition ?? 0;
+  }
+
+  /** The offset of a place, as its first read named it. */
+  offsetOf(place: number): number {
+    if (((this.placeFlags[place] ?? 0) & INEXACT) === 0) return this.placeOffset[place] ?? 0;
+    return this.inexactPlaces.get(place)?.offset ?? 0;
+  }
+
+  /** Whether the drain names `message` at `place` for the first time. */
+  private firstStoredThere(message: number, place: number): boolean {
+    const there = this.storedMessage[place] ?? 0;
+    if (there === 0) {
+      this.storedMessage[place] = message + 1;
+      return true;
+    }
+    if (there === message + 1) return false;
+    const pair = `${message}:${place}`;
+    if (this.otherStoredPairs.has(pair)) return false;
+    this.otherStoredPairs.add(pair);
+    return true;
+  }
+
+  /** Room for `needed` messages: made at first, then by doubling when initialCapacity guessed low. */
+  private growMessages(needed: number): void {
+    this.flags = grown(this.flags, needed);
+    this.sendAt = grown(this.sendAt, needed);
+    this.ackAt = grown(this.ackAt, needed);
+    this.storedAt = grown(this.storedAt, needed);
+    this.processedAt = grown(this.processedAt, needed);
+    this.lowestPlace = grown(this.lowestPlace, needed);
+    this.nextInGroup = grown(this.nextInGroup, needed);
+    this.mentioned = grown(this.mentioned, needed);
+  }
+
+  /** Room for `needed` places: made at first, then by doubling when initialCapacity guessed low. */
+  private growPlaces(needed: number): void {
+    this.placePartition = grown(this.placePartition, needed);
+    this.placeOffset = grown(this.placeOffset, needed);
+    this.placeFlags = grown(this.placeFlags, needed);
+    this.firstReadMessage = grown(this.firstReadMessage, needed);
+    this.firstReadAt = grown(this.firstReadAt, needed);
+    this.storedMessage = grown(this.storedMessage, needed);
+  }
 }
 
-function describePlaces(places: readonly PlacedLine[]): string {
-  return places.map((place) => `partition ${place.partition} offset ${place.offset}`).join(', ');
+/** Appends `value` to the list of `key`, making the list when it is the first. */
+function pushTo(lists: Map<number, number[]>, key: number, value: number): void {
+  const list = lists.get(key);
+  if (list === undefined) lists.set(key, [value]);
+  else list.push(value);
 }
 
-function placeKey(partition: number, offset: number): string {
-  return `${partition}:${offset}`;
+/** The event at a position the tally recorded for an event of this type. */
+function eventAt<T extends HistoryEvent['type']>(
+  history: readonly HistoryEvent[],
+  at: number,
+  type: T,
+): Extract<HistoryEvent, { readonly type: T }> {
+  const event = history[at];
+  if (event?.type !== type) throw new Error(`checker: history position ${at} is not the ${type} event it recorded`);
+  // TypeScript does not narrow a union by a generic discriminant; the test above is that narrowing.
+  return event as Extract<HistoryEvent, { readonly type: T }>;
 }
 
-function lowestPlace(places: readonly PlacedLine[]): PlacedLine | undefined {
+/** The line number (`i`) of the event at a position. */
+function lineAt(history: readonly HistoryEvent[], at: number): number {
+  const event = history[at];
+  if (event === undefined) throw new Error(`checker: history position ${at} is past the end`);
+  return event.i;
+}
+
+/** The places, with their lines, of the process or drain events at these positions. */
+function placedLines(history: readonly HistoryEvent[], positions: readonly number[]): PlacedLine[] {
+  return positions.map((at) => {
+    const event = history[at];
+    if (event?.type !== 'process' && event?.type !== 'drain') {
+      throw new Error(`checker: history position ${at} is not the process or drain event it recorded`);
+    }
+    return { partition: event.partition, offset: event.offset, line: event.i };
+  });
+}
+
+/** The first of the places with the lowest offset. */
+function lowestOf(places: readonly PlacedLine[]): PlacedLine | undefined {
   let lowest: PlacedLine | undefined;
   for (const place of places) if (lowest === undefined || place.offset < lowest.offset) lowest = place;
   return lowest;
@@ -214,313 +575,156 @@ function lowestPlace(places: readonly PlacedLine[]): PlacedLine | undefined {
 
 /** Checks a history for every anomaly. Pure: the same history always gives the same result. */
 export function check(history: readonly HistoryEvent[]): CheckResult {
-  let ackMode: string | undefined;
-  /** Commit mode `transactional`: processed means present in the committed output topic. */
-  let pipeline = false;
-  const messages = new Map<string, MessageFacts>();
-  const places = new Map<string, PlaceFacts>();
-  // Keys are `${id}\n${place}`: a drain that lists the same record twice does not make it a duplicate.
-  const storedPairs = new Set<string>();
-  const groups = new Map<number, Map<string, SendGroup>>();
+  const tally = new Tally(history).run();
+  const findings = perAnomaly(() => new FindingBuilder());
+  const counts = judgeMessages(tally, findings);
+  judgeOrder(tally, findings.reordered);
+  judgePlaces(tally, findings);
+  return { counts, anomalies: perAnomaly((anomaly) => findings[anomaly].finish()) };
+}
 
-  const factsOf = (id: string): MessageFacts => {
-    let facts = messages.get(id);
-    if (facts === undefined) {
-      facts = { stored: [], processed: [], delivered: false };
-      messages.set(id, facts);
-    }
-    return facts;
-  };
+type Findings = Readonly<Record<Anomaly, FindingBuilder>>;
 
-  const appear = (facts: MessageFacts, line: number, as: Appearance): void => {
-    if (facts.firstAppearance === undefined) facts.firstAppearance = { line, as };
-  };
+/** Where the drain stored a message, with lines, in the order it listed them. */
+function storedPlaces(tally: Tally, message: number): PlacedLine[] {
+  if (((tally.flags[message] ?? 0) & STORED) === 0) return [];
+  return placedLines(tally.history, [tally.storedAt[message] ?? 0, ...(tally.moreStoredAt.get(message) ?? [])]);
+}
 
-  const read = (record: PlacedRecord, line: number, kind: ReadKind): PlaceFacts => {
-    const key = placeKey(record.partition, record.offset);
-    const current: Read = { id: record.id, line, kind };
-    let place = places.get(key);
-    if (place === undefined) {
-      place = { partition: record.partition, offset: record.offset, firstRead: current };
-      places.set(key, place);
-    } else if (place.conflict === undefined && place.firstRead.id !== record.id) {
-      place.conflict = current;
-    }
-    return place;
-  };
+/** Where a message was processed, with lines, in history order. */
+function processedPlaces(tally: Tally, message: number): PlacedLine[] {
+  if (((tally.flags[message] ?? 0) & PROCESSED) === 0) return [];
+  return placedLines(tally.history, [tally.processedAt[message] ?? 0, ...(tally.moreProcessedAt.get(message) ?? [])]);
+}
 
-  for (const event of history) {
-    switch (event.type) {
-      case 'setup':
-        if (ackMode === undefined) ackMode = event.ack;
-        if (event.commit === 'transactional') pipeline = true;
-        break;
-      case 'send': {
-        const facts = factsOf(event.id);
-        if (facts.send !== undefined) break;
-        facts.send = event;
-        let byKey = groups.get(event.producer);
-        if (byKey === undefined) {
-          byKey = new Map();
-          groups.set(event.producer, byKey);
-        }
-        let group = byKey.get(event.key);
-        if (group === undefined) {
-          group = { producer: event.producer, key: event.key, ids: [], inSeqOrder: true, lastSeq: event.seq };
-          byKey.set(event.key, group);
-        }
-        if (event.seq < group.lastSeq) group.inSeqOrder = false;
-        group.lastSeq = event.seq;
-        group.ids.push(event.id);
-        break;
-      }
-      case 'ack': {
-        const facts = factsOf(event.id);
-        if (facts.ackLine === undefined) {
-          facts.ackLine = event.i;
-          facts.ackPlace = { id: event.id, partition: event.partition, offset: event.offset };
-        }
-        break;
-      }
-      case 'error': {
-        const facts = factsOf(event.id);
-        facts.errorLine ??= event.i;
-        break;
-      }
-      case 'poll':
-        for (const record of event.records) {
-          const facts = factsOf(record.id);
-          facts.delivered = true;
-          appear(facts, event.i, 'delivered');
-          const place = read(record, event.i, 'poll');
-          if (place.firstPoll === undefined) place.firstPoll = { id: record.id, line: event.i, kind: 'poll' };
-        }
-        break;
-      case 'process': {
-        const facts = factsOf(event.id);
-        // A pipeline's processing counts only once its transaction committed the output.
-        if (!pipeline) facts.processed.push({ partition: event.partition, offset: event.offset, line: event.i });
-        appear(facts, event.i, 'processed');
-        read(event, event.i, 'process');
-        break;
-      }
-      case 'drain': {
-        if (event.output === true) {
-          // The output topic has places of its own: its records are the pipeline's processing.
-          if (event.aborted === true || !pipeline) break;
-          const facts = factsOf(event.id);
-          facts.processed.push({ partition: event.partition, offset: event.offset, line: event.i });
-          appear(facts, event.i, 'processed');
-          break;
-        }
-        const place = read(event, event.i, 'drain');
-        if (event.aborted === true) {
-          if (place.abortedDrain === undefined) place.abortedDrain = { id: event.id, line: event.i, kind: 'drain' };
-          break;
-        }
-        const facts = factsOf(event.id);
-        appear(facts, event.i, 'stored');
-        const pair = `${event.id}\n${placeKey(event.partition, event.offset)}`;
-        if (!storedPairs.has(pair)) {
-          storedPairs.add(pair);
-          facts.stored.push({ partition: event.partition, offset: event.offset, line: event.i });
-        }
-        break;
-      }
-      default:
-        // Phases, commits, faults and info events explain a run but decide no anomaly.
-        break;
-    }
-  }
-
-  const ackNone = ackMode === 'none';
+/** The counts, and the anomalies of single messages, in the order the messages were first mentioned. */
+function judgeMessages(tally: Tally, findings: Findings): Counts {
+  const { history, ids } = tally;
+  const { lost, unprocessed, duplicated, phantom } = findings;
+  const ackNone = tally.ackMode === 'none';
   const counts = { sent: 0, acknowledged: 0, stored: 0, delivered: 0, processed: 0 };
-  const lost = new FindingBuilder();
-  const unprocessed = new FindingBuilder();
-  const duplicated = new FindingBuilder();
-  const phantom = new FindingBuilder();
 
-  for (const [id, facts] of messages) {
-    const sent = facts.send !== undefined;
-    const acknowledged = facts.ackLine !== undefined;
-    const stored = facts.stored.length > 0;
-    const processed = facts.processed.length > 0;
+  for (let index = 0; index < tally.mentionedCount; index++) {
+    const message = tally.mentioned[index] ?? 0;
+    const flags = tally.flags[message] ?? 0;
+    const sent = (flags & SENT) !== 0;
+    const acknowledged = (flags & ACKNOWLEDGED) !== 0;
+    const stored = (flags & STORED) !== 0;
+    const processed = (flags & PROCESSED) !== 0;
     if (sent) counts.sent += 1;
     if (acknowledged) counts.acknowledged += 1;
     if (stored) counts.stored += 1;
-    if (facts.delivered) counts.delivered += 1;
+    if ((flags & DELIVERED) !== 0) counts.delivered += 1;
     if (processed) counts.processed += 1;
 
-    const promised = ackNone ? sent && facts.errorLine === undefined : acknowledged;
-    if (promised && !stored) {
-      lost.add(() => {
-        if (ackNone) {
-          return witness({
-            ids: [id],
-            lines: [facts.send?.i],
-            note:
-              `${id} was sent under ack mode none, where the send is the only promise, ` +
-              'and the final drain did not find it.',
-          });
-        }
-        const ackPlace = facts.ackPlace;
-        return witness({
-          ids: [id],
-          lines: [facts.send?.i, facts.ackLine],
-          places: ackPlace === undefined ? [] : [ackPlace],
-          note:
-            ackPlace === undefined
-              ? `${id} was acknowledged and the final drain did not find it.`
-              : `${id} was acknowledged at partition ${ackPlace.partition} offset ${ackPlace.offset} ` +
-                'and the final drain did not find it.',
-        });
-      });
-    }
-
-    if (stored && !processed) {
-      unprocessed.add(() =>
-        witness({
-          ids: [id],
-          lines: facts.stored.map((place) => place.line),
-          places: facts.stored,
-          note: `${id} is stored at ${describePlaces(facts.stored)} and no consumer processed it.`,
-        }),
+    const promised = ackNone ? sent && (flags & FAILED) === 0 : acknowledged;
+    if (promised && !stored && lost.occurs()) {
+      const id = ids.idOf(message);
+      const sendLine = sent ? lineAt(history, tally.sendAt[message] ?? 0) : undefined;
+      lost.keep(
+        ackNone
+          ? lostUnacknowledgedWitness(id, sendLine)
+          : lostWitness(id, sendLine, eventAt(history, tally.ackAt[message] ?? 0, 'ack')),
       );
     }
-
-    const storedTwice = facts.stored.length > 1;
-    const processedTwice = facts.processed.length > 1;
-    if (storedTwice || processedTwice) {
-      duplicated.add(() => {
-        const storedPart = `stored at ${facts.stored.length} places (${describePlaces(facts.stored)})`;
-        const processedPart = `processed ${facts.processed.length} times`;
-        const note =
-          storedTwice && processedTwice
-            ? `${id} is both ${storedPart} and ${processedPart}.`
-            : storedTwice
-              ? `${id} is ${storedPart}.`
-              : `${id} was ${processedPart} (${describePlaces(facts.processed)}).`;
-        return witness({
-          ids: [id],
-          lines: [
-            ...(storedTwice ? facts.stored.map((place) => place.line) : []),
-            ...(processedTwice ? facts.processed.map((place) => place.line) : []),
-          ],
-          places: storedTwice ? facts.stored : facts.processed,
-          note,
-        });
-      });
+    if (stored && !processed && unprocessed.occurs()) {
+      unprocessed.keep(unprocessedWitness(ids.idOf(message), storedPlaces(tally, message)));
     }
-
-    const first = facts.firstAppearance;
-    if (!sent && first !== undefined) {
-      phantom.add(() =>
-        witness({
-          ids: [id],
-          lines: [first.line],
-          note: `${id} was ${first.as} at line ${first.line} but no producer ever sent it.`,
-        }),
+    if ((flags & (STORED_AGAIN | PROCESSED_AGAIN)) !== 0 && duplicated.occurs()) {
+      duplicated.keep(
+        duplicatedWitness(ids.idOf(message), storedPlaces(tally, message), processedPlaces(tally, message)),
       );
+    }
+    const appearance = sent ? undefined : tally.unsentAppearances.get(message);
+    if (appearance !== undefined && phantom.occurs()) {
+      phantom.keep(phantomWitness(ids.idOf(message), lineAt(history, appearance.at), appearance.as));
     }
   }
-
-  const reordered = new FindingBuilder();
-  for (const byKey of groups.values()) {
-    for (const group of byKey.values()) checkOrder(group, messages, reordered);
-  }
-
-  const abortedRead = new FindingBuilder();
-  const inconsistentOffset = new FindingBuilder();
-  for (const place of places.values()) {
-    const { partition, offset, firstPoll, abortedDrain, firstRead, conflict } = place;
-    if (firstPoll !== undefined && abortedDrain !== undefined) {
-      abortedRead.add(() =>
-        witness({
-          ids: firstPoll.id === abortedDrain.id ? [firstPoll.id] : [firstPoll.id, abortedDrain.id],
-          lines: [firstPoll.line, abortedDrain.line],
-          places: [{ partition, offset }],
-          note:
-            `A poll delivered ${firstPoll.id} at partition ${partition} offset ${offset}, ` +
-            'which the final drain shows belongs to an aborted transaction.',
-        }),
-      );
-    }
-    if (conflict !== undefined) {
-      inconsistentOffset.add(() =>
-        witness({
-          ids: [firstRead.id, conflict.id],
-          lines: [firstRead.line, conflict.line],
-          places: [{ partition, offset }],
-          note:
-            `Partition ${partition} offset ${offset} was read as ${firstRead.id} by a ${firstRead.kind} ` +
-            `and as ${conflict.id} by a ${conflict.kind}.`,
-        }),
-      );
-    }
-  }
-
-  return {
-    counts,
-    anomalies: {
-      lost: lost.finish(),
-      unprocessed: unprocessed.finish(),
-      duplicated: duplicated.finish(),
-      reordered: reordered.finish(),
-      phantom: phantom.finish(),
-      'aborted-read': abortedRead.finish(),
-      'inconsistent-offset': inconsistentOffset.finish(),
-    },
-  };
+  return counts;
 }
 
-/** The highest stored offset among a group's earlier sends in one partition, and whose it is. */
-interface Highest {
-  readonly id: string;
-  readonly seq: number;
-  readonly place: PlacedLine;
+/** Aborted reads and inconsistent offsets, in the order the places were first read. */
+function judgePlaces(tally: Tally, findings: Findings): void {
+  const { history, ids } = tally;
+  const { 'aborted-read': abortedRead, 'inconsistent-offset': inconsistentOffset } = findings;
+  const readLine = (read: PlaceRead) => ({
+    id: ids.idOf(read.message),
+    line: lineAt(history, read.at),
+    kind: READ_KINDS[read.kind] ?? 'poll',
+  });
+  for (let place = 0; place < tally.placeCount; place++) {
+    const flags = tally.placeFlags[place] ?? 0;
+    if ((flags & (ABORTED | CONFLICTING)) === 0) continue;
+    const partition = tally.partitionOf(place);
+    const offset = tally.offsetOf(place);
+    const firstRead = {
+      message: tally.firstReadMessage[place] ?? 0,
+      at: tally.firstReadAt[place] ?? 0,
+      kind: flags >> FIRST_READ_SHIFT,
+    };
+    const abortedDrain = tally.abortedDrains.get(place);
+    if ((flags & POLLED) !== 0 && abortedDrain !== undefined && abortedRead.occurs()) {
+      const firstPoll = firstRead.kind === BY_POLL ? firstRead : tally.laterFirstPolls.get(place);
+      if (firstPoll === undefined) throw new Error('checker: a polled place has no first poll');
+      abortedRead.keep(abortedReadWitness(partition, offset, readLine(firstPoll), readLine(abortedDrain)));
+    }
+    const conflict = tally.conflicts.get(place);
+    if (conflict !== undefined && inconsistentOffset.occurs()) {
+      inconsistentOffset.keep(inconsistentOffsetWitness(partition, offset, readLine(firstRead), readLine(conflict)));
+    }
+  }
 }
 
 /**
- * Walks one producer's acknowledged, stored sends of one key in send order, keeping the highest
- * offset stored so far per partition; a send stored below it was overtaken by an earlier send.
+ * Reorderings, group by group in order of appearance (by producer, then key). Each group's
+ * acknowledged, stored sends are walked in send order, keeping per partition the send stored
+ * highest so far; a send stored below it was overtaken by an earlier send.
  */
-function checkOrder(group: SendGroup, messages: ReadonlyMap<string, MessageFacts>, reordered: FindingBuilder): void {
-  const walk: {
-    readonly id: string;
-    readonly facts: MessageFacts;
-    readonly send: SendEvent;
-    readonly place: PlacedLine;
-  }[] = [];
-  for (const id of group.ids) {
-    const facts = messages.get(id);
-    const send = facts?.send;
-    if (facts === undefined || send === undefined || facts.ackLine === undefined) continue;
-    const place = lowestPlace(facts.stored);
-    if (place !== undefined) walk.push({ id, facts, send, place });
-  }
-  // Acks may arrive in any order, but sends are walked by `seq`; sorting one group is only needed
-  // when the recorder wrote its sends out of `seq` order.
-  if (!group.inSeqOrder) walk.sort((a, b) => a.send.seq - b.send.seq);
-
-  const highestByPartition = new Map<number, Highest>();
-  for (const { id, facts, send, place } of walk) {
-    const highest = highestByPartition.get(place.partition);
-    if (highest === undefined || place.offset > highest.place.offset) {
-      highestByPartition.set(place.partition, { id, seq: send.seq, place });
-      continue;
+function judgeOrder(tally: Tally, reordered: FindingBuilder): void {
+  const { history, ids } = tally;
+  const walked = (message: number): boolean => ((tally.flags[message] ?? 0) & (ACKNOWLEDGED | STORED)) === (ACKNOWLEDGED | STORED);
+  const seqOf = (message: number): number => eventAt(history, tally.sendAt[message] ?? 0, 'send').seq;
+  const orderedSend = (message: number): OrderedSend => {
+    const send = eventAt(history, tally.sendAt[message] ?? 0, 'send');
+    const place = lowestOf(storedPlaces(tally, message));
+    if (place === undefined) throw new Error('checker: a walked send has no stored place');
+    return { id: ids.idOf(message), seq: send.seq, sendLine: send.i, ackLine: lineAt(history, tally.ackAt[message] ?? 0), place };
+  };
+  /** Per partition, the send stored highest so far in the group being walked. */
+  const highest = new Map<number, number>();
+  const step = (group: number, message: number): void => {
+    const place = tally.lowestPlace[message] ?? 0;
+    const partition = tally.partitionOf(place);
+    const offset = tally.offsetOf(place);
+    const earlier = highest.get(partition);
+    const earlierOffset = earlier === undefined ? undefined : tally.offsetOf(tally.lowestPlace[earlier] ?? 0);
+    if (earlier === undefined || earlierOffset === undefined || offset > earlierOffset) {
+      highest.set(partition, message);
+      return;
     }
-    if (place.offset === highest.place.offset) continue;
-    const earlier = messages.get(highest.id);
-    reordered.add(() =>
-      witness({
-        ids: [highest.id, id],
-        lines: [earlier?.send?.i, earlier?.ackLine, highest.place.line, send.i, facts.ackLine, place.line],
-        places: [highest.place, place],
-        note:
-          `Producer ${group.producer} sent ${highest.id} (seq ${highest.seq}) before ${id} (seq ${send.seq}) ` +
-          `with key ${JSON.stringify(group.key)}, both were acknowledged, yet ${id} is stored at offset ` +
-          `${place.offset}, below ${highest.id}'s offset ${highest.place.offset} in partition ${place.partition}.`,
-      }),
-    );
+    if (offset === earlierOffset || !reordered.occurs()) return;
+    const producer = tally.groupProducer[group] ?? 0;
+    reordered.keep(reorderedWitness(producer, tally.groupKey[group] ?? '', orderedSend(earlier), orderedSend(message)));
+  };
+
+  for (const byKey of tally.groupsByProducer.values()) {
+    for (const group of byKey.values()) {
+      highest.clear();
+      const first = tally.groupFirst[group] ?? NONE;
+      if (tally.groupInSeqOrder[group] === true) {
+        for (let message = first; message !== NONE; message = tally.nextInGroup[message] ?? NONE) {
+          if (walked(message)) step(group, message);
+        }
+        continue;
+      }
+      // Acks may arrive in any order, but sends are walked by `seq`; sorting one group is only
+      // needed when the recorder wrote its sends out of `seq` order. The sort is stable.
+      const walk: number[] = [];
+      for (let message = first; message !== NONE; message = tally.nextInGroup[message] ?? NONE) {
+        if (walked(message)) walk.push(message);
+      }
+      walk.sort((a, b) => seqOf(a) - seqOf(b));
+      for (const message of walk) step(group, message);
+    }
   }
 }

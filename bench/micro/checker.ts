@@ -1,10 +1,16 @@
 // The checker over generated clean histories of growing size. The checker is meant to be linear
 // in the history's length, so events per second should stay about the same from 10^4 to 10^7
 // events; the target is at least a million events per second.
+//
+// What is measured is `check(history)` alone, on an array of event objects already in memory, as
+// the runner hands it over: neither generating the history nor reading or parsing JSON Lines is
+// timed. Memory is the process's resident set: before checking (the history, the generator's
+// leftovers and Node itself) and its peak while this size was checked (see memory.ts).
 
 import { Bench } from 'tinybench';
 import { check } from '../../harness/checker.js';
 import { generateHistory } from './history.js';
+import { openPeakWindow } from './memory.js';
 import { describeTask, type MicroResult } from './table.js';
 
 export const CHECKER_SIZES = [10_000, 100_000, 1_000_000, 10_000_000] as const;
@@ -33,6 +39,9 @@ export async function checkerBenchmarks(sizes: readonly number[] = CHECKER_SIZES
     if (anomalies.length > 0 || checked.counts.sent === 0 || checked.counts.processed !== checked.counts.sent) {
       throw new Error(`the generated history of ${events} events is not clean: ${JSON.stringify(checked.counts)}`);
     }
+    globalThis.gc?.();
+    const rssBeforeBytes = process.memoryUsage.rss();
+    const window = openPeakWindow();
     const { iterations, warmupIterations } = repetitions(events);
     const bench = new Bench({
       time: 0,
@@ -47,6 +56,7 @@ export async function checkerBenchmarks(sizes: readonly number[] = CHECKER_SIZES
     });
     await bench.run();
     const measured = describeTask(bench, 'check');
+    const peakRssBytes = window.peakRssBytes();
     results.push({
       name: 'checker',
       size: exponent(events),
@@ -54,6 +64,11 @@ export async function checkerBenchmarks(sizes: readonly number[] = CHECKER_SIZES
       samples: measured.samples,
       rate: events / (measured.meanMs / 1000),
       unit: 'events',
+      rssBeforeBytes,
+      peakRssBytes,
+      note:
+        'check() on event objects in memory; generating and JSON parsing not timed' +
+        (window.own ? '' : '; peak RSS is the whole process\'s'),
     });
     // Let the next size start without this one's history in the heap.
     history = [];

@@ -1,5 +1,7 @@
-// `npm run bench:micro [-- NAME...] [--max-events N]`: the micro-benchmarks, with tinybench,
-// printed as a small table. NAME picks some of checker, reference and loading. The figures are
+// `npm run bench:micro [-- NAME...] [--max-events N] [--events N,...]`: the micro-benchmarks, with
+// tinybench, printed as a small table. NAME picks some of checker, reference and loading;
+// `--max-events` drops the checker's larger sizes and `--events` names the sizes to check (one
+// size per process gives each its own memory figures, untouched by an earlier size). The figures are
 // real time on this machine, so the table starts with what the machine was doing: on a shared
 // or busy machine, they are lower bounds. Tests never assert speed; this is for people.
 
@@ -11,20 +13,22 @@ import { referenceBenchmarks } from './reference.js';
 import { formatMicroTable, type MicroResult } from './table.js';
 
 const SUITES: Readonly<Record<string, () => Promise<MicroResult[]>>> = {
-  checker: async () => checkerBenchmarks(CHECKER_SIZES.filter((size) => size <= maxEvents)),
+  checker: async () => checkerBenchmarks((sizes ?? CHECKER_SIZES).filter((size) => size <= maxEvents)),
   reference: referenceBenchmarks,
   loading: loadingBenchmarks,
 };
 
 const { values, positionals } = parseArgs({
   args: process.argv.slice(2),
-  options: { 'max-events': { type: 'string' } },
+  options: { 'max-events': { type: 'string' }, events: { type: 'string' } },
   allowPositionals: true,
 });
 const maxEvents = values['max-events'] === undefined ? Number.POSITIVE_INFINITY : Number(values['max-events']);
+const sizes = values.events?.split(',').map(Number);
 const unknown = positionals.filter((name) => SUITES[name] === undefined);
-if (unknown.length > 0 || Number.isNaN(maxEvents)) {
-  process.stderr.write(`usage: bench:micro [${Object.keys(SUITES).join('|')}...] [--max-events N]\n`);
+const badSizes = sizes !== undefined && sizes.some((size) => !Number.isSafeInteger(size) || size < 8);
+if (unknown.length > 0 || Number.isNaN(maxEvents) || badSizes) {
+  process.stderr.write(`usage: bench:micro [${Object.keys(SUITES).join('|')}...] [--max-events N] [--events N,...]\n`);
   process.exit(2);
 }
 const chosen = positionals.length > 0 ? positionals : Object.keys(SUITES);

@@ -16,6 +16,10 @@ export interface MicroResult {
   readonly unit: string;
   /** Anything a reader needs to read the figure right. */
   readonly note?: string;
+  /** Resident memory before the operations, with their input in memory, in bytes. */
+  readonly rssBeforeBytes?: number;
+  /** The highest resident memory while the operations ran, in bytes. */
+  readonly peakRssBytes?: number;
 }
 
 /** 1234567 → `1.23 M`, 12345 → `12.3 k`, 12.5 → `12.5`. */
@@ -25,6 +29,12 @@ export function formatCount(value: number): string {
   return value.toFixed(1);
 }
 
+/** 1536 MiB → `1.50 GiB`, 12 MiB → `12 MiB`. */
+export function formatBytes(bytes: number): string {
+  const mib = bytes / 2 ** 20;
+  return mib >= 1024 ? `${(mib / 1024).toFixed(2)} GiB` : `${mib.toFixed(0)} MiB`;
+}
+
 function formatMeanMs(ms: number): string {
   if (ms >= 1000) return `${(ms / 1000).toFixed(2)} s`;
   if (ms >= 1) return `${ms.toFixed(2)} ms`;
@@ -32,14 +42,18 @@ function formatMeanMs(ms: number): string {
 }
 
 export function formatMicroTable(results: readonly MicroResult[]): string {
+  // Memory columns only when some benchmark measured memory, so the others keep a narrow table.
+  const withMemory = results.some((result) => result.peakRssBytes !== undefined);
+  const memory = (bytes: number | undefined): string => (bytes === undefined ? '' : formatBytes(bytes));
   const rows = results.map((result) => [
     result.name,
     result.size,
     formatMeanMs(result.meanMs),
     String(result.samples),
     `${formatCount(result.rate)} ${result.unit}/s`,
+    ...(withMemory ? [memory(result.rssBeforeBytes), memory(result.peakRssBytes)] : []),
   ]);
-  const header = ['benchmark', 'size', 'mean per op', 'samples', 'rate'];
+  const header = ['benchmark', 'size', 'mean per op', 'samples', 'rate', ...(withMemory ? ['RSS before', 'peak RSS'] : [])];
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
   const line = (cells: readonly string[]) =>
     cells.map((cell, column) => (column >= 2 ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0))).join('  ').trimEnd();

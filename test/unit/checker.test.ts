@@ -271,6 +271,17 @@ describe('reordered', () => {
   ];
   const consumed = [processed('a', 0, 1), processed('b', 0, 0), processed('c', 0, 2)];
 
+  /** a then b sent, each acknowledged and processed at the place given; the drain is the caller's. */
+  const twoSends = (a: readonly [number, number], b: readonly [number, number]): HistoryEventInput[] => [
+    setup(),
+    send('a', 0),
+    send('b', 1),
+    ack('a', ...a),
+    ack('b', ...b),
+    processed('a', ...a),
+    processed('b', ...b),
+  ];
+
   it('is a later send stored below an earlier one', () => {
     const result = check(history(...sentAndAcked, ...consumed, drain('b', 0, 0), drain('a', 0, 1), drain('c', 0, 2)));
     // Lines 8-10 are the process events; the drains are lines 11 (b), 12 (a) and 13 (c).
@@ -387,33 +398,29 @@ describe('reordered', () => {
   });
 
   it('leaves two ids at one place to inconsistent-offset', () => {
-    const result = check(
-      history(
-        setup(),
-        send('a', 0),
-        send('b', 1),
-        ack('a', 0, 5),
-        ack('b', 0, 5),
-        ...[processed('a', 0, 5), processed('b', 0, 5)],
-        drain('a', 0, 5),
-        drain('b', 0, 5),
-      ),
-    );
+    const result = check(history(...twoSends([0, 5], [0, 5]), drain('a', 0, 5), drain('b', 0, 5)));
     expect(occurring(result)).toEqual({ 'inconsistent-offset': 1 });
   });
 
   it('uses the lowest offset of a send stored twice', () => {
     const result = check(
       history(
-        setup(),
-        send('a', 0),
-        send('b', 1),
-        ack('a', 0, 0),
-        ack('b', 0, 1),
-        ...[processed('a', 0, 0), processed('b', 0, 1)],
+        ...twoSends([0, 0], [0, 1]),
         drain('a', 0, 0),
         drain('b', 0, 1),
         drain('a', 0, 2), // a retry stored a again, after b: a duplicate, not a reordering
+      ),
+    );
+    expect(occurring(result)).toEqual({ duplicated: 1 });
+  });
+
+  it('takes the first place the drain listed when a send is stored twice at one offset', () => {
+    const result = check(
+      history(
+        ...twoSends([0, 5], [1, 3]),
+        drain('a', 0, 5),
+        drain('b', 1, 3), // b's first place: partition 1, so it is not compared with a
+        drain('b', 0, 3), // as low, but listed second: partition 0 offset 3 would sit below a
       ),
     );
     expect(occurring(result)).toEqual({ duplicated: 1 });
@@ -459,6 +466,18 @@ describe('phantom', () => {
       { ids: ['ghost'], lines: [4], note: expect.stringMatching(/ghost was delivered at line 4/) },
       { ids: ['spook'], lines: [7], note: expect.stringMatching(/spook was processed at line 7/) },
     ]);
+  });
+
+  it('lists witnesses in the order the ids were first named, where an aborted record names none', () => {
+    const result = check(
+      history(
+        ...base,
+        drain('later', 0, 1, true), // an aborted record only reads its place
+        drain('early', 0, 2),
+        drain('later', 0, 3),
+      ),
+    );
+    expect(result.anomalies.phantom.witnesses.map((witness) => witness.ids)).toEqual([['early'], ['later']]);
   });
 
   it('is not counted when every message was sent', () => {

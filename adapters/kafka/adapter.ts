@@ -52,7 +52,7 @@ import {
   type ClientRegistry,
   type OffsetSource,
 } from './clients.js';
-import { defaultClusterDir, startCluster, type ClusterHandle, type ClusterOptions } from './cluster/cluster.js';
+import { defaultClusterDir, environmentClusterOptions, startCluster, type ClusterHandle, type ClusterOptions } from './cluster/cluster.js';
 import { describeError, THREAD_PROTOCOL_VERSION, type ClientEvent, type ClientSpec } from './messages.js';
 
 const CLIENT_CAPABILITIES: readonly Capability[] = [
@@ -102,18 +102,9 @@ export interface KafkaAdapter extends Adapter {
   dispose(): Promise<void>;
 }
 
-/**
- * The local cluster's folder and first port, from the environment when set, so a CI job or a
- * second checkout can keep clear of a cluster already running with the defaults.
- */
+/** The local cluster's settings: the environment's folder and port, unless the options say otherwise. */
 function localClusterOptions(options: ClusterOptions | undefined): ClusterOptions {
-  const dataDir = process.env.DELIVERYCHECK_KAFKA_DIR;
-  const port = process.env.DELIVERYCHECK_KAFKA_PORT;
-  return {
-    ...(dataDir !== undefined && dataDir !== '' ? { dataDir } : {}),
-    ...(port !== undefined && /^\d+$/.test(port) ? { basePort: Number(port) } : {}),
-    ...options,
-  };
+  return { ...environmentClusterOptions(), ...options };
 }
 
 export function createKafkaAdapter(options: KafkaAdapterOptions = {}): KafkaAdapter {

@@ -231,6 +231,21 @@ export function defaultClusterDir(): string {
   return join(packageRoot(), '.cache', 'kafka-cluster');
 }
 
+/**
+ * The local cluster's folder and first port from DELIVERYCHECK_KAFKA_DIR and
+ * DELIVERYCHECK_KAFKA_PORT, when set, so a CI job or a second checkout keeps clear of a cluster
+ * already running with the defaults. The adapter and the kafka:start|stop|status commands read
+ * the same variables, so a stop with the environment of a start reaches the same cluster.
+ */
+export function environmentClusterOptions(env: NodeJS.ProcessEnv = process.env): Pick<ClusterOptions, 'dataDir' | 'basePort'> {
+  const dataDir = env.DELIVERYCHECK_KAFKA_DIR;
+  const port = env.DELIVERYCHECK_KAFKA_PORT;
+  return {
+    ...(dataDir !== undefined && dataDir !== '' ? { dataDir } : {}),
+    ...(port !== undefined && /^\d+$/.test(port) ? { basePort: Number(port) } : {}),
+  };
+}
+
 function resolveSettings(options: ClusterOptions): Settings {
   const nodeCount = options.nodeCount ?? DEFAULT_NODE_COUNT;
   const basePort = options.basePort ?? DEFAULT_BASE_PORT;

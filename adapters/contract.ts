@@ -73,6 +73,12 @@ export interface ProducerOptions {
   readonly ack: AckMode;
   readonly retries: number;
   readonly idempotent: boolean;
+  /**
+   * The size a benchmark counts each message as. An adapter that writes real records pads each
+   * record's value to at least this many bytes, so the bytes are on the wire; one without
+   * payloads (the reference broker) ignores it. Absent: values are as small as they come.
+   */
+  readonly valueBytes?: number;
 }
 
 export interface TransactionalProducerOptions extends ProducerOptions {

@@ -472,6 +472,7 @@ class KafkaSession implements Session, ClientRegistry {
         ack: options.ack,
         retries: options.retries,
         idempotent: options.idempotent,
+        valueBytes: options.valueBytes ?? 0,
       },
       this.forwardLogs(name),
     );
@@ -494,6 +495,7 @@ class KafkaSession implements Session, ClientRegistry {
         ack: options.ack,
         retries: options.retries,
         idempotent: true,
+        valueBytes: options.valueBytes ?? 0,
         transactionalId,
       },
       this.forwardLogs(name),

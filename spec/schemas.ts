@@ -1,6 +1,6 @@
 // The JSON Schemas this project publishes, by file name in spec/.
 
-import { benchResultSchema, benchWorkloadSchema } from './bench.js';
+import { benchResultSchema, benchWorkloadSchema, kafkaPerfComparisonSchema } from './bench.js';
 import { resultSchema } from './result.js';
 import { scenarioSchema } from './scenario.js';
 
@@ -9,6 +9,7 @@ export const SCHEMA_FILES: Readonly<Record<string, object>> = {
   'result.schema.json': resultSchema,
   'bench-workload.schema.json': benchWorkloadSchema,
   'bench-result.schema.json': benchResultSchema,
+  'bench-kafka-perf.schema.json': kafkaPerfComparisonSchema,
 };
 
 export function schemaFileText(schema: object): string {

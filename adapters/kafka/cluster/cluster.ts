@@ -19,7 +19,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
 import { packageRoot } from '../../../spec/root.js';
-import { checkJava, ensureKafka, javaCommand, DEFAULT_KAFKA_VERSION } from './fetch.js';
+import { checkJava, ensureKafka, javaCommand, kafkaClasspath, DEFAULT_KAFKA_VERSION } from './fetch.js';
 import { describeCluster, ProbeError, type ClusterView } from './protocol.js';
 
 export type NodeState = 'running' | 'paused' | 'stopped';
@@ -1060,7 +1060,7 @@ async function startLocked(settings: Settings, started: number): Promise<Cluster
     ownerPid: process.pid,
     startedAt: new Date().toISOString(),
     java,
-    classpath: join(install.libDir, '*'),
+    classpath: kafkaClasspath(install),
     jvmOptions: settings.jvmOptions,
     log4jConfig,
     nodes,

@@ -134,20 +134,22 @@ function listen(handlers: Handlers, listeners: Listeners): void {
  * How a producer turns sends into produce requests. kafkajs has no accumulator of its own: each
  * producer.send() becomes produce requests at once, so one send() per message costs a request,
  * a response and their encoding per message. A Java producer instead gathers records per
- * partition into batches (linger.ms, batch.size) and keeps up to five requests in flight per
- * connection. The thread does the same in its own way: while `maxRequestsInFlight` sends are
- * outstanding, new messages wait in a queue, and the next send() takes all that waited (up to the
- * limits below) as one request with one record batch per partition. Under light load a message
- * leaves at once, alone; under heavy load batches grow by themselves, with no fixed linger.
+ * partition into batches (linger.ms, batch.size). The thread does the same in its own way: while
+ * a send() is outstanding, new messages wait in a queue, and the next send() takes all that
+ * waited (up to the limits below) as one request with one record batch per partition. Under
+ * light load a message leaves at once, alone; under heavy load batches grow by themselves, with
+ * no fixed linger.
+ *
+ * One send() at a time, not the five requests in flight of a Java producer: kafkajs writes a
+ * send's requests only after a number of awaits that grows with the leaders the send reaches, so
+ * a small send could overtake a large one started just before it, and two messages of one key
+ * were stored out of send order (the ack-all workload showed it with five in flight). One at a
+ * time keeps the order, also for idempotent and transactional producers, whose sequence numbers
+ * kafkajs wants to see in order; and it cost no throughput that could be measured, since the
+ * thread's CPU time (kafkajs encoding each record), not the round trip, is the limit.
  */
 export const PRODUCER_PIPELINE = {
-  /** Java's max.in.flight.requests.per.connection default; one send() reaches each leader once. */
-  maxRequestsInFlight: 5,
-  /**
-   * An idempotent or transactional producer keeps one request in flight, so its sequence numbers
-   * reach each partition in order even when a request fails (kafkajs asks for one in flight).
-   */
-  maxRequestsInFlightIdempotent: 1,
+  maxRequestsInFlight: 1,
   /**
    * Messages one send() takes at most, so that one request's encoding does not hold the thread
    * (and the acknowledgments of the requests before it) for long.
@@ -228,8 +230,6 @@ async function startProducer(producerSpec: ProducerSpec): Promise<{ handlers: Ha
   };
 
   // The send pipeline (PRODUCER_PIPELINE says why). `queue` from `head` on waits for a request.
-  const maxRequestsInFlight =
-    producerSpec.idempotent || transactional ? PRODUCER_PIPELINE.maxRequestsInFlightIdempotent : PRODUCER_PIPELINE.maxRequestsInFlight;
   let queue: QueuedSend[] = [];
   let head = 0;
   let requestsInFlight = 0;
@@ -275,7 +275,7 @@ async function startProducer(producerSpec: ProducerSpec): Promise<{ handlers: Ha
   };
 
   const pump = (): void => {
-    while (requestsInFlight < maxRequestsInFlight && head < queue.length) {
+    while (requestsInFlight < PRODUCER_PIPELINE.maxRequestsInFlight && head < queue.length) {
       const sends = takeRequest();
       requestsInFlight++;
       void produce(sends).finally(() => {

@@ -96,6 +96,19 @@ export interface ProducerOptions {
   readonly ack: AckMode;
   readonly retries: number;
   readonly idempotent: boolean;
+  /**
+   * The size a benchmark counts each message as. An adapter that writes real records pads each
+   * record's value to at least this many bytes, so the bytes are on the wire; one without
+   * payloads (the reference broker) ignores it. Absent: values are as small as they come.
+   */
+  readonly valueBytes?: number;
+  /**
+   * Gather sends made close together into batched requests, as a Java producer's accumulator
+   * does: what a throughput benchmark wants. Absent or false: every send is a request of its own,
+   * sent at once, as an application calling a client's send() per message does, which is what
+   * a conformance scenario tests (its `maxInFlight` sends may then overlap on the wire).
+   */
+  readonly batching?: boolean;
 }
 
 export interface TransactionalProducerOptions extends ProducerOptions {

@@ -62,6 +62,10 @@ export const BENCH_USAGE = `Usage:
       --markdown FILE               write the result as Markdown tables
       --chart FILE.svg|FILE.html    write latency percentiles per run and, for stepped
                                     rates, latency against throughput, as SVG or HTML
+  deliverycheck bench --compare-kafka-perf [OPTIONS]
+                                    Kafka's ProducerPerformance and the kafka adapter's
+                                    producer back to back on the local cluster, per ack
+                                    mode, with their ratios (--compare-kafka-perf --help)
 
 Exit codes: 0 every claim held (skips allowed), 1 lost or duplicated messages where the
             workload's ack and commit modes forbid them, 2 bad input or an error.
@@ -69,6 +73,9 @@ Figures of the reference adapter are its simulation's virtual time, not this mac
 `;
 
 const SEE_HELP = '(see deliverycheck bench --help)';
+
+/** Switches to the comparison with Kafka's ProducerPerformance (compare-kafka.ts). */
+const COMPARE_KAFKA_PERF_FLAG = '--compare-kafka-perf';
 
 /** Real milliseconds an adapter may take to stop what it started, such as a local cluster. */
 const DISPOSE_TIMEOUT_MS = 120_000;
@@ -92,6 +99,14 @@ function errorLine(error: unknown): string {
 
 /** Runs `deliverycheck bench` with the arguments after `bench` and returns the exit code. */
 export async function benchCommand(args: readonly string[], io: BenchIo, deps: BenchDeps = defaultDeps): Promise<number> {
+  // The comparison with Kafka's own tool takes no workloads and other options: its own command.
+  if (args.includes(COMPARE_KAFKA_PERF_FLAG)) {
+    const { compareKafkaPerfCommand } = await import('./compare-kafka.js');
+    return compareKafkaPerfCommand(
+      args.filter((arg) => arg !== COMPARE_KAFKA_PERF_FLAG),
+      io,
+    );
+  }
   try {
     return await bench(args, io, deps);
   } catch (error) {

@@ -1,6 +1,6 @@
 // The JSON Schemas this project publishes, by file name in spec/.
 
-import { benchResultSchema, benchWorkloadSchema } from './bench.js';
+import { benchResultSchema, benchWorkloadSchema, kafkaPerfComparisonSchema } from './bench.js';
 import { clusterConfigSchema } from './connection.js';
 import { resultSchema } from './result.js';
 import { scenarioSchema } from './scenario.js';
@@ -11,6 +11,7 @@ export const SCHEMA_FILES: Readonly<Record<string, object>> = {
   'bench-workload.schema.json': benchWorkloadSchema,
   'bench-result.schema.json': benchResultSchema,
   'cluster-config.schema.json': clusterConfigSchema,
+  'bench-kafka-perf.schema.json': kafkaPerfComparisonSchema,
 };
 
 export function schemaFileText(schema: object): string {

@@ -58,7 +58,7 @@ import {
   type ClientRegistry,
   type OffsetSource,
 } from './clients.js';
-import { defaultClusterDir, startCluster, type ClusterHandle, type ClusterOptions } from './cluster/cluster.js';
+import { defaultClusterDir, environmentClusterOptions, startCluster, type ClusterHandle, type ClusterOptions } from './cluster/cluster.js';
 import { describeTopics, type PartitionView } from './cluster/protocol.js';
 import { describeError, THREAD_PROTOCOL_VERSION, type ClientEvent, type ClientSpec, type KafkaSecurity } from './messages.js';
 import { KafkaProxy } from './proxy.js';
@@ -119,18 +119,9 @@ export interface KafkaAdapter extends Adapter {
   dispose(): Promise<void>;
 }
 
-/**
- * The local cluster's folder and first port, from the environment when set, so a CI job or a
- * second checkout can keep clear of a cluster already running with the defaults.
- */
+/** The local cluster's settings: the environment's folder and port, unless the options say otherwise. */
 function localClusterOptions(options: ClusterOptions | undefined): ClusterOptions {
-  const dataDir = process.env.DELIVERYCHECK_KAFKA_DIR;
-  const port = process.env.DELIVERYCHECK_KAFKA_PORT;
-  return {
-    ...(dataDir !== undefined && dataDir !== '' ? { dataDir } : {}),
-    ...(port !== undefined && /^\d+$/.test(port) ? { basePort: Number(port) } : {}),
-    ...options,
-  };
+  return { ...environmentClusterOptions(), ...options };
 }
 
 /** Starts the drop-acks proxy of the local cluster; what it does is reported to the history. */
@@ -605,6 +596,8 @@ class KafkaSession implements Session, ClientRegistry {
         ack: options.ack,
         retries: options.retries,
         idempotent: options.idempotent,
+        valueBytes: options.valueBytes ?? 0,
+        batching: options.batching ?? false,
       },
       this.forwardLogs(name),
     );
@@ -628,6 +621,8 @@ class KafkaSession implements Session, ClientRegistry {
         ack: options.ack,
         retries: options.retries,
         idempotent: true,
+        valueBytes: options.valueBytes ?? 0,
+        batching: options.batching ?? false,
         transactionalId,
       },
       this.forwardLogs(name),

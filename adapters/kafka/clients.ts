@@ -51,8 +51,13 @@ interface Pending {
 /** One worker thread running one kafkajs client, with typed request/reply over its message port. */
 export class ClientThread {
   private readonly worker: Worker;
+  /** Requests and sends waiting for their outcome, by id; both count from the same nextId. */
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
+  /** Sends made in this turn of the event loop, posted together at its end (see ToClient `send`). */
+  private queuedIds: number[] = [];
+  private queuedMessages: MessageRef[] = [];
+  private flushScheduled = false;
   /** Why the thread can no longer answer, once it cannot. */
   private ended: Error | undefined;
   private readonly exited: Promise<void>;
@@ -97,6 +102,10 @@ export class ClientThread {
   }
 
   private receive(event: ClientEvent): void {
+    if (event.event === 'sent') {
+      this.settleSends(event);
+      return;
+    }
     if (event.event !== 'reply') {
       this.onEvent(event);
       return;
@@ -108,24 +117,77 @@ export class ClientThread {
     else pending.reject(new Error(event.error));
   }
 
+  private settleSends(event: Extract<ClientEvent, { event: 'sent' }>): void {
+    event.ids.forEach((id, index) => {
+      const pending = this.pending.get(id);
+      if (pending === undefined) return;
+      this.pending.delete(id);
+      const offset = event.offsets[index] ?? -1;
+      const result: SendResult = { partition: event.partitions[index] ?? 0, offset: offset < 0 ? null : offset };
+      pending.resolve(result);
+    });
+    for (const [id, error] of event.errors) {
+      const pending = this.pending.get(id);
+      if (pending === undefined) continue;
+      this.pending.delete(id);
+      pending.reject(new Error(error));
+    }
+  }
+
   private end(reason: Error): void {
     this.ended ??= reason;
+    this.queuedIds = [];
+    this.queuedMessages = [];
     for (const pending of this.pending.values()) pending.reject(this.ended);
     this.pending.clear();
   }
 
   call<K extends OperationName>(op: K, args: Operations[K]['args']): Promise<Operations[K]['result']> {
     if (this.ended !== undefined) return Promise.reject(this.ended);
+    // Sends made before this call reach the thread before it, as they were made: a commit must
+    // not overtake the sends of its transaction.
+    this.flushSends();
     const id = this.nextId++;
     return new Promise<Operations[K]['result']>((resolve, reject) => {
       // The thread answers request `id` with the result of operation `op`, so the value it sends
       // back is that operation's result type.
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      this.send({ kind: 'request', id, op, args });
+      this.post({ kind: 'request', id, op, args });
     });
   }
 
-  send(message: ToClient): void {
+  /**
+   * Has the producer thread send a message; resolves with where the broker stored it. The sends
+   * of one turn of the event loop cross to the thread in one message at the end of the turn.
+   */
+  sendMessage(message: MessageRef): Promise<SendResult> {
+    if (this.ended !== undefined) return Promise.reject(this.ended);
+    const id = this.nextId++;
+    return new Promise<SendResult>((resolve, reject) => {
+      // The thread answers send `id` with a SendResult (see settleSends).
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      this.queuedIds.push(id);
+      this.queuedMessages.push(message);
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => {
+          this.flushScheduled = false;
+          this.flushSends();
+        });
+      }
+    });
+  }
+
+  private flushSends(): void {
+    if (this.queuedIds.length === 0) return;
+    const ids = this.queuedIds;
+    const messages = this.queuedMessages;
+    this.queuedIds = [];
+    this.queuedMessages = [];
+    this.post({ kind: 'send', ids, messages });
+  }
+
+  post(message: ToClient): void {
     if (this.ended === undefined) this.worker.postMessage(message);
   }
 
@@ -170,7 +232,7 @@ export class KafkaProducer implements Producer {
   ) {}
 
   send(message: MessageRef): Promise<SendResult> {
-    return this.thread.call('send', { message });
+    return this.thread.sendMessage(message);
   }
 
   async close(): Promise<void> {
@@ -371,7 +433,7 @@ export class KafkaConsumer implements Consumer, OffsetSource {
         if (records.length >= this.context.maxPollRecords) break;
         records.push(entry.record);
         this.positionsByPartition.set(entry.record.partition, entry.next);
-        if (entry.endsBatch !== null) this.client.send({ kind: 'consumed', batch: entry.endsBatch });
+        if (entry.endsBatch !== null) this.client.post({ kind: 'consumed', batch: entry.endsBatch });
       }
       this.queue.shift();
     }

@@ -9,7 +9,7 @@
 
 import { connect, isIP } from 'node:net';
 import { connect as connectTls } from 'node:tls';
-import type { ISocketFactory, KafkaConfig, LogEntry } from 'kafkajs';
+import type { ISocketFactory, KafkaConfig, LogEntry, RecordMetadata } from 'kafkajs';
 import type { ClusterConnection } from '../contract.js';
 import type { MessageRef, PlacedRecord } from '../../spec/history.js';
 import type { AckMode } from '../../spec/vocabulary.js';
@@ -19,7 +19,7 @@ import type { AckMode } from '../../spec/vocabulary.js';
  * but its client threads from dist/, so a stale build is caught here with a clear message
  * instead of as a confusing failure.
  */
-export const THREAD_PROTOCOL_VERSION = 2;
+export const THREAD_PROTOCOL_VERSION = 3;
 
 /**
  * The adapter's own timeouts. Each one is shorter than the runner's 30 s deadline per operation,
@@ -80,6 +80,10 @@ export interface ProducerSpec extends ClientBase {
   readonly ack: AckMode;
   readonly retries: number;
   readonly idempotent: boolean;
+  /** Record values are padded to this many bytes (see ProducerOptions.valueBytes); 0: no padding. */
+  readonly valueBytes: number;
+  /** Batched requests one at a time (benchmarks), or a request per send at once (scenarios). */
+  readonly batching: boolean;
   /** Present for a transactional producer. */
   readonly transactionalId?: string;
 }
@@ -98,7 +102,6 @@ export type OffsetList = readonly (readonly [number, number])[];
 
 /** Each request a client thread answers, with what it is given and what it gives back. */
 export interface Operations {
-  send: { readonly args: { readonly message: MessageRef }; readonly result: { partition: number; offset: number | null } };
   'begin-transaction': { readonly args: Record<string, never>; readonly result: null };
   'send-offsets': {
     readonly args: { readonly group: string; readonly topic: string; readonly offsets: OffsetList };
@@ -123,6 +126,12 @@ export type OperationName = keyof Operations;
 /** The main thread's messages to a client thread. */
 export type ToClient =
   | { readonly kind: 'request'; readonly id: number; readonly op: OperationName; readonly args: unknown }
+  /**
+   * Messages for a producer to send, each with the id its outcome comes back under in a `sent`
+   * event. The main thread gathers the sends of one turn of its event loop into one of these, so
+   * crossing between the threads costs one structured clone per turn, not one per message.
+   */
+  | { readonly kind: 'send'; readonly ids: readonly number[]; readonly messages: readonly MessageRef[] }
   /** The main thread's poll took the last record of this batch: the consumer may read on. */
   | { readonly kind: 'consumed'; readonly batch: number };
 
@@ -135,6 +144,18 @@ export type ClientEvent =
   | { readonly event: 'failed'; readonly error: string }
   | { readonly event: 'reply'; readonly id: number; readonly ok: true; readonly value: unknown }
   | { readonly event: 'reply'; readonly id: number; readonly ok: false; readonly error: string }
+  /**
+   * Outcomes of sends, by the ids of a `send` message: those of one produce request, or of one
+   * failure. Columns rather than objects, so the clone is a copy of a few arrays. An offset of
+   * -1 means none (ack mode none); `errors` pairs ids with why their send failed.
+   */
+  | {
+      readonly event: 'sent';
+      readonly ids: readonly number[];
+      readonly partitions: readonly number[];
+      readonly offsets: readonly number[];
+      readonly errors: readonly (readonly [number, string])[];
+    }
   | { readonly event: 'log'; readonly message: string }
   | { readonly event: 'assigned'; readonly epoch: number; readonly partitions: readonly number[] }
   | { readonly event: 'rebalancing' }
@@ -151,9 +172,14 @@ export type ClientEvent =
   /** The consumer passed records it does not deliver (markers, aborted records): its position moves. */
   | { readonly event: 'advance'; readonly epoch: number; readonly partition: number; readonly next: number };
 
-/** A record's value: the message's identity, so a consumer and the drain can name what they read. */
-export function encodeValue(message: MessageRef): string {
-  return JSON.stringify({ id: message.id, producer: message.producer, seq: message.seq });
+/**
+ * A record's value: the message's identity, so a consumer and the drain can name what they read,
+ * padded with spaces to `valueBytes` when it is shorter; JSON ignores the trailing white space.
+ */
+export function encodeValue(message: MessageRef, valueBytes = 0): string {
+  const json = JSON.stringify({ id: message.id, producer: message.producer, seq: message.seq });
+  // The identity is ASCII (ids are p<producer>-<seq> or the runner's), so characters are bytes.
+  return json.length >= valueBytes ? json : json.padEnd(valueBytes, ' ');
 }
 
 /** The message id a record carries, or `?raw:<partition>:<offset>` for a record that is not ours. */
@@ -178,6 +204,53 @@ export function recordId(value: Buffer | null, partition: number, offset: number
     }
   }
   return `?raw:${partition}:${offset}`;
+}
+
+/** A send the producer thread has put into a produce request: its id and partition. */
+export interface SendPlace {
+  readonly id: number;
+  readonly partition: number;
+}
+
+/**
+ * The outcome of one produce request for each of its messages. The broker stores a partition's
+ * record batch at consecutive offsets from the base offset it answers with, in the order of the
+ * batch, and kafkajs keeps a partition's messages in the order of the send; so the n-th message
+ * of a partition in the request is at base offset + n, which is what a Java client's callback
+ * reports too (the batch's base offset plus the record's relative offset).
+ */
+export function placeSends(
+  sends: readonly SendPlace[],
+  metadata: readonly Pick<RecordMetadata, 'partition' | 'baseOffset' | 'offset'>[],
+  acknowledged: boolean,
+): Extract<ClientEvent, { event: 'sent' }> {
+  const ids: number[] = [];
+  const partitions: number[] = [];
+  const offsets: number[] = [];
+  const errors: [number, string][] = [];
+  const next = new Map<number, number>();
+  for (const entry of metadata) {
+    const base = entry.baseOffset ?? entry.offset;
+    if (base !== undefined) next.set(entry.partition, Number(base));
+  }
+  for (const send of sends) {
+    if (!acknowledged) {
+      ids.push(send.id);
+      partitions.push(send.partition);
+      offsets.push(-1);
+      continue;
+    }
+    const offset = next.get(send.partition);
+    if (offset === undefined) {
+      errors.push([send.id, `the broker acknowledged partition ${send.partition} without saying where it stored the records`]);
+      continue;
+    }
+    next.set(send.partition, offset + 1);
+    ids.push(send.id);
+    partitions.push(send.partition);
+    offsets.push(offset);
+  }
+  return { event: 'sent', ids, partitions, offsets, errors };
 }
 
 /** kafkajs's acks: 0 waits for nothing, 1 for the leader, -1 for every in-sync replica. */

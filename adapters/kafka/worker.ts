@@ -30,6 +30,7 @@ import {
   KAFKA_TIMING,
   kafkaAcks,
   kafkaConfig,
+  placeSends,
   recordId,
   THREAD_PROTOCOL_VERSION,
   withBudget,
@@ -39,8 +40,10 @@ import {
   type OperationName,
   type Operations,
   type ProducerSpec,
+  type SendPlace,
   type ToClient,
 } from './messages.js';
+import type { MessageRef } from '../../spec/history.js';
 
 type Handlers = { readonly [K in OperationName]?: (args: Operations[K]['args']) => Promise<Operations[K]['result']> };
 
@@ -99,10 +102,21 @@ async function answer(id: number, run: () => Promise<unknown>): Promise<void> {
   }
 }
 
-function listen(handlers: Handlers, onConsumed: (batch: number) => void): void {
+/** What a client thread does with the main thread's messages besides requests. */
+interface Listeners {
+  readonly onConsumed?: (batch: number) => void;
+  readonly onSend?: (ids: readonly number[], messages: readonly MessageRef[]) => void;
+}
+
+function listen(handlers: Handlers, listeners: Listeners): void {
   port?.on('message', (message: ToClient) => {
     if (message.kind === 'consumed') {
-      onConsumed(message.batch);
+      listeners.onConsumed?.(message.batch);
+      return;
+    }
+    if (message.kind === 'send') {
+      if (listeners.onSend !== undefined) listeners.onSend(message.ids, message.messages);
+      else post({ event: 'sent', ids: [], partitions: [], offsets: [], errors: message.ids.map((id) => [id, `a ${spec.kind} does not send`]) });
       return;
     }
     // The main thread's typed call() pairs each operation with its own arguments, so the handler
@@ -116,7 +130,45 @@ function listen(handlers: Handlers, onConsumed: (batch: number) => void): void {
 
 // ------------------------------------------------------------------------------- producers
 
-async function startProducer(producerSpec: ProducerSpec): Promise<Handlers> {
+/**
+ * How a producer turns sends into produce requests. kafkajs has no accumulator of its own: each
+ * producer.send() becomes produce requests at once, so one send() per message costs a request,
+ * a response and their encoding per message. A Java producer instead gathers records per
+ * partition into batches (linger.ms, batch.size). The thread does the same in its own way: while
+ * a send() is outstanding, new messages wait in a queue, and the next send() takes all that
+ * waited (up to the limits below) as one request with one record batch per partition. Under
+ * light load a message leaves at once, alone; under heavy load batches grow by themselves, with
+ * no fixed linger.
+ *
+ * One send() at a time, not the five requests in flight of a Java producer: kafkajs writes a
+ * send's requests only after a number of awaits that grows with the leaders the send reaches, so
+ * a small send could overtake a large one started just before it, and two messages of one key
+ * were stored out of send order (the ack-all workload showed it with five in flight). One at a
+ * time keeps the order, also for idempotent and transactional producers, whose sequence numbers
+ * kafkajs wants to see in order; and it cost no throughput that could be measured, since the
+ * thread's CPU time (kafkajs encoding each record), not the round trip, is the limit.
+ */
+export const PRODUCER_PIPELINE = {
+  // These limits hold for a producer opened with `batching` (benchmarks). Without it (scenarios)
+  // every send is a request of its own, sent at once however many are in flight, as an
+  // application calling kafkajs's send() per message does: the behaviour a scenario tests,
+  // overtaking and the client's sequence-number handling included.
+  maxRequestsInFlight: 1,
+  /**
+   * Messages one send() takes at most, so that one request's encoding does not hold the thread
+   * (and the acknowledgments of the requests before it) for long.
+   */
+  maxRecordsPerRequest: 5_000,
+  /** Value bytes one send() takes at most: far below a broker's 1 MB record batch limit per partition. */
+  maxBytesPerRequest: 512 * 1024,
+} as const;
+
+interface QueuedSend extends SendPlace {
+  readonly key: string;
+  readonly value: string;
+}
+
+async function startProducer(producerSpec: ProducerSpec): Promise<{ handlers: Handlers; onSend: Listeners['onSend'] }> {
   const transactional = producerSpec.transactionalId !== undefined;
   const kafka = new Kafka(kafkaConfig(producerSpec.brokers, producerSpec.clientId, producerSpec.retries, log, KAFKA_TIMING.requestTimeoutMs, producerSpec.security));
   const producer: Producer = kafka.producer({
@@ -181,32 +233,97 @@ async function startProducer(producerSpec: ProducerSpec): Promise<Handlers> {
       });
   };
 
-  return {
-    send: async ({ message }) => {
+  // The send pipeline (PRODUCER_PIPELINE says why). `queue` from `head` on waits for a request.
+  let queue: QueuedSend[] = [];
+  let head = 0;
+  let requestsInFlight = 0;
+  let idleWaiters: (() => void)[] = [];
+  const maxRequestsInFlight = producerSpec.batching ? PRODUCER_PIPELINE.maxRequestsInFlight : Number.POSITIVE_INFINITY;
+  const maxRecordsPerRequest = producerSpec.batching ? PRODUCER_PIPELINE.maxRecordsPerRequest : 1;
+
+  const takeRequest = (): QueuedSend[] => {
+    const taken: QueuedSend[] = [];
+    let bytes = 0;
+    while (head < queue.length && taken.length < maxRecordsPerRequest) {
+      const next = queue[head] as QueuedSend;
+      if (taken.length > 0 && bytes + next.value.length > PRODUCER_PIPELINE.maxBytesPerRequest) break;
+      taken.push(next);
+      bytes += next.value.length;
+      head++;
+    }
+    if (head === queue.length) {
+      queue = [];
+      head = 0;
+    }
+    return taken;
+  };
+
+  const produce = async (sends: readonly QueuedSend[]): Promise<void> => {
+    try {
       await reconnecting;
-      const value = encodeValue(message);
-      const partition = choosePartition({ topic: producerSpec.topic, partitionMetadata, message: { key: message.key, value } });
       const record = {
         topic: producerSpec.topic,
         acks,
         timeout: KAFKA_TIMING.produceAckTimeoutMs,
-        messages: [{ key: message.key, value, partition }],
+        messages: sends.map((send) => ({ key: send.key, value: send.value, partition: send.partition })),
       };
       const sending: Promise<RecordMetadata[]> = transactional ? openTransaction().send(record) : producer.send(record);
       sending.catch(reconnectIfStuck);
-      const metadata = await withBudget(sending, KAFKA_TIMING.sendBudgetMs, `sending ${message.id}`);
-      if (acks === 0) return { partition, offset: null };
-      const written = metadata.find((entry) => entry.partition === partition);
-      const offset = written?.baseOffset ?? written?.offset;
-      if (offset === undefined) throw new Error(`the broker acknowledged ${message.id} without saying where it stored it`);
-      return { partition, offset: Number(offset) };
-    },
+      const first = sends[0]?.id;
+      const metadata = await withBudget(sending, KAFKA_TIMING.sendBudgetMs, `sending ${sends.length} messages (from send ${first})`);
+      post(placeSends(sends, metadata, acks !== 0));
+    } catch (error) {
+      // The request failed as a whole: each of its messages may or may not be stored, and each
+      // send fails, as a Java producer fails every record of a batch whose request failed.
+      const reason = describeError(error);
+      post({ event: 'sent', ids: [], partitions: [], offsets: [], errors: sends.map((send) => [send.id, reason]) });
+    }
+  };
+
+  const pump = (): void => {
+    while (requestsInFlight < maxRequestsInFlight && head < queue.length) {
+      const sends = takeRequest();
+      requestsInFlight++;
+      void produce(sends).finally(() => {
+        requestsInFlight--;
+        pump();
+      });
+    }
+    if (requestsInFlight === 0 && head >= queue.length) {
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const wake of waiters) wake();
+    }
+  };
+
+  /** Resolves once every message handed over so far has its outcome. */
+  const idle = (): Promise<void> => {
+    if (requestsInFlight === 0 && head >= queue.length) return Promise.resolve();
+    return new Promise((resolve) => idleWaiters.push(resolve));
+  };
+
+  const onSend = (ids: readonly number[], messages: readonly MessageRef[]): void => {
+    messages.forEach((message, index) => {
+      const value = encodeValue(message, producerSpec.valueBytes);
+      const partition = choosePartition({ topic: producerSpec.topic, partitionMetadata, message: { key: message.key, value } });
+      queue.push({ id: ids[index] ?? -1, key: message.key, value, partition });
+    });
+    pump();
+  };
+
+  // Every other operation first waits for the sends before it: a transaction's commit must
+  // follow its writes, as a Java producer's commitTransaction() flushes first.
+  const afterSends = (what: string): Promise<void> => withBudget(idle(), KAFKA_TIMING.sendBudgetMs * 2, `${what}: waiting for the sends before it`);
+
+  const handlers: Handlers = {
     'begin-transaction': async () => {
+      await afterSends('beginning a transaction');
       if (transaction?.isActive() === true) throw new Error('a transaction is already open');
       transaction = await withBudget(producer.transaction(), KAFKA_TIMING.operationBudgetMs, 'beginning a transaction');
       return null;
     },
     'send-offsets': async ({ group, topic, offsets }) => {
+      await afterSends('adding offsets to the transaction');
       const partitions = offsets.map(([partition, offset]) => ({ partition, offset: String(offset) }));
       await withBudget(
         openTransaction().sendOffsets({ consumerGroupId: group, topics: [{ topic, partitions }] }),
@@ -216,12 +333,15 @@ async function startProducer(producerSpec: ProducerSpec): Promise<Handlers> {
       return null;
     },
     'commit-transaction': async () => {
+      await afterSends('committing the transaction');
       const committing = openTransaction();
       transaction = undefined;
       await withBudget(committing.commit(), KAFKA_TIMING.operationBudgetMs, 'committing the transaction');
       return null;
     },
     'abort-transaction': async () => {
+      // Sends still going fail or land in the transaction, which the abort then undoes.
+      await afterSends('aborting the transaction').catch(() => undefined);
       const aborting = transaction;
       transaction = undefined;
       // After a failed commit kafkajs holds no transaction it could abort; the coordinator aborts
@@ -232,10 +352,13 @@ async function startProducer(producerSpec: ProducerSpec): Promise<Handlers> {
       return null;
     },
     close: async () => {
+      // A clean close delivers what was handed over first, as a Java producer's close() does.
+      await afterSends('closing the producer');
       await withBudget(producer.disconnect(), KAFKA_TIMING.operationBudgetMs, 'disconnecting the producer');
       return null;
     },
   };
+  return { handlers, onSend };
 }
 
 // ------------------------------------------------------------------------------- consumers
@@ -449,10 +572,11 @@ async function start(): Promise<void> {
     );
   }
   if (spec.kind === 'producer') {
-    listen(await startProducer(spec), () => undefined);
+    const { handlers, onSend } = await startProducer(spec);
+    listen(handlers, { onSend });
   } else {
     const { handlers, onConsumed } = await startConsumer(spec);
-    listen(handlers, onConsumed);
+    listen(handlers, { onConsumed });
   }
   post({ event: 'ready' });
 }

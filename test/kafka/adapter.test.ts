@@ -18,8 +18,8 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaAdapter, type KafkaAdapter } from '../../adapters/kafka/adapter.js';
 import { describeCluster } from '../../adapters/kafka/cluster/protocol.js';
-import { filterAbortedMessages } from '../../adapters/kafka/kafkajs-fix.js';
-import { encodeValue, kafkaAcks, kafkaConfig, recordId } from '../../adapters/kafka/messages.js';
+import { filterAbortedMessages, groupMessagesPerPartition } from '../../adapters/kafka/kafkajs-fix.js';
+import { encodeValue, kafkaAcks, kafkaConfig, placeSends, recordId } from '../../adapters/kafka/messages.js';
 import type { Consumer, DeliveredRecord, OpenOptions, Producer, Session } from '../../adapters/contract.js';
 import { main, type CliIo } from '../../harness/cli.js';
 import type { RunResult } from '../../spec/result.js';
@@ -33,7 +33,6 @@ const KAFKA_TEST_TIMEOUT_MS = 10 * 60_000;
 
 const { skip: skipKafka, title: kafkaTitle } = kafkaSkip('the kafka adapter tests');
 
-/** Every process whose command line names the folder: the JVMs, and the watchdog shells of owned nodes. */
 function capture(): { io: CliIo; stdout: () => string; stderr: () => string } {
   const out: string[] = [];
   const err: string[] = [];
@@ -53,6 +52,52 @@ describe('kafka adapter pieces (no Java needed)', () => {
     expect(recordId(Buffer.from('{"id":"x"}'), 0, 3)).toBe('?raw:0:3');
     expect(recordId(null, 1, 9)).toBe('?raw:1:9');
     expect([kafkaAcks('none'), kafkaAcks('leader'), kafkaAcks('all')]).toEqual([0, 1, -1]);
+  });
+
+  it('pads a value to the message size with spaces and still reads its id back', () => {
+    const value = encodeValue({ id: 'p0-12', producer: 0, seq: 12, key: 'k1' }, 100);
+    expect(Buffer.byteLength(value)).toBe(100);
+    expect(recordId(Buffer.from(value), 0, 0)).toBe('p0-12');
+    // A value longer than the size stays whole.
+    expect(encodeValue({ id: 'p0-12', producer: 0, seq: 12, key: 'k1' }, 5)).toBe('{"id":"p0-12","producer":0,"seq":12}');
+  });
+
+  it("places each message of a produce request at its partition's base offset plus its rank there", () => {
+    const sends = [
+      { id: 11, partition: 2 },
+      { id: 12, partition: 0 },
+      { id: 13, partition: 2 },
+      { id: 14, partition: 2 },
+      { id: 15, partition: 1 },
+    ];
+    const metadata = [
+      { partition: 0, baseOffset: '40' },
+      { partition: 2, baseOffset: '7' },
+    ];
+    expect(placeSends(sends, metadata, true)).toEqual({
+      event: 'sent',
+      ids: [11, 12, 13, 14],
+      partitions: [2, 0, 2, 2],
+      offsets: [7, 40, 8, 9],
+      // The broker named no place for partition 1: that send fails instead of getting a made-up offset.
+      errors: [[15, 'the broker acknowledged partition 1 without saying where it stored the records']],
+    });
+    // With ack mode none nothing is acknowledged, so no send gets an offset.
+    expect(placeSends(sends.slice(0, 2), [], false)).toEqual({ event: 'sent', ids: [11, 12], partitions: [2, 0], offsets: [-1, -1], errors: [] });
+  });
+
+  it("groups a send's messages per partition in their order, as kafkajs does", () => {
+    const messages = Array.from({ length: 30_000 }, (_, index) => ({ partition: index % 3, index }));
+    const grouped = groupMessagesPerPartition({
+      topic: 't',
+      partitionMetadata: [{}, {}, {}],
+      messages,
+      partitioner: ({ message }) => message.partition ?? 0,
+    });
+    expect(Object.keys(grouped)).toEqual(['0', '1', '2']);
+    expect(grouped[1]?.slice(0, 3).map((message) => message.index)).toEqual([1, 4, 7]);
+    expect(grouped[2]).toHaveLength(10_000);
+    expect(groupMessagesPerPartition({ topic: 't', partitionMetadata: [], messages, partitioner: () => 0 })).toEqual({});
   });
 
   it('drops every record of an aborted transaction, also when a fetch starts inside one (kafkajs 2.2.4 did not)', () => {

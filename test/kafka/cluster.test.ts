@@ -11,7 +11,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { renderServerProperties, startCluster, type ClusterHandle } from '../../adapters/kafka/cluster/cluster.js';
+import { environmentClusterOptions, renderServerProperties, startCluster, type ClusterHandle } from '../../adapters/kafka/cluster/cluster.js';
 import {
   ensureKafka,
   mavenFailure,
@@ -137,6 +137,15 @@ describe('Kafka wire check and generated files (no Java needed)', () => {
       expect(text.split('\n')).toContain(line);
     }
     expect(renderPom('4.4.0')).toContain('<artifactId>kafka-tools</artifactId><version>4.4.0</version>');
+  });
+
+  it('takes the cluster folder and first port from the environment, and ignores a port that is no number', () => {
+    expect(environmentClusterOptions({ DELIVERYCHECK_KAFKA_DIR: '/tmp/k', DELIVERYCHECK_KAFKA_PORT: '39092' })).toEqual({
+      dataDir: '/tmp/k',
+      basePort: 39092,
+    });
+    expect(environmentClusterOptions({ DELIVERYCHECK_KAFKA_DIR: '', DELIVERYCHECK_KAFKA_PORT: '39092x' })).toEqual({});
+    expect(environmentClusterOptions({})).toEqual({});
   });
 
   it('quotes the Maven error that names the missing artifact, without colour codes or boilerplate', () => {

@@ -7,7 +7,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { clusterStatus, defaultClusterDir, startCluster, stopClusterInDir, type ClusterStatus } from './cluster.js';
+import { clusterStatus, defaultClusterDir, environmentClusterOptions, startCluster, stopClusterInDir, type ClusterStatus } from './cluster.js';
 import { DEFAULT_KAFKA_VERSION, ensureKafka, ToolMissingError } from './fetch.js';
 
 export interface CliIo {
@@ -24,11 +24,12 @@ commands:
   status   show each node's process and whether it serves Kafka requests
 
 options:
-  --dir DIR           cluster folder (default .cache/kafka-cluster)
+  --dir DIR           cluster folder (default $DELIVERYCHECK_KAFKA_DIR, else .cache/kafka-cluster)
   --version V         Kafka version (default ${DEFAULT_KAFKA_VERSION})
   --nodes N           number of nodes for start (default 3)
-  --base-port P       first port for start (default 19092); 4 a node: node n's clients use P+2(n-1), its
-                      quorum the port after; the EXTERNAL listener and the proxy port it advertises follow
+  --base-port P       first port for start (default $DELIVERYCHECK_KAFKA_PORT, else 19092); 4 a node: node n's
+                      clients use P+2(n-1), its quorum the port after; the EXTERNAL listener and the
+                      proxy port it advertises follow
   --timeout-ms MS     start deadline (default 120000)
   --json              status as JSON
 `;
@@ -77,7 +78,10 @@ export async function main(argv: readonly string[], io: CliIo = process): Promis
       return command === undefined && values.help !== true ? 2 : 0;
     }
     if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
-    const dataDir = values.dir ?? defaultClusterDir();
+    // The options win over DELIVERYCHECK_KAFKA_DIR and DELIVERYCHECK_KAFKA_PORT, which win over
+    // the defaults, as for the adapter.
+    const environment = environmentClusterOptions();
+    const dataDir = values.dir ?? environment.dataDir ?? defaultClusterDir();
 
     switch (command) {
       case 'fetch': {
@@ -91,7 +95,7 @@ export async function main(argv: readonly string[], io: CliIo = process): Promis
       }
       case 'start': {
         const nodeCount = integerOption(values.nodes, 'nodes');
-        const basePort = integerOption(values['base-port'], 'base-port');
+        const basePort = integerOption(values['base-port'], 'base-port') ?? environment.basePort;
         const readyTimeoutMs = integerOption(values['timeout-ms'], 'timeout-ms');
         const cluster = await startCluster({
           dataDir,

@@ -19,7 +19,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
 import { packageRoot } from '../../../spec/root.js';
-import { checkJava, ensureKafka, javaCommand, DEFAULT_KAFKA_VERSION } from './fetch.js';
+import { checkJava, ensureKafka, javaCommand, kafkaClasspath, DEFAULT_KAFKA_VERSION } from './fetch.js';
 import { describeCluster, ProbeError, type ClusterView } from './protocol.js';
 
 export type NodeState = 'running' | 'paused' | 'stopped';
@@ -250,6 +250,21 @@ interface Settings {
 
 export function defaultClusterDir(): string {
   return join(packageRoot(), '.cache', 'kafka-cluster');
+}
+
+/**
+ * The local cluster's folder and first port from DELIVERYCHECK_KAFKA_DIR and
+ * DELIVERYCHECK_KAFKA_PORT, when set, so a CI job or a second checkout keeps clear of a cluster
+ * already running with the defaults. The adapter and the kafka:start|stop|status commands read
+ * the same variables, so a stop with the environment of a start reaches the same cluster.
+ */
+export function environmentClusterOptions(env: NodeJS.ProcessEnv = process.env): Pick<ClusterOptions, 'dataDir' | 'basePort'> {
+  const dataDir = env.DELIVERYCHECK_KAFKA_DIR;
+  const port = env.DELIVERYCHECK_KAFKA_PORT;
+  return {
+    ...(dataDir !== undefined && dataDir !== '' ? { dataDir } : {}),
+    ...(port !== undefined && /^\d+$/.test(port) ? { basePort: Number(port) } : {}),
+  };
 }
 
 function resolveSettings(options: ClusterOptions): Settings {
@@ -1091,7 +1106,7 @@ async function startLocked(settings: Settings, started: number): Promise<Cluster
     ownerPid: process.pid,
     startedAt: new Date().toISOString(),
     java,
-    classpath: join(install.libDir, '*'),
+    classpath: kafkaClasspath(install),
     jvmOptions: settings.jvmOptions,
     log4jConfig,
     nodes,

@@ -57,6 +57,11 @@ interface Marker {
   readonly fetchedAt: string;
 }
 
+/** The JVM class path of an install: every jar of its lib folder (the JVM expands the `*`). */
+export function kafkaClasspath(install: Pick<KafkaInstall, 'libDir'>): string {
+  return join(install.libDir, '*');
+}
+
 export function defaultKafkaCacheDir(): string {
   return join(packageRoot(), '.cache', 'kafka');
 }

@@ -1,0 +1,170 @@
+// A producer at full speed: sends a fixed number of messages through an adapter's producer as
+// fast as it takes them, with a bounded number outstanding, and measures what Kafka's
+// ProducerPerformance measures, so the two can be compared (compare-kafka.ts).
+//
+// Closed loop, not the open-loop schedule of driver.ts, and on purpose. ProducerPerformance with
+// `--throughput -1` is itself a closed loop: it calls send() as fast as the producer returns, and
+// send() blocks once buffer.memory is full. Its latency is from the send() call to the
+// acknowledgment, which includes the time a record waits in that buffer. An open loop at a rate
+// above capacity would instead measure how far the schedule ran ahead of the broker, a latency
+// that grows with the run's length and says nothing about either client. So this loop does what
+// the tool does: a window of outstanding sends of the same size in bytes as the tool's
+// buffer.memory, latency from the call (waiting for room in the window included) to the
+// acknowledgment, and throughput as records over the time from the first send to the last
+// acknowledgment. At saturation both latencies are then mostly the time a record waits behind a
+// full buffer, which is buffer ÷ throughput (Little's law).
+
+import type { Producer } from '../adapters/contract.js';
+import { DeadlineError } from '../harness/deadline.js';
+import { Random } from '../harness/random.js';
+import type { ProducerLatencyUs } from '../spec/bench.js';
+import { InFlightLimit } from './driver.js';
+import { Histogram } from './histogram.js';
+
+export interface ClosedLoopOptions {
+  readonly records: number;
+  /** Sends outstanding at most; the next send waits for room, as a full producer buffer makes it. */
+  readonly window: number;
+  /** Keys are drawn from k0..k(keys-1) with the seed, as in workloads. */
+  readonly keys: number;
+  readonly seed: number;
+  /** Real milliseconds the loop waits with sends outstanding and none completing before it gives up. */
+  readonly sendTimeoutMs: number;
+}
+
+export interface ClosedLoopResult {
+  readonly sent: number;
+  /** Sends that resolved; with ack none that is when the client took the message. */
+  readonly completed: number;
+  /** Completions that came with an offset (every one unless the ack mode is none). */
+  readonly withOffset: number;
+  /** Distinct (partition, offset) pairs among them: equal to withOffset unless two acks share a place. */
+  readonly distinctPlaces: number;
+  readonly errors: number;
+  readonly firstError?: string;
+  /** From the first send call to the last completion, in real milliseconds. */
+  readonly elapsedMs: number;
+  readonly messagesPerSecond: number;
+  readonly latencyUs: ProducerLatencyUs;
+}
+
+/** Sends made in one turn of the event loop before the loop yields, so completions get in. */
+const SENDS_PER_TURN = 512;
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Mean and percentiles of a histogram in whole microseconds, as the comparison reports them. */
+export function producerLatency(histogram: Histogram): ProducerLatencyUs {
+  if (histogram.count === 0) return { mean: 0, p50: 0, p95: 0, p99: 0, p999: 0, max: 0 };
+  const [p50, p95, p99, p999] = histogram.percentilesUs([50, 95, 99, 99.9]);
+  return {
+    mean: Math.round(histogram.meanUs),
+    p50: p50 ?? 0,
+    p95: p95 ?? 0,
+    p99: p99 ?? 0,
+    p999: p999 ?? 0,
+    max: histogram.maxUs,
+  };
+}
+
+/** How often the loop looks whether its sends stalled. */
+const STALL_CHECK_MS = 1_000;
+
+/**
+ * Sends `records` messages p0-0, p0-1, … through the producer and measures them. A timer per
+ * send would cost more than the send itself at these rates, so the deadline is on progress: the
+ * run ends with a DeadlineError when sends are outstanding and none completed for sendTimeoutMs.
+ */
+export async function runClosedLoop(producer: Producer, options: ClosedLoopOptions): Promise<ClosedLoopResult> {
+  const random = new Random(options.seed ^ 0x6b657973);
+  const limit = new InFlightLimit(options.window);
+  const latency = new Histogram();
+  // Offsets per partition, to prove that each acknowledgment names a place of its own.
+  const places = new Map<number, Set<number>>();
+  let completed = 0;
+  let withOffset = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  let lastCompletionMs = 0;
+  let outstanding = 0;
+  let lastProgressMs = performance.now();
+  let drained: (() => void) | undefined;
+  let stall: (error: Error) => void = () => undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    stall = reject;
+  });
+  stalled.catch(() => undefined);
+  const watchdog = setInterval(() => {
+    if (outstanding > 0 && performance.now() - lastProgressMs > options.sendTimeoutMs) {
+      stall(new DeadlineError(`a send (of ${outstanding} outstanding)`, options.sendTimeoutMs));
+    }
+  }, STALL_CHECK_MS);
+
+  const settle = (): void => {
+    lastProgressMs = performance.now();
+    outstanding--;
+    limit.release();
+    if (outstanding === 0) drained?.();
+  };
+
+  const startMs = performance.now();
+  try {
+    for (let seq = 0; seq < options.records; seq++) {
+      if (seq % SENDS_PER_TURN === SENDS_PER_TURN - 1) await Promise.race([yieldToEventLoop(), stalled]);
+      // The clock starts before the wait for room, as ProducerPerformance's starts before a
+      // send() that blocks on a full buffer.
+      const calledMs = performance.now();
+      await (limit.full ? Promise.race([limit.acquire(), stalled]) : limit.acquire());
+      if (outstanding === 0) lastProgressMs = calledMs;
+      outstanding++;
+      const message = { id: `p0-${seq}`, producer: 0, seq, key: `k${random.int(0, options.keys - 1)}` };
+      producer.send(message).then(
+        (result) => {
+          const nowMs = performance.now();
+          latency.record(Math.max(0, Math.round((nowMs - calledMs) * 1000)));
+          lastCompletionMs = nowMs;
+          completed++;
+          if (result.offset !== null) {
+            withOffset++;
+            let offsets = places.get(result.partition);
+            if (offsets === undefined) places.set(result.partition, (offsets = new Set()));
+            offsets.add(result.offset);
+          }
+          settle();
+        },
+        (error: unknown) => {
+          // A failed send is counted, as the tool counts its errors, and the run goes on.
+          errors++;
+          firstError ??= error instanceof Error ? error.message : String(error);
+          settle();
+        },
+      );
+    }
+    if (outstanding > 0) {
+      await Promise.race([
+        new Promise<void>((resolve) => {
+          drained = resolve;
+        }),
+        stalled,
+      ]);
+    }
+  } finally {
+    clearInterval(watchdog);
+  }
+  const elapsedMs = Math.max(0, lastCompletionMs - startMs);
+  let distinctPlaces = 0;
+  for (const offsets of places.values()) distinctPlaces += offsets.size;
+  return {
+    sent: options.records,
+    completed,
+    withOffset,
+    distinctPlaces,
+    errors,
+    ...(firstError === undefined ? {} : { firstError }),
+    elapsedMs,
+    messagesPerSecond: elapsedMs === 0 ? 0 : (completed * 1000) / elapsedMs,
+    latencyUs: producerLatency(latency),
+  };
+}

@@ -254,6 +254,16 @@ describe('kafka adapter on a local cluster (real JVMs)', () => {
         expect(await session.committedOffsets('g')).toEqual(ends);
         await consumer.close();
 
+        // Commit mode auto: the client commits what it delivered every 500 ms, with no commit call.
+        const auto = await session.consumer({ index: 1, group: 'auto', isolation: 'read-uncommitted', autoCommit: true, maxPollRecords: 7 });
+        expect((await consume(auto, 30, 90_000, false)).map((record) => record.id).sort()).toEqual([...acks.keys()].sort());
+        await eventually('the auto-commit of every position', 30_000, async () => {
+          await auto.poll(100);
+          const committed = await session.committedOffsets('auto');
+          return [...ends].every(([partition, end]) => committed.get(partition) === end);
+        });
+        await auto.close();
+
         const stored = await session.drain();
         expect(stored).toHaveLength(30);
         for (const record of stored) {

@@ -47,14 +47,16 @@ const KAFKAJS_SEQUENCE_REUSE = 'kafkajs 2.2.4 gives a failed send\'s sequence nu
 
 /**
  * kafkajs 2.2.4 speaks TxnOffsetCommit v0-v1 and OffsetFetch up to v4: it has none of KIP-447.
- * Its transactional offset commits carry no group generation, so the broker cannot fence a
- * pipeline member that lost its partitions in a rebalance, and it cannot ask for stable offsets,
- * so a partition's new owner may start from an offset that an open transaction is about to
- * replace. The adapter checks the generation on the client side before adding offsets and before
- * committing, which narrows the window but cannot close it: on a loaded machine a rebalance that
- * lands between the check and the commit makes the pipeline process input twice.
+ * Its OffsetFetch cannot ask for stable offsets, so right after a transaction commits (its markers
+ * are written after EndTxn answers) the group can still answer with the offsets from before it;
+ * a pipeline that rewinds to its committed offsets after a failed transaction (kafkajs reports
+ * CONCURRENT_TRANSACTIONS while the previous markers are being written) then processes input it
+ * already committed, and commits it again. The same gap lets a partition's new owner start from
+ * an offset an open transaction is about to replace, and its transactional offset commits carry
+ * no group generation, so the broker cannot fence a member that lost its partitions. The adapter
+ * checks the generation on the client side, which narrows these windows but cannot close them.
  */
-const KAFKAJS_NO_KIP_447 = 'kafkajs 2.2.4 has no KIP-447 (transactional offset commits without the group generation)';
+const KAFKAJS_NO_KIP_447 = 'kafkajs 2.2.4 has no KIP-447 (no stable offset fetch, no generation in transactional offset commits)';
 
 /** Claims that a known defect of the client (not of Kafka) may break, with the defect. */
 const KNOWN_CLIENT_DEFECTS: Readonly<Record<string, string>> = {

@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import type { Adapter } from '../adapters/contract.js';
 import { adapterNames, loadAdapter } from '../adapters/registry.js';
 import { withDeadline } from '../harness/deadline.js';
-import { CLEAR_LINE, fitLine, type TextSink } from '../harness/report/human.js';
+import { ProgressLine, type TextSink } from '../harness/report/human.js';
 import { writeReportFile } from '../harness/report/json.js';
 import { shellQuote } from '../harness/reproduce.js';
 import { BENCH_LIMITS, type BenchRun, type BenchWorkload } from '../spec/bench.js';
@@ -182,27 +182,6 @@ async function writeOutput(path: string, text: string): Promise<void> {
   }
 }
 
-/** One line on stderr, redrawn as the run goes, erased before anything else prints. */
-class ProgressLine {
-  private shown = false;
-
-  constructor(
-    private readonly io: BenchIo,
-    private readonly enabled: boolean,
-  ) {}
-
-  show(text: string): void {
-    if (!this.enabled) return;
-    this.io.stderr.write(`${CLEAR_LINE}${fitLine(text, this.io.columns)}`);
-    this.shown = true;
-  }
-
-  clear(): void {
-    if (!this.shown) return;
-    this.io.stderr.write(CLEAR_LINE);
-    this.shown = false;
-  }
-}
 
 function describeProgress(position: number, total: number, workload: BenchWorkload, adapter: string, rate: number, progress: StepProgress): string {
   const where = `[${position}/${total}] ${workload.name} on ${adapter} at ${rate} msg/s`;

@@ -37,7 +37,7 @@ import type {
 } from '../adapters/contract.js';
 import { check, judge } from '../harness/checker.js';
 import { DeadlineError, withDeadline } from '../harness/deadline.js';
-import { HistoryRecorder } from '../harness/history.js';
+import { errorText, HistoryRecorder, offsetsRecord, slug } from '../harness/history.js';
 import { Random } from '../harness/random.js';
 import type { BenchClaim, BenchRun, BenchWorkload, ClockKind, LatencySummary } from '../spec/bench.js';
 import type { MessageRef } from '../spec/history.js';
@@ -228,22 +228,8 @@ export function claimOf(
   }
 }
 
-function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
-function slug(text: string): string {
-  return text
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-|-$/g, '')
-    .slice(0, 40);
-}
 
-/** Offsets as the history writes them: partition numbers as keys, in partition order. */
-function offsetsRecord(offsets: ReadonlyMap<number, number>): Record<string, number> {
-  return Object.fromEntries([...offsets].sort(([a], [b]) => a - b).map(([p, o]) => [String(p), o]));
-}
 
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -492,7 +478,7 @@ class Step {
     }
     if (this.session !== undefined) {
       await this.op(this.session.close(), 'closing the session').catch((error: unknown) => {
-        this.notes.push(`closing the session failed: ${describeError(error)}`);
+        this.notes.push(`closing the session failed: ${errorText(error)}`);
       });
     }
   }
@@ -616,7 +602,7 @@ class Step {
       if (error instanceof DeadlineError) this.abort(error);
       else {
         this.sendErrors++;
-        this.recorder.record({ type: 'error', producer: index, id: ref.id, error: describeError(error) });
+        this.recorder.record({ type: 'error', producer: index, id: ref.id, error: errorText(error) });
       }
     }
   }
@@ -737,7 +723,7 @@ class Step {
     } catch (error) {
       if (error instanceof DeadlineError) throw error;
       this.commitErrors++;
-      this.recorder.record({ type: 'commit-error', consumer: index, offsets, error: describeError(error) });
+      this.recorder.record({ type: 'commit-error', consumer: index, offsets, error: errorText(error) });
       return false;
     }
   }
@@ -798,7 +784,7 @@ class Step {
         } catch (error) {
           if (error instanceof DeadlineError) throw error;
           this.commitErrors++;
-          this.recorder.record({ type: 'commit-error', consumer: index, offsets: offsetsRecord(offsets), error: describeError(error) });
+          this.recorder.record({ type: 'commit-error', consumer: index, offsets: offsetsRecord(offsets), error: errorText(error) });
           // Whatever the transaction wrote is aborted, so the input goes back to the committed
           // offsets and a fresh producer takes over.
           await this.op(producer.abortTransaction(), `pipeline ${index} aborting`).catch((abortError: unknown) => {
@@ -858,7 +844,7 @@ class Step {
     const base = describeWorkload(workload, this.adapter.name, this.seed, this.options.step, this.rate);
     // Without a clock the session never opened, so there is nothing measured to report.
     if (this.clockKind === undefined) {
-      return emptyRun(workload, this.adapter.name, this.seed, this.options.step, this.rate, 'error', describeError(failure));
+      return emptyRun(workload, this.adapter.name, this.seed, this.options.step, this.rate, 'error', errorText(failure));
     }
     const checked = check(this.recorder.events);
     const expectations = Object.fromEntries(ANOMALIES.map((anomaly) => [anomaly, 'allowed'])) as Record<Anomaly, Expectation>;
@@ -875,7 +861,7 @@ class Step {
     const status = failure !== undefined ? 'error' : violated.length > 0 ? 'failed' : 'ok';
     const reason =
       failure !== undefined
-        ? describeError(failure)
+        ? errorText(failure)
         : violated.map((anomaly) => `${anomaly}: ${claims[anomaly].count} (${claims[anomaly].because})`).join('; ');
 
     const seconds = workload.durationMs / 1000;

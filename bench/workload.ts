@@ -3,15 +3,12 @@
 // workload is reported exactly like a bad scenario: one line per error, naming file, line,
 // column and field, and every error of every file at once.
 
-import { readFile } from 'node:fs/promises';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import {
-  errorCode,
-  findScenarioFiles,
+  loadYamlFiles,
   parseYamlMapping,
   schemaErrors,
   sortErrors,
-  wholeFileError,
   type FileContext,
   type LoadError,
 } from '../harness/loader.js';
@@ -50,26 +47,11 @@ export type WorkloadTextResult =
 
 /** Loads workload files and folders (searched recursively for *.yaml and *.yml, sorted by path). */
 export async function loadWorkloads(paths: readonly string[]): Promise<WorkloadLoadResult> {
-  const found = await findScenarioFiles(paths, 'workload files');
-  const loaded = await Promise.all(
-    found.map(async (entry): Promise<WorkloadTextResult> => {
-      if (entry.error !== undefined) return { errors: [entry.error] };
-      let text: string;
-      try {
-        text = await readFile(entry.file, 'utf8');
-      } catch (error) {
-        return { errors: [wholeFileError(entry.file, `cannot be read (${errorCode(error)})`)] };
-      }
-      return loadWorkloadText(text, entry.file);
-    }),
-  );
-  const workloads: BenchWorkload[] = [];
-  const errors: LoadError[] = [];
-  for (const result of loaded) {
-    if (result.workload !== undefined) workloads.push(result.workload);
-    errors.push(...result.errors);
-  }
-  return { workloads, errors };
+  const { items, errors } = await loadYamlFiles(paths, 'workload files', (text, file) => {
+    const result = loadWorkloadText(text, file);
+    return { item: result.workload, errors: result.errors };
+  });
+  return { workloads: items, errors };
 }
 
 let compiledValidator: ValidateFunction<BenchWorkloadSource> | undefined;

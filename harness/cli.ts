@@ -19,7 +19,7 @@ import { LIMITS, type Scenario } from '../spec/scenario.js';
 import { CAPABILITIES } from '../spec/vocabulary.js';
 import { loadClusterConfig } from './connection.js';
 import { exitCodeFor, oneLine } from './report/claims.js';
-import { CLEAR_LINE, fitLine, formatSummary, HumanReporter, type TextSink } from './report/human.js';
+import { formatSummary, HumanReporter, ProgressLine, type TextSink } from './report/human.js';
 import { buildRunResult, formatJson, writeReportFile } from './report/json.js';
 import { formatRates, formatRatesMarkdown, scenarioRates } from './report/rates.js';
 import { formatJunit } from './report/junit.js';
@@ -516,27 +516,6 @@ function drawsProgress(io: CliIo): boolean {
   return io.isTTY && (io.stderrIsTTY ?? io.isTTY);
 }
 
-/** One line on stderr that each step redraws, and that is erased before anything else prints. */
-class ProgressLine {
-  private shown = false;
-
-  constructor(
-    private readonly io: CliIo,
-    private readonly enabled: boolean,
-  ) {}
-
-  show(text: string): void {
-    if (!this.enabled) return;
-    this.io.stderr.write(`${CLEAR_LINE}${fitLine(text, this.io.columns)}`);
-    this.shown = true;
-  }
-
-  clear(): void {
-    if (!this.shown) return;
-    this.io.stderr.write(CLEAR_LINE);
-    this.shown = false;
-  }
-}
 
 /** An adapter with the defects it lists: sensitivity has nothing to measure without them. */
 async function resolveAdapterWithDefects(name: string, context: Context): Promise<Adapter> {

@@ -48,3 +48,24 @@ export class HistoryRecorder {
     this.fd = undefined;
   }
 }
+
+// Small pieces the scenario runner and the benchmark driver share.
+
+/** A name's lowercase words joined by dashes, at most 40 characters: for topic and group names. */
+export function slug(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 40);
+}
+
+/** Offsets as the history writes them: partition numbers as keys, in partition order. */
+export function offsetsRecord(offsets: ReadonlyMap<number, number>): Record<string, number> {
+  return Object.fromEntries([...offsets].sort(([a], [b]) => a - b).map(([p, o]) => [String(p), o]));
+}
+
+/** The text a history line keeps of an error. */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -82,9 +82,25 @@ const SCENARIO_FILE = /\.ya?ml$/;
  * folder load the same scenarios in the same order.
  */
 export async function loadScenarios(paths: readonly string[]): Promise<LoadResult> {
-  const found = await findScenarioFiles(paths);
+  const { items, errors } = await loadYamlFiles(paths, 'scenario files', (text, file) => {
+    const result = loadScenarioText(text, file);
+    return { item: result.scenario, errors: result.errors };
+  });
+  return { scenarios: items, errors };
+}
+
+/**
+ * Finds, reads and loads YAML files with `loadText`, all side by side, keeping the path order;
+ * scenarios and benchmark workloads both load this way.
+ */
+export async function loadYamlFiles<T>(
+  paths: readonly string[],
+  noun: string,
+  loadText: (text: string, file: string) => { readonly item?: T | undefined; readonly errors: readonly LoadError[] },
+): Promise<{ items: T[]; errors: LoadError[] }> {
+  const found = await findScenarioFiles(paths, noun);
   const loaded = await Promise.all(
-    found.map(async (entry): Promise<ScenarioTextResult> => {
+    found.map(async (entry) => {
       if (entry.error !== undefined) return { errors: [entry.error] };
       let text: string;
       try {
@@ -92,16 +108,16 @@ export async function loadScenarios(paths: readonly string[]): Promise<LoadResul
       } catch (error) {
         return { errors: [wholeFileError(entry.file, `cannot be read (${errorCode(error)})`)] };
       }
-      return loadScenarioText(text, entry.file);
+      return loadText(text, entry.file);
     }),
   );
-  const scenarios: Scenario[] = [];
+  const items: T[] = [];
   const errors: LoadError[] = [];
   for (const result of loaded) {
-    if (result.scenario !== undefined) scenarios.push(result.scenario);
+    if ('item' in result && result.item !== undefined) items.push(result.item);
     errors.push(...result.errors);
   }
-  return { scenarios, errors };
+  return { items, errors };
 }
 
 export type FoundEntry = { readonly file: string; readonly error?: undefined } | { readonly error: LoadError };

@@ -31,7 +31,7 @@ import type { Fault, Scenario } from '../spec/scenario.js';
 import type { TriggerKind } from '../spec/vocabulary.js';
 import { check, judge } from './checker.js';
 import { DeadlineError, withDeadline } from './deadline.js';
-import { HistoryRecorder } from './history.js';
+import { errorText, HistoryRecorder, offsetsRecord, slug } from './history.js';
 import { Random } from './random.js';
 import { reproduceCommand } from './reproduce.js';
 
@@ -115,7 +115,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       ...history,
       ...notes,
       status: 'error',
-      reason: describe(failure),
+      reason: errorText(failure),
       counts: checked.counts,
       anomalies: {},
       durationMs: elapsed(),
@@ -142,9 +142,6 @@ export function historyFileName(file: string, seed: number): string {
   return `${stem}.seed-${seed}.jsonl`;
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** A crash of a consumer or producer that waits for its actor to reach the right point. */
 interface ArmedCrash {
@@ -404,7 +401,7 @@ class Run {
       if (error instanceof DeadlineError) this.abort(error);
       // A crashed producer's sends have no outcome: whether they were stored, only the drain knows.
       else if (currentGeneration() === generation) {
-        this.recorder.record({ type: 'error', producer: index, id: message.id, error: describe(error) });
+        this.recorder.record({ type: 'error', producer: index, id: message.id, error: errorText(error) });
       }
     }
   }
@@ -536,7 +533,7 @@ class Run {
           })
           .catch((error: unknown) => {
             if (error instanceof DeadlineError) this.abort(error);
-            errors.push(`${message.id}: ${describe(error)}`);
+            errors.push(`${message.id}: ${errorText(error)}`);
           })
           .finally(() => inFlight.delete(sending));
         inFlight.add(sending);
@@ -551,7 +548,7 @@ class Run {
       return { kind: 'committed', results };
     } catch (error) {
       if (error instanceof DeadlineError) throw error;
-      return { kind: 'failed', error: describe(error) };
+      return { kind: 'failed', error: errorText(error) };
     }
   }
 
@@ -661,7 +658,7 @@ class Run {
       return true;
     } catch (error) {
       if (error instanceof DeadlineError) throw error;
-      this.recorder.record({ type: 'commit-error', consumer: index, offsets, error: describe(error) });
+      this.recorder.record({ type: 'commit-error', consumer: index, offsets, error: errorText(error) });
       return false;
     }
   }
@@ -722,7 +719,7 @@ class Run {
             }
           } catch (error) {
             if (error instanceof DeadlineError) throw error;
-            this.recorder.record({ type: 'commit-error', consumer: index, offsets: offsetsRecord(offsets), error: describe(error) });
+            this.recorder.record({ type: 'commit-error', consumer: index, offsets: offsetsRecord(offsets), error: errorText(error) });
             // Whatever the transaction wrote is aborted (now, or by the successor's fencing), so
             // the input goes back to the committed offsets and a fresh producer takes over.
             await this.op(producer.abortTransaction(), `pipeline ${index} aborting`).catch((abortError: unknown) => {
@@ -858,15 +855,4 @@ class Run {
   }
 }
 
-function slug(text: string): string {
-  return text
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-|-$/g, '')
-    .slice(0, 40);
-}
 
-/** Offsets as the history writes them: partition numbers as keys, in partition order. */
-function offsetsRecord(offsets: ReadonlyMap<number, number>): Record<string, number> {
-  return Object.fromEntries([...offsets].sort(([a], [b]) => a - b).map(([p, o]) => [String(p), o]));
-}

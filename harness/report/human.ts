@@ -174,3 +174,31 @@ export class HumanReporter {
     this.progressShown = false;
   }
 }
+
+/** Where a progress line goes: stderr, and the terminal's width so the line never wraps. */
+export interface ProgressSink {
+  readonly stderr: TextSink;
+  readonly columns?: number;
+}
+
+/** One line on stderr that each step redraws, and that is erased before anything else prints. */
+export class ProgressLine {
+  private shown = false;
+
+  constructor(
+    private readonly io: ProgressSink,
+    private readonly enabled: boolean,
+  ) {}
+
+  show(text: string): void {
+    if (!this.enabled) return;
+    this.io.stderr.write(`${CLEAR_LINE}${fitLine(text, this.io.columns)}`);
+    this.shown = true;
+  }
+
+  clear(): void {
+    if (!this.shown) return;
+    this.io.stderr.write(CLEAR_LINE);
+    this.shown = false;
+  }
+}

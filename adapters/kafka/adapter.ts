@@ -60,7 +60,7 @@ import {
 } from './clients.js';
 import { defaultClusterDir, environmentClusterOptions, startCluster, type ClusterHandle, type ClusterOptions } from './cluster/cluster.js';
 import { describeTopics, type PartitionView } from './cluster/protocol.js';
-import { describeError, THREAD_PROTOCOL_VERSION, type ClientEvent, type ClientSpec, type KafkaSecurity } from './messages.js';
+import { describeError, THREAD_PROTOCOL_VERSION, type ClientEvent, type ClientSpec, type KafkaSecurity, type ProducerSpec } from './messages.js';
 import { KafkaProxy } from './proxy.js';
 
 const CLIENT_CAPABILITIES: readonly Capability[] = [
@@ -583,24 +583,7 @@ class KafkaSession implements Session, ClientRegistry {
 
   async producer(options: ProducerOptions): Promise<Producer> {
     const { name, clientId } = this.clientName(`producer-${options.index}`);
-    const thread = await this.startThread(
-      name,
-      {
-        kind: 'producer',
-        protocolVersion: THREAD_PROTOCOL_VERSION,
-        brokers: this.brokers,
-        security: this.security,
-        clientId,
-        topic: this.topicName(options.topic),
-        partitions: this.partitionsOf(options.topic),
-        ack: options.ack,
-        retries: options.retries,
-        idempotent: options.idempotent,
-        valueBytes: options.valueBytes ?? 0,
-        batching: options.batching ?? false,
-      },
-      this.forwardLogs(name),
-    );
+    const thread = await this.startThread(name, this.producerSpec(options, clientId), this.forwardLogs(name));
     return new KafkaProducer(thread, this);
   }
 
@@ -608,26 +591,27 @@ class KafkaSession implements Session, ClientRegistry {
     const transactionalId = `${this.input.name}.${options.transactionalId}`;
     this.firstTransactionalId ??= transactionalId;
     const { name, clientId } = this.clientName(options.transactionalId);
-    const thread = await this.startThread(
-      name,
-      {
-        kind: 'producer',
-        protocolVersion: THREAD_PROTOCOL_VERSION,
-        brokers: this.brokers,
-        security: this.security,
-        clientId,
-        topic: this.topicName(options.topic),
-        partitions: this.partitionsOf(options.topic),
-        ack: options.ack,
-        retries: options.retries,
-        idempotent: true,
-        valueBytes: options.valueBytes ?? 0,
-        batching: options.batching ?? false,
-        transactionalId,
-      },
-      this.forwardLogs(name),
-    );
+    const thread = await this.startThread(name, this.producerSpec(options, clientId, transactionalId), this.forwardLogs(name));
     return new KafkaTransactionalProducer(thread, this, (consumer) => this.offsetSource(consumer));
+  }
+
+  /** What a producer's client thread is told; a transactional producer is idempotent too. */
+  private producerSpec(options: ProducerOptions, clientId: string, transactionalId?: string): ProducerSpec {
+    return {
+      kind: 'producer',
+      protocolVersion: THREAD_PROTOCOL_VERSION,
+      brokers: this.brokers,
+      security: this.security,
+      clientId,
+      topic: this.topicName(options.topic),
+      partitions: this.partitionsOf(options.topic),
+      ack: options.ack,
+      retries: options.retries,
+      idempotent: transactionalId !== undefined || options.idempotent,
+      valueBytes: options.valueBytes ?? 0,
+      batching: options.batching ?? false,
+      ...(transactionalId !== undefined ? { transactionalId } : {}),
+    };
   }
 
   private offsetSource(consumer: Consumer): OffsetSource {

@@ -50,8 +50,11 @@
 // every place, and what is known of each lives in typed arrays under that integer. The first pass
 // allocates nothing per event but for the rare facts kept in Maps: a second stored or processed
 // place, a conflicting read, an aborted record. Witnesses are built at the end from the events
-// themselves, found again by their position in the history. The plain Map-based form of the same
-// derivations is test/unit/checker-reference.ts, and a property test holds the two equal.
+// themselves, found again by their position in the history. The tables themselves are kept from
+// one check to the next (ColumnPool in harness/dense.ts): at 10^7 events, allocating them anew made
+// V8 mark the whole heap, history included, once per check, which doubled its time. The plain
+// Map-based form of the same derivations is test/unit/checker-reference.ts, and a property test
+// holds the two equal.
 
 import type { DrainEvent, HistoryEvent, PollEvent, SendEvent } from '../spec/history.js';
 import type { AnomalyVerdict, Counts } from '../spec/result.js';
@@ -72,7 +75,7 @@ import {
   type PlacedLine,
   type ReadKind,
 } from './witnesses.js';
-import { grown, IdIndex, internKey, isSmallIndex, PairIndex } from './dense.js';
+import { ColumnPool, IdIndex, internKey, isSmallIndex, PairIndex } from './dense.js';
 
 export type { AnomalyFinding } from './witnesses.js';
 
@@ -236,7 +239,7 @@ class Tally {
   readonly groupLastSeq: number[] = [];
 
   placeCount = 0;
-  private readonly placeIndex = new PairIndex();
+  private readonly placeIndex: PairIndex;
   /** Places whose partition or offset is not a small integer, which PairIndex cannot hold. */
   private readonly placeByText = new Map<string, number>();
   /** Per place, the partition and offset its first read named, unless the place is INEXACT. */
@@ -263,9 +266,13 @@ class Tally {
    */
   private readonly otherStoredPairs = new Set<string>();
 
-  constructor(readonly history: readonly HistoryEvent[]) {
+  constructor(
+    readonly history: readonly HistoryEvent[],
+    private readonly pool: ColumnPool,
+  ) {
     const capacity = initialCapacity(history);
-    this.ids = new IdIndex(capacity);
+    this.ids = new IdIndex(capacity, pool);
+    this.placeIndex = new PairIndex(pool);
     this.growMessages(capacity);
     this.growPlaces(capacity);
   }
@@ -508,24 +515,24 @@ class Tally {
 
   /** Room for `needed` messages: made at first, then by doubling when initialCapacity guessed low. */
   private growMessages(needed: number): void {
-    this.flags = grown(this.flags, needed);
-    this.sendAt = grown(this.sendAt, needed);
-    this.ackAt = grown(this.ackAt, needed);
-    this.storedAt = grown(this.storedAt, needed);
-    this.processedAt = grown(this.processedAt, needed);
-    this.lowestPlace = grown(this.lowestPlace, needed);
-    this.nextInGroup = grown(this.nextInGroup, needed);
-    this.mentioned = grown(this.mentioned, needed);
+    this.flags = this.pool.grown(this.flags, needed);
+    this.sendAt = this.pool.grown(this.sendAt, needed);
+    this.ackAt = this.pool.grown(this.ackAt, needed);
+    this.storedAt = this.pool.grown(this.storedAt, needed);
+    this.processedAt = this.pool.grown(this.processedAt, needed);
+    this.lowestPlace = this.pool.grown(this.lowestPlace, needed);
+    this.nextInGroup = this.pool.grown(this.nextInGroup, needed);
+    this.mentioned = this.pool.grown(this.mentioned, needed);
   }
 
   /** Room for `needed` places: made at first, then by doubling when initialCapacity guessed low. */
   private growPlaces(needed: number): void {
-    this.placePartition = grown(this.placePartition, needed);
-    this.placeOffset = grown(this.placeOffset, needed);
-    this.placeFlags = grown(this.placeFlags, needed);
-    this.firstReadMessage = grown(this.firstReadMessage, needed);
-    this.firstReadAt = grown(this.firstReadAt, needed);
-    this.storedMessage = grown(this.storedMessage, needed);
+    this.placePartition = this.pool.grown(this.placePartition, needed);
+    this.placeOffset = this.pool.grown(this.placeOffset, needed);
+    this.placeFlags = this.pool.grown(this.placeFlags, needed);
+    this.firstReadMessage = this.pool.grown(this.firstReadMessage, needed);
+    this.firstReadAt = this.pool.grown(this.firstReadAt, needed);
+    this.storedMessage = this.pool.grown(this.storedMessage, needed);
   }
 }
 
@@ -575,13 +582,26 @@ function lowestOf(places: readonly PlacedLine[]): PlacedLine | undefined {
 
 /** Checks a history for every anomaly. Pure: the same history always gives the same result. */
 export function check(history: readonly HistoryEvent[]): CheckResult {
-  const tally = new Tally(history).run();
-  const findings = perAnomaly(() => new FindingBuilder());
-  const counts = judgeMessages(tally, findings);
-  judgeOrder(tally, findings.reordered);
-  judgePlaces(tally, findings);
-  return { counts, anomalies: perAnomaly((anomaly) => findings[anomaly].finish()) };
+  // The pool leaves the shelf while a check holds it, so a check can never share tables with
+  // another; a WeakRef lets a full collection free the tables of a big history once nobody checks.
+  const pool = sparePool?.deref() ?? new ColumnPool();
+  sparePool = undefined;
+  try {
+    const tally = new Tally(history, pool).run();
+    const findings = perAnomaly(() => new FindingBuilder());
+    const counts = judgeMessages(tally, findings);
+    judgeOrder(tally, findings.reordered);
+    judgePlaces(tally, findings);
+    return { counts, anomalies: perAnomaly((anomaly) => findings[anomaly].finish()) };
+  } finally {
+    // Nothing of the tally outlives the check: the result holds witnesses built from the events.
+    pool.reclaim();
+    sparePool = new WeakRef(pool);
+  }
 }
+
+/** The tables of the last check, kept for the next one (see ColumnPool). */
+let sparePool: WeakRef<ColumnPool> | undefined;
 
 type Findings = Readonly<Record<Anomaly, FindingBuilder>>;
 

@@ -27,6 +27,9 @@ export class PairIndex {
   /** Per first integer, the pages of slots; a slot holds the index plus one, 0 when empty. */
   private readonly pagesByFirst: (Int32Array | undefined)[][] = [];
 
+  /** `pool`: where pages come from, zeroed (see ColumnPool). */
+  constructor(private readonly pool: ColumnPool) {}
+
   /**
    * The index stored for (first, second), or, when there is none, stores `candidate` there and
    * returns it: a caller tells a new pair by getting its own candidate back. Both integers must
@@ -41,7 +44,7 @@ export class PairIndex {
     const pageNumber = second >>> PAGE_BITS;
     let page = pages[pageNumber];
     if (page === undefined) {
-      page = new Int32Array(PAGE_SIZE);
+      page = this.pool.page();
       pages[pageNumber] = page;
     }
     const slot = second & PAGE_MASK;
@@ -97,13 +100,20 @@ export class IdIndex {
   /** The sequence of a parsed id, or -1 for an id kept in `others`. */
   private seqs: Int32Array;
   private readonly others = new Map<number, string>();
-  private readonly bySequence = new PairIndex();
+  private readonly bySequence: PairIndex;
   private readonly byText = new Map<string, number>();
 
-  /** `capacity`: how many ids to make room for at first; more are room made by doubling. */
-  constructor(capacity: number) {
-    this.producers = new Int32Array(capacity);
-    this.seqs = new Int32Array(capacity);
+  /**
+   * `capacity`: how many ids to make room for at first; more are room made by doubling. `pool`:
+   * where its arrays come from.
+   */
+  constructor(
+    capacity: number,
+    private readonly pool: ColumnPool,
+  ) {
+    this.producers = pool.column(Int32Array, capacity);
+    this.seqs = pool.column(Int32Array, capacity);
+    this.bySequence = new PairIndex(pool);
   }
 
   /** The dense index of `id`; a new id gets the next one, which equals the size before the call. */
@@ -137,24 +147,88 @@ export class IdIndex {
 
   private add(producer: number, seq: number): void {
     const index = this.count++;
-    this.producers = grown(this.producers, index + 1);
-    this.seqs = grown(this.seqs, index + 1);
+    this.producers = this.pool.grown(this.producers, index + 1);
+    this.seqs = this.pool.grown(this.seqs, index + 1);
     this.producers[index] = producer;
     this.seqs[index] = seq;
   }
 }
 
 type Column = Int32Array | Float64Array | Uint16Array | Uint8Array;
+type ColumnConstructor<T extends Column> = new (length: number) => T;
+
+/** A spare column longer than this many times what is asked is not worth zeroing for it. */
+const MAX_SPARE_WASTE = 4;
+/** Spare columns kept between checks, besides pages: a check uses about twenty. */
+const MAX_SPARE_COLUMNS = 64;
 
 /**
- * `column` itself when it has room for `needed` entries, else a copy of it at least twice as long,
- * so that growing one entry at a time costs amortized constant time per entry.
+ * Typed arrays lent to one check and kept for the next. Allocating the checker's tables is cheap,
+ * but V8 counts typed arrays as external memory, and once more than 64 MiB of it appears since the
+ * last full collection, V8 marks the whole heap. A history of 10^7 events is about 1.7 GB of small
+ * objects, and its tables about 150 MB, so every check of it paid a full collection of 1.2 to 1.5
+ * seconds, as long again as the check itself. Reusing the tables of the previous check costs a
+ * zeroing pass instead, which is what makes repeated checks in one process (repeated runs,
+ * sensitivity, specificity, the micro-benchmark) linear in the history's length. The first check in
+ * a process still allocates, and at that size still pays one collection.
+ *
+ * Everything handed out since the last reclaim() is lent; reclaim() makes it all spare again, so
+ * the owner must not use any of it afterwards.
  */
-export function grown<T extends Column>(column: T, needed: number): T {
-  if (needed <= column.length) return column;
-  // Every typed array's constructor takes a length; TypeScript types `constructor` as Function.
-  const Make = column.constructor as new (length: number) => T;
-  const copy = new Make(Math.max(needed, column.length * 2));
-  copy.set(column);
-  return copy;
+export class ColumnPool {
+  private readonly spareColumns: Column[] = [];
+  private readonly sparePages: Int32Array[] = [];
+  private lentColumns: Column[] = [];
+  private lentPages: Int32Array[] = [];
+
+  /** A zeroed column of at least `length` entries. */
+  column<T extends Column>(Make: ColumnConstructor<T>, length: number): T {
+    let best = -1;
+    for (let at = 0; at < this.spareColumns.length; at++) {
+      const spare = this.spareColumns[at];
+      if (!(spare instanceof Make) || spare.length < length || spare.length > MAX_SPARE_WASTE * Math.max(length, PAGE_SIZE)) continue;
+      if (best < 0 || spare.length < (this.spareColumns[best]?.length ?? 0)) best = at;
+    }
+    let column: T;
+    if (best < 0) {
+      column = new Make(length);
+    } else {
+      // The instanceof test above is what makes this the asked-for type.
+      column = this.spareColumns.splice(best, 1)[0] as T;
+      column.fill(0);
+    }
+    this.lentColumns.push(column);
+    return column;
+  }
+
+  /** A zeroed page of a PairIndex: PAGE_SIZE slots. */
+  page(): Int32Array {
+    const spare = this.sparePages.pop();
+    const page = spare === undefined ? new Int32Array(PAGE_SIZE) : spare.fill(0);
+    this.lentPages.push(page);
+    return page;
+  }
+
+  /**
+   * `column` itself when it has room for `needed` entries, else a copy of it at least twice as
+   * long, so that growing one entry at a time costs amortized constant time per entry.
+   */
+  grown<T extends Column>(column: T, needed: number): T {
+    if (needed <= column.length) return column;
+    // Every typed array's constructor takes a length; TypeScript types `constructor` as Function.
+    const Make = column.constructor as ColumnConstructor<T>;
+    const copy = this.column(Make, Math.max(needed, column.length * 2));
+    copy.set(column);
+    return copy;
+  }
+
+  /** Takes back everything lent: the borrower is done with it. */
+  reclaim(): void {
+    this.spareColumns.push(...this.lentColumns);
+    // The newest columns are the likeliest to fit the next check; the oldest go first.
+    this.spareColumns.splice(0, Math.max(0, this.spareColumns.length - MAX_SPARE_COLUMNS));
+    for (const page of this.lentPages) this.sparePages.push(page);
+    this.lentColumns = [];
+    this.lentPages = [];
+  }
 }

@@ -57,7 +57,18 @@ export function formatMicroTable(results: readonly MicroResult[]): string {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
   const line = (cells: readonly string[]) =>
     cells.map((cell, column) => (column >= 2 ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0))).join('  ').trimEnd();
-  const notes = results.filter((result) => result.note !== undefined).map((result) => `  ${result.name} (${result.size}): ${result.note}`);
+  // One line per distinct note of a benchmark, with the sizes it applies to, so that a note every
+  // size shares is printed once.
+  const sizesByNote = new Map<string, string[]>();
+  for (const result of results) {
+    if (result.note === undefined) continue;
+    const key = `${result.name}\u0000${result.note}`;
+    sizesByNote.set(key, [...(sizesByNote.get(key) ?? []), result.size]);
+  }
+  const notes = [...sizesByNote].map(([key, sizes]) => {
+    const [name, note] = key.split('\u0000');
+    return `  ${name} (${sizes.join(', ')}): ${note}`;
+  });
   return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line), ...(notes.length > 0 ? ['', 'notes:', ...notes] : [])].join('\n');
 }
 

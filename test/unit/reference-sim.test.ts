@@ -56,6 +56,49 @@ describe('Simulation', { timeout: 10_000 }, () => {
     sim.close();
   });
 
+  it('lets the reactions to a settled wait run before the next event, even one due at the same time', async () => {
+    const sim = new Simulation(3);
+    const seen: string[] = [];
+    const waiter = sim.wait<void>((resolve) => {
+      sim.schedule(1, () => {
+        seen.push('settle@1');
+        resolve();
+      });
+    });
+    sim.schedule(1, () => seen.push('next@1'));
+    sim.schedule(2, () => seen.push('later@2'));
+    const reacted = waiter.then(async () => {
+      seen.push(`reaction@${sim.now}`);
+      // A reaction a few awaits deep still runs before the next event.
+      await Promise.resolve();
+      await Promise.resolve();
+      seen.push(`deep reaction@${sim.now}`);
+    });
+    await Promise.all([reacted, sim.sleep(3)]);
+    expect(seen).toEqual(['settle@1', 'reaction@1', 'deep reaction@1', 'next@1', 'later@2']);
+    sim.close();
+  });
+
+  it('runs events that settle no wait back to back, not one per turn of the event loop', async () => {
+    const sim = new Simulation(4);
+    let ran = 0;
+    for (let index = 0; index < 2000; index++) sim.schedule(index / 100, () => ran++);
+    let turns = 0;
+    let counting = true;
+    const count = (): void => {
+      if (!counting) return;
+      turns++;
+      setImmediate(count);
+    };
+    setImmediate(count);
+    await sim.sleep(25);
+    counting = false;
+    expect(ran).toBe(2000);
+    // One event per turn would take 2000 turns; batches of a few hundred take a handful.
+    expect(turns).toBeLessThan(100);
+    sim.close();
+  });
+
   it('never runs a cancelled timer', async () => {
     const sim = new Simulation(1);
     const ran: string[] = [];

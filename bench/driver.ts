@@ -882,6 +882,9 @@ class Step {
     notes.push(
       `MiB/s counts each message as messageBytes (${workload.messageBytes}); an adapter that writes real records pads each value to that size, one without payloads (the reference broker) sends none`,
     );
+    const publish = summarize(this.publish);
+    const backlogNote = backlog(this.window.measured, this.producerCompletionsInWindow, publish, workload.durationMs);
+    if (backlogNote !== undefined) notes.push(backlogNote);
     if (workload.ack === 'none') notes.push('with ack none, publish latency is the time until the client accepted the send');
     if (workload.commit === 'auto') notes.push('auto-commit runs inside the client, so no commit latency is measured');
     if (this.publish.saturated + this.endToEnd.saturated + this.commitLatency.saturated > 0) {
@@ -903,7 +906,7 @@ class Step {
         consumer: throughput(this.consumerCompletionsInWindow),
       },
       latency: {
-        publish: summarize(this.publish),
+        publish,
         endToEnd: summarize(this.endToEnd),
         commit: summarize(this.commitLatency),
       },
@@ -936,4 +939,28 @@ class Step {
       notes,
     };
   }
+}
+
+/** Below this share of its intended messages acknowledged inside it, a window carried a backlog. */
+const BACKLOG_SHARE = 0.9;
+
+/**
+ * A note when the measured window carried well under the load meant for it because the
+ * acknowledgments of its messages came after it: the throughput in the window is then what the
+ * broker sustained while a backlog grew, and when half the latencies exceed the window, even
+ * that says little. Undefined when the window carried most of its load.
+ */
+export function backlog(
+  intended: number,
+  acknowledgedInWindow: number,
+  publish: LatencySummary,
+  durationMs: number,
+): string | undefined {
+  if (intended === 0 || acknowledgedInWindow >= BACKLOG_SHARE * intended) return undefined;
+  const share = `${acknowledgedInWindow} acknowledgments came inside the measured window against ${intended} messages meant for it`;
+  const p50Ms = publish.p50Us / 1000;
+  if (publish.count > 0 && p50Ms >= durationMs) {
+    return `${share}, and the median publish latency (${p50Ms.toFixed(0)} ms) is longer than the window (${durationMs} ms): the producer fell behind; lengthen durationMs to measure the rate it sustains`;
+  }
+  return `${share}: the producer fell behind the offered rate, and the throughput shown is what it sustained`;
 }

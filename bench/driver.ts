@@ -960,7 +960,7 @@ export function backlog(
   const share = `${acknowledgedInWindow} acknowledgments came inside the measured window against ${intended} messages meant for it`;
   const p50Ms = publish.p50Us / 1000;
   if (publish.count > 0 && p50Ms >= durationMs) {
-    return `${share}, and the median publish latency (${p50Ms.toFixed(0)} ms) is longer than the window (${durationMs} ms): the producer fell behind; lengthen durationMs to measure the rate it sustains`;
+    return `${share}, and the median publish latency (${p50Ms.toFixed(0)} ms) is longer than the window (${durationMs} ms): the producer and brokers fell behind; lengthen durationMs to measure the rate they sustain`;
   }
-  return `${share}: the producer fell behind the offered rate, and the throughput shown is what it sustained`;
+  return `${share}: the producer and brokers fell behind the offered rate, and the throughput shown is what they sustained`;
 }

@@ -24,7 +24,7 @@ describe('backlog', () => {
 
   it('says the producer fell behind when the window carried less', () => {
     expect(backlog(1000, 600, latency(200), 1000)).toBe(
-      '600 acknowledgments came inside the measured window against 1000 messages meant for it: the producer fell behind the offered rate, and the throughput shown is what it sustained',
+      '600 acknowledgments came inside the measured window against 1000 messages meant for it: the producer and brokers fell behind the offered rate, and the throughput shown is what they sustained',
     );
   });
 

@@ -30,6 +30,11 @@ export interface ClosedLoopOptions {
   readonly seed: number;
   /** Real milliseconds the loop waits with sends outstanding and none completing before it gives up. */
   readonly sendTimeoutMs: number;
+  /**
+   * Messages per second at most, as ProducerPerformance's --throughput: a send that would run
+   * ahead of this rate waits until its time. At full speed when absent.
+   */
+  readonly ratePerSecond?: number;
 }
 
 export interface ClosedLoopResult {
@@ -54,6 +59,13 @@ const SENDS_PER_TURN = 512;
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A paced send that is at least this far ahead of its time sleeps; a timer is no finer. */
+const PACING_SLEEP_MS = 1;
 
 /** Mean and percentiles of a histogram in whole microseconds, as the comparison reports them. */
 export function producerLatency(histogram: Histogram): ProducerLatencyUs {
@@ -113,6 +125,11 @@ export async function runClosedLoop(producer: Producer, options: ClosedLoopOptio
   try {
     for (let seq = 0; seq < options.records; seq++) {
       if (seq % SENDS_PER_TURN === SENDS_PER_TURN - 1) await Promise.race([yieldToEventLoop(), stalled]);
+      if (options.ratePerSecond !== undefined) {
+        // As the tool's throttler: the send waits out its lead, and its latency starts after.
+        const aheadMs = startMs + (seq * 1000) / options.ratePerSecond - performance.now();
+        if (aheadMs >= PACING_SLEEP_MS) await Promise.race([sleep(aheadMs), stalled]);
+      }
       // The clock starts before the wait for room, as ProducerPerformance's starts before a
       // send() that blocks on a full buffer.
       const calledMs = performance.now();

@@ -52,6 +52,8 @@ export const COMPARE_KAFKA_PERF_USAGE = `Usage:
       --partitions N         partitions of each fresh topic (default 6; replication 3, min.insync 2)
       --buffer-bytes N       both producers' buffer: Kafka's buffer.memory, deliverycheck's window
                              of outstanding sends times the message size (default 33554432)
+      --rate N               hold both producers to N messages per second (the tool's --throughput),
+                             to compare latencies below saturation (default: full speed)
       --json FILE            write the result as JSON (spec/bench-kafka-perf.schema.json)
 
 The local cluster is the kafka adapter's (DELIVERYCHECK_KAFKA_DIR, DELIVERYCHECK_KAFKA_PORT):
@@ -64,6 +66,8 @@ export interface CompareKafkaSettings {
   readonly messageBytes: number;
   readonly partitions: number;
   readonly bufferBytes: number;
+  /** Messages per second both producers are held to; full speed when absent. */
+  readonly rate?: number;
 }
 
 export const COMPARE_KAFKA_DEFAULTS: CompareKafkaSettings = {
@@ -136,6 +140,7 @@ export function parseCompareArgs(args: readonly string[]): { settings: CompareKa
         'message-bytes': { type: 'string' },
         partitions: { type: 'string' },
         'buffer-bytes': { type: 'string' },
+        rate: { type: 'string' },
         json: { type: 'string' },
       },
     }));
@@ -148,6 +153,7 @@ export function parseCompareArgs(args: readonly string[]): { settings: CompareKa
     messageBytes: positiveInteger(values['message-bytes'], 'message-bytes', COMPARE_KAFKA_DEFAULTS.messageBytes, 1_000_000),
     partitions: positiveInteger(values.partitions, 'partitions', COMPARE_KAFKA_DEFAULTS.partitions, 64),
     bufferBytes: positiveInteger(values['buffer-bytes'], 'buffer-bytes', COMPARE_KAFKA_DEFAULTS.bufferBytes, 2 ** 31 - 1),
+    ...(values.rate === undefined ? {} : { rate: positiveInteger(values.rate, 'rate', 1, 10_000_000) }),
   };
   return { settings, ...(values.json === undefined ? {} : { json: values.json }), help: values.help === true };
 }
@@ -221,6 +227,7 @@ async function producerPerformanceOnTopic(context: Context, admin: KafkaAdmin, a
     recordBytes: settings.messageBytes,
     acks: ACKS_SETTING[ack],
     bufferBytes: settings.bufferBytes,
+    ...(settings.rate === undefined ? {} : { rate: settings.rate }),
   };
   const command = producerPerformanceCommand(options);
   await withDeadline(
@@ -287,6 +294,7 @@ async function deliverycheckPass(context: Context, ack: AckMode): Promise<Produc
           keys: 100,
           seed: 1,
           sendTimeoutMs: SEND_TIMEOUT_MS,
+          ...(settings.rate === undefined ? {} : { ratePerSecond: settings.rate }),
         }),
         passTimeoutMs(settings.records),
         `sending ${settings.records} messages`,
@@ -388,6 +396,7 @@ export async function compareKafkaPerf(settings: CompareKafkaSettings, options: 
         replication: REPLICATION,
         minInsync: MIN_INSYNC,
         bufferBytes: settings.bufferBytes,
+        ...(settings.rate === undefined ? {} : { rate: settings.rate }),
       },
       pairs,
     };
@@ -451,7 +460,8 @@ export function formatComparison(result: KafkaPerfComparison): string {
   return [
     `Kafka ${result.kafkaVersion} at ${result.bootstrap}: ${settings.records} records of ${settings.messageBytes} bytes, ` +
       `${settings.partitions} partitions, replication ${settings.replication}, min.insync ${settings.minInsync}, ` +
-      `buffer ${settings.bufferBytes} bytes; latencies in ms from send call to acknowledgment`,
+      `buffer ${settings.bufferBytes} bytes, ${settings.rate === undefined ? 'full speed' : `both held to ${settings.rate} msg/s`}; ` +
+      'latencies in ms from send call to acknowledgment',
     '',
     line(header),
     ...rows.map(line),

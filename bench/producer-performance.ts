@@ -78,6 +78,8 @@ export interface ProducerPerformanceOptions {
   readonly acks: '0' | '1' | 'all';
   /** The producer's buffer.memory. */
   readonly bufferBytes: number;
+  /** Messages per second the tool holds itself to (its --throughput); unthrottled when absent. */
+  readonly rate?: number;
 }
 
 /** The tool's arguments after the JVM's. */
@@ -91,7 +93,7 @@ export function producerPerformanceArguments(options: ProducerPerformanceOptions
     String(options.recordBytes),
     // -1: no throttle, the tool sends as fast as its producer takes records.
     '--throughput',
-    '-1',
+    options.rate === undefined ? '-1' : String(options.rate),
     '--bootstrap-server',
     options.bootstrap,
     // --command-property is what Kafka 4 calls --producer-props, which it deprecates.

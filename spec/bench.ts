@@ -527,6 +527,11 @@ export interface KafkaPerfComparison {
     readonly minInsync: number;
     /** Both producers' buffer: Kafka's buffer.memory, and deliverycheck's window of outstanding sends in bytes. */
     readonly bufferBytes: number;
+    /**
+     * Messages per second both producers were held to (the tool's --throughput), so that their
+     * latencies compare below saturation; absent when both ran at full speed.
+     */
+    readonly rate?: number;
   };
   readonly pairs: readonly KafkaPerfPair[];
 }
@@ -568,6 +573,7 @@ export const kafkaPerfComparisonSchema = {
           replication: { type: 'integer', minimum: 1 },
           minInsync: { type: 'integer', minimum: 1 },
           bufferBytes: { type: 'integer', minimum: 1 },
+          rate: { type: 'integer', minimum: 1 },
         },
         ['records', 'messageBytes', 'partitions', 'replication', 'minInsync', 'bufferBytes'],
       ),

@@ -93,6 +93,23 @@ describe('comparison with ProducerPerformance (no Java needed)', () => {
     expect(command.slice(command.indexOf('-cp'), command.indexOf('-cp') + 2)).toEqual(['-cp', '/lib/*']);
   });
 
+  it('holds the tool to --rate when the comparison has one', () => {
+    const args = producerPerformanceArguments({
+      java: 'java',
+      classpath: '/lib/*',
+      bootstrap: '127.0.0.1:1',
+      topic: 't',
+      records: 5,
+      recordBytes: 100,
+      acks: '1',
+      bufferBytes: 1024,
+      rate: 500,
+    });
+    expect(args.slice(args.indexOf('--throughput'), args.indexOf('--throughput') + 2)).toEqual(['--throughput', '500']);
+    expect(parseCompareArgs(['--rate', '500']).settings.rate).toBe(500);
+    expect(() => parseCompareArgs(['--rate', '0'])).toThrow(/--rate must be an integer from 1/);
+  });
+
   it('parses its options, with defaults, and says which one is wrong', () => {
     const { settings, help } = parseCompareArgs([]);
     expect(help).toBe(false);

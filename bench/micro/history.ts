@@ -16,17 +16,25 @@ export interface HistoryShape {
 
 export const DEFAULT_SHAPE: HistoryShape = { producers: 4, partitions: 6, keys: 1000, pollRecords: 50 };
 
+/**
+ * The fewest lines that hold one message: setup, phase, send, ack, poll, process, commit, the
+ * drain's phase and record, and the closing phase.
+ */
+export const MIN_GENERATED_EVENTS = 10;
+
 /** History lines per message: send, ack, process, drain, and a poll and a commit per batch. */
 function linesPerMessage(shape: HistoryShape): number {
   return 4 + 2 / shape.pollRecords;
 }
 
 /**
- * A clean history of exactly `events` lines (at least 8). Keys map to partitions as one key to
+ * A clean history of exactly `events` lines (at least MIN_GENERATED_EVENTS). Keys map to partitions as one key to
  * one partition, so one producer's messages of one key are stored in send order.
  */
 export function generateHistory(events: number, shape: HistoryShape = DEFAULT_SHAPE): HistoryEvent[] {
-  if (!Number.isSafeInteger(events) || events < 8) throw new RangeError('a generated history has at least 8 events');
+  if (!Number.isSafeInteger(events) || events < MIN_GENERATED_EVENTS) {
+    throw new RangeError(`a generated history has at least ${MIN_GENERATED_EVENTS} events`);
+  }
   const history: HistoryEvent[] = [];
   let t = 0;
   const push = (event: HistoryEventInput): void => {

@@ -8,6 +8,7 @@
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { CHECKER_SIZES, checkerBenchmarks } from './checker.js';
+import { MIN_GENERATED_EVENTS } from './history.js';
 import { loadingBenchmarks } from './loading.js';
 import { referenceBenchmarks } from './reference.js';
 import { formatMicroTable, type MicroResult } from './table.js';
@@ -26,7 +27,7 @@ const { values, positionals } = parseArgs({
 const maxEvents = values['max-events'] === undefined ? Number.POSITIVE_INFINITY : Number(values['max-events']);
 const sizes = values.events?.split(',').map(Number);
 const unknown = positionals.filter((name) => SUITES[name] === undefined);
-const badSizes = sizes !== undefined && sizes.some((size) => !Number.isSafeInteger(size) || size < 8);
+const badSizes = sizes !== undefined && sizes.some((size) => !Number.isSafeInteger(size) || size < MIN_GENERATED_EVENTS);
 if (unknown.length > 0 || Number.isNaN(maxEvents) || badSizes) {
   process.stderr.write(`usage: bench:micro [${Object.keys(SUITES).join('|')}...] [--max-events N] [--events N,...]\n`);
   process.exit(2);

@@ -163,10 +163,24 @@ export const PRODUCER_PIPELINE = {
   maxBytesPerRequest: 512 * 1024,
 } as const;
 
+/**
+ * A message taken into a produce request: kafkajs's message (key, value, partition; kafkajs
+ * ignores the id) and the send whose outcome it is.
+ */
 interface QueuedSend extends SendPlace {
   readonly key: string;
   readonly value: string;
 }
+
+/** The messages of one `send` from the main thread, not yet taken from `next` on. */
+interface ReceivedSends {
+  readonly ids: readonly number[];
+  readonly messages: readonly MessageRef[];
+  next: number;
+}
+
+/** Keys whose partition a producer remembers; scenarios and workloads use far fewer. */
+const MAX_REMEMBERED_KEYS = 100_000;
 
 async function startProducer(producerSpec: ProducerSpec): Promise<{ handlers: Handlers; onSend: Listeners['onSend'] }> {
   const transactional = producerSpec.transactionalId !== undefined;
@@ -208,6 +222,8 @@ async function startProducer(producerSpec: ProducerSpec): Promise<{ handlers: Ha
 
   // The partition is chosen here, with kafkajs's Java-compatible partitioner (murmur2 of the
   // key), so it is known even with ack mode none, whose sends come back without metadata.
+  // It depends on the key alone (and the partition count), so each key's is remembered: murmur2
+  // in kafkajs runs on 64-bit Long objects and cost more than the rest of taking a message.
   const choosePartition = Partitioners.DefaultPartitioner();
   const partitionMetadata: PartitionMetadata[] = Array.from({ length: producerSpec.partitions }, (_, partitionId) => ({
     partitionErrorCode: 0,
@@ -216,6 +232,15 @@ async function startProducer(producerSpec: ProducerSpec): Promise<{ handlers: Ha
     replicas: [],
     isr: [],
   }));
+  const partitionByKey = new Map<string, number>();
+  const partitionOf = (key: string, value: string): number => {
+    let partition = partitionByKey.get(key);
+    if (partition === undefined) {
+      partition = choosePartition({ topic: producerSpec.topic, partitionMetadata, message: { key, value } });
+      if (partitionByKey.size < MAX_REMEMBERED_KEYS) partitionByKey.set(key, partition);
+    }
+    return partition;
+  };
   const acks = kafkaAcks(producerSpec.ack);
 
   // kafkajs 2.2.4 can keep a broker connection whose handshake failed as connected but unusable
@@ -236,39 +261,48 @@ async function startProducer(producerSpec: ProducerSpec): Promise<{ handlers: Ha
       });
   };
 
-  // The send pipeline (PRODUCER_PIPELINE says why). `queue` from `head` on waits for a request.
-  let queue: QueuedSend[] = [];
+  // The send pipeline (PRODUCER_PIPELINE says why). `received` from `head` on waits for a
+  // request, as the main thread sent it: a message becomes a record (value, partition) only when
+  // a request takes it. A benchmark's main thread hands over hundreds of thousands of messages at
+  // once; turning them all into records on arrival kept the thread from starting its first
+  // requests, and kept every record alive through the garbage collector's young generation.
+  let received: ReceivedSends[] = [];
   let head = 0;
   let requestsInFlight = 0;
   let idleWaiters: (() => void)[] = [];
   const maxRequestsInFlight = producerSpec.batching ? PRODUCER_PIPELINE.maxRequestsInFlight : Number.POSITIVE_INFINITY;
   const maxRecordsPerRequest = producerSpec.batching ? PRODUCER_PIPELINE.maxRecordsPerRequest : 1;
+  const waiting = (): boolean => head < received.length;
 
   const takeRequest = (): QueuedSend[] => {
     const taken: QueuedSend[] = [];
     let bytes = 0;
-    while (head < queue.length && taken.length < maxRecordsPerRequest) {
-      const next = queue[head] as QueuedSend;
-      if (taken.length > 0 && bytes + next.value.length > PRODUCER_PIPELINE.maxBytesPerRequest) break;
-      taken.push(next);
-      bytes += next.value.length;
-      head++;
+    while (head < received.length && taken.length < maxRecordsPerRequest) {
+      const sends = received[head] as ReceivedSends;
+      const message = sends.messages[sends.next] as MessageRef;
+      const value = encodeValue(message, producerSpec.valueBytes);
+      if (taken.length > 0 && bytes + value.length > PRODUCER_PIPELINE.maxBytesPerRequest) break;
+      taken.push({ id: sends.ids[sends.next] ?? -1, key: message.key, value, partition: partitionOf(message.key, value) });
+      bytes += value.length;
+      sends.next++;
+      if (sends.next === sends.messages.length) head++;
     }
-    if (head === queue.length) {
-      queue = [];
+    if (head === received.length) {
+      received = [];
       head = 0;
     }
     return taken;
   };
 
-  const produce = async (sends: readonly QueuedSend[]): Promise<void> => {
+  const produce = async (sends: QueuedSend[]): Promise<void> => {
     try {
       await reconnecting;
       const record = {
         topic: producerSpec.topic,
         acks,
         timeout: KAFKA_TIMING.produceAckTimeoutMs,
-        messages: sends.map((send) => ({ key: send.key, value: send.value, partition: send.partition })),
+        // kafkajs reads a message's key, value and partition, and nothing else of it.
+        messages: sends,
       };
       const sending: Promise<RecordMetadata[]> = transactional ? openTransaction().send(record) : producer.send(record);
       sending.catch(reconnectIfStuck);
@@ -284,7 +318,7 @@ async function startProducer(producerSpec: ProducerSpec): Promise<{ handlers: Ha
   };
 
   const pump = (): void => {
-    while (requestsInFlight < maxRequestsInFlight && head < queue.length) {
+    while (requestsInFlight < maxRequestsInFlight && waiting()) {
       const sends = takeRequest();
       requestsInFlight++;
       void produce(sends).finally(() => {
@@ -292,7 +326,7 @@ async function startProducer(producerSpec: ProducerSpec): Promise<{ handlers: Ha
         pump();
       });
     }
-    if (requestsInFlight === 0 && head >= queue.length) {
+    if (requestsInFlight === 0 && !waiting()) {
       const waiters = idleWaiters;
       idleWaiters = [];
       for (const wake of waiters) wake();
@@ -301,16 +335,12 @@ async function startProducer(producerSpec: ProducerSpec): Promise<{ handlers: Ha
 
   /** Resolves once every message handed over so far has its outcome. */
   const idle = (): Promise<void> => {
-    if (requestsInFlight === 0 && head >= queue.length) return Promise.resolve();
+    if (requestsInFlight === 0 && !waiting()) return Promise.resolve();
     return new Promise((resolve) => idleWaiters.push(resolve));
   };
 
   const onSend = (ids: readonly number[], messages: readonly MessageRef[]): void => {
-    messages.forEach((message, index) => {
-      const value = encodeValue(message, producerSpec.valueBytes);
-      const partition = choosePartition({ topic: producerSpec.topic, partitionMetadata, message: { key: message.key, value } });
-      queue.push({ id: ids[index] ?? -1, key: message.key, value, partition });
-    });
+    if (messages.length > 0) received.push({ ids, messages, next: 0 });
     pump();
   };
 

@@ -105,7 +105,7 @@ async function answer(id: number, run: () => Promise<unknown>): Promise<void> {
 /** What a client thread does with the main thread's messages besides requests. */
 interface Listeners {
   readonly onConsumed?: (batch: number) => void;
-  readonly onSend?: (ids: readonly number[], messages: readonly MessageRef[]) => void;
+  readonly onSend?: (firstId: number, messages: readonly MessageRef[]) => void;
 }
 
 function listen(handlers: Handlers, listeners: Listeners): void {
@@ -115,8 +115,8 @@ function listen(handlers: Handlers, listeners: Listeners): void {
       return;
     }
     if (message.kind === 'send') {
-      if (listeners.onSend !== undefined) listeners.onSend(message.ids, message.messages);
-      else post({ event: 'sent', ids: [], partitions: [], offsets: [], errors: message.ids.map((id) => [id, `a ${spec.kind} does not send`]) });
+      if (listeners.onSend !== undefined) listeners.onSend(message.firstId, message.messages);
+      else post({ event: 'sent', ids: [], partitions: [], offsets: [], errors: message.messages.map((_, index) => [message.firstId + index, `a ${spec.kind} does not send`]) });
       return;
     }
     // The main thread's typed call() pairs each operation with its own arguments, so the handler
@@ -174,7 +174,7 @@ interface QueuedSend extends SendPlace {
 
 /** The messages of one `send` from the main thread, not yet taken from `next` on. */
 interface ReceivedSends {
-  readonly ids: readonly number[];
+  readonly firstId: number;
   readonly messages: readonly MessageRef[];
   next: number;
 }
@@ -282,7 +282,7 @@ async function startProducer(producerSpec: ProducerSpec): Promise<{ handlers: Ha
       const message = sends.messages[sends.next] as MessageRef;
       const value = encodeValue(message, producerSpec.valueBytes);
       if (taken.length > 0 && bytes + value.length > PRODUCER_PIPELINE.maxBytesPerRequest) break;
-      taken.push({ id: sends.ids[sends.next] ?? -1, key: message.key, value, partition: partitionOf(message.key, value) });
+      taken.push({ id: sends.firstId + sends.next, key: message.key, value, partition: partitionOf(message.key, value) });
       bytes += value.length;
       sends.next++;
       if (sends.next === sends.messages.length) head++;
@@ -339,8 +339,8 @@ async function startProducer(producerSpec: ProducerSpec): Promise<{ handlers: Ha
     return new Promise((resolve) => idleWaiters.push(resolve));
   };
 
-  const onSend = (ids: readonly number[], messages: readonly MessageRef[]): void => {
-    if (messages.length > 0) received.push({ ids, messages, next: 0 });
+  const onSend = (firstId: number, messages: readonly MessageRef[]): void => {
+    if (messages.length > 0) received.push({ firstId, messages, next: 0 });
     pump();
   };
 

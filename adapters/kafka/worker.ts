@@ -145,8 +145,9 @@ function listen(handlers: Handlers, listeners: Listeners): void {
  * a small send could overtake a large one started just before it, and two messages of one key
  * were stored out of send order (the ack-all workload showed it with five in flight). One at a
  * time keeps the order, also for idempotent and transactional producers, whose sequence numbers
- * kafkajs wants to see in order; and it cost no throughput that could be measured, since the
- * thread's CPU time (kafkajs encoding each record), not the round trip, is the limit.
+ * kafkajs wants to see in order; and it cost no throughput that could be measured: three in
+ * flight instead of one stayed within the noise of `bench --compare-kafka-perf`, with kafkajs's
+ * encoder and with the adapter's own (bench/README.md has the figures).
  */
 export const PRODUCER_PIPELINE = {
   // These limits hold for a producer opened with `batching` (benchmarks). Without it (scenarios)

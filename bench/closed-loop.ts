@@ -133,7 +133,7 @@ export async function runClosedLoop(producer: Producer, options: ClosedLoopOptio
       // The clock starts before the wait for room, as ProducerPerformance's starts before a
       // send() that blocks on a full buffer.
       const calledMs = performance.now();
-      await (limit.full ? Promise.race([limit.acquire(), stalled]) : limit.acquire());
+      if (!limit.tryAcquire()) await Promise.race([limit.acquire(), stalled]);
       if (outstanding === 0) lastProgressMs = calledMs;
       outstanding++;
       const message = { id: `p0-${seq}`, producer: 0, seq, key: `k${random.int(0, options.keys - 1)}` };

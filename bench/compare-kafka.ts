@@ -90,6 +90,18 @@ const SETUP_TIMEOUT_MS = 60_000;
 const SEND_TIMEOUT_MS = 60_000;
 /** Stopping a cluster this command started. */
 const RELEASE_TIMEOUT_MS = 120_000;
+/**
+ * How long each pass waits between creating its topic and producing to it. Right after a topic
+ * is created, a follower often fetches from a leader that has not yet applied the new topic,
+ * gets UNKNOWN_TOPIC_ID (the brokers log it), and backs off for replica.fetch.backoff.ms (1 s by
+ * default). A produce with acks all waits for every in-sync replica, so a run that began within
+ * that second stalled for up to a second at its start: one of three deliverycheck runs did, and
+ * ProducerPerformance only less often because its JVM takes a while to start. Both passes wait
+ * this long, so neither measures the topic's creation.
+ */
+export const TOPIC_SETTLE_MS = 1_500;
+
+const waitForTopicToSettle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, TOPIC_SETTLE_MS));
 
 /** A pass may take this long: a minute to start, then at least 1000 records a second. */
 export function passTimeoutMs(records: number): number {
@@ -236,6 +248,7 @@ async function producerPerformanceOnTopic(context: Context, admin: KafkaAdmin, a
     `creating topic ${topic}`,
   );
   try {
+    await waitForTopicToSettle();
     const run = await runProducerPerformance(options, passTimeoutMs(settings.records));
     const stored = sum((await withDeadline(admin.highWatermarks(topic), SETUP_TIMEOUT_MS, `reading the end of ${topic}`)).values());
     const { summary } = run;
@@ -279,6 +292,7 @@ async function deliverycheckPass(context: Context, ack: AckMode): Promise<Produc
     'opening a kafka adapter session',
   );
   try {
+    await waitForTopicToSettle();
     const startedMs = performance.now();
     const producer = await withDeadline(
       session.producer({ index: 0, topic: 'input', ack, retries: 0, idempotent: false, valueBytes: settings.messageBytes, batching: true }),

@@ -251,13 +251,26 @@ export class InFlightLimit {
   }
 
   async acquire(): Promise<void> {
-    while (this.outstanding >= this.limit) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    if (this.tryAcquire()) return;
+    // release() hands its place to the first waiter, so waking up is holding it.
+    await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  /**
+   * Takes a place at once when one is free and nobody waits for one, without the promise and the
+   * turn of the microtask queue that acquire() costs: at hundreds of thousands of sends a second
+   * that cost showed in the sender's profile.
+   */
+  tryAcquire(): boolean {
+    if (this.outstanding >= this.limit || this.waiters.length > 0) return false;
     this.outstanding++;
+    return true;
   }
 
   release(): void {
-    this.outstanding--;
-    this.waiters.shift()?.();
+    const next = this.waiters.shift();
+    if (next === undefined) this.outstanding--;
+    else next();
   }
 }
 

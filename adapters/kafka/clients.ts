@@ -54,8 +54,12 @@ export class ClientThread {
   /** Requests and sends waiting for their outcome, by id; both count from the same nextId. */
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
-  /** Sends made in this turn of the event loop, posted together at its end (see ToClient `send`). */
-  private queuedIds: number[] = [];
+  /**
+   * Sends made in this turn of the event loop, posted together at its end (see ToClient `send`),
+   * with the id of the first. Their ids are consecutive: call() posts the queued sends before it
+   * takes an id of its own.
+   */
+  private queuedFirstId = 0;
   private queuedMessages: MessageRef[] = [];
   private flushScheduled = false;
   /** Why the thread can no longer answer, once it cannot. */
@@ -136,7 +140,6 @@ export class ClientThread {
 
   private end(reason: Error): void {
     this.ended ??= reason;
-    this.queuedIds = [];
     this.queuedMessages = [];
     for (const pending of this.pending.values()) pending.reject(this.ended);
     this.pending.clear();
@@ -166,7 +169,7 @@ export class ClientThread {
     return new Promise<SendResult>((resolve, reject) => {
       // The thread answers send `id` with a SendResult (see settleSends).
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      this.queuedIds.push(id);
+      if (this.queuedMessages.length === 0) this.queuedFirstId = id;
       this.queuedMessages.push(message);
       if (!this.flushScheduled) {
         this.flushScheduled = true;
@@ -179,12 +182,10 @@ export class ClientThread {
   }
 
   private flushSends(): void {
-    if (this.queuedIds.length === 0) return;
-    const ids = this.queuedIds;
+    if (this.queuedMessages.length === 0) return;
     const messages = this.queuedMessages;
-    this.queuedIds = [];
     this.queuedMessages = [];
-    this.post({ kind: 'send', ids, messages });
+    this.post({ kind: 'send', firstId: this.queuedFirstId, messages });
   }
 
   post(message: ToClient): void {

@@ -1,6 +1,8 @@
 // Two replacements of kafkajs 2.2.4 functions, installed in every client thread before kafkajs
 // loads (worker.ts imports this module first): a correction of its read_committed filtering, and
 // a linear-time grouping of a send's messages per partition (see groupMessagesPerPartition below).
+// A third, the adapter's own encoding of Produce requests, is installed by batching producers
+// only (useFastProduceEncoding below).
 //
 // A read_committed fetch answer lists the aborted transactions that overlap the records it
 // returns, each as a producer id and the offset where that transaction began; the client drops a
@@ -20,6 +22,7 @@
 // is pinned to exactly 2.2.4, whose module layout this relies on.
 
 import { createRequire } from 'node:module';
+import { encodeProduceRequest, type ProduceRequestFields } from './produce-encoding.js';
 
 interface FilteredMessage {
   readonly offset: string;
@@ -110,16 +113,82 @@ export function groupMessagesPerPartition<M extends OutgoingMessage>({
 
 const require = createRequire(import.meta.url);
 
-/** Puts `replacement` into the module cache in place of a kafkajs module, before kafkajs loads it. */
-function replaceModule(path: string, replacement: unknown): void {
+/**
+ * Puts `replacement` into the module cache in place of a kafkajs module, before kafkajs loads it,
+ * and returns what the module exported before.
+ */
+function replaceModule(path: string, replacement: unknown): unknown {
   const modulePath = require.resolve(path);
   require(modulePath);
   const cached = require.cache[modulePath];
   if (cached === undefined) throw new Error(`kafkajs's ${modulePath} did not load; the kafka adapter needs kafkajs 2.2.4 exactly`);
+  const original: unknown = cached.exports;
   cached.exports = replacement;
+  return original;
 }
 
 // kafkajs's batch module and its sendMessages module take these from the module cache when they
 // load, after this.
 replaceModule('kafkajs/src/consumer/filterAbortedMessages.js', filterAbortedMessages);
 replaceModule('kafkajs/src/producer/groupMessagesPerPartition.js', groupMessagesPerPartition);
+
+/** A kafkajs protocol request, as its connection sends it. */
+interface KafkaRequest {
+  readonly apiKey: number;
+  readonly apiVersion: number;
+  readonly apiName: string;
+  readonly expectResponse: () => boolean;
+  readonly encode: () => Promise<unknown>;
+}
+
+type ProduceRequestV3 = (fields: ProduceRequestFields & { readonly compression?: number }) => KafkaRequest;
+
+/** kafkajs's Encoder, of which the connection reads the two fields below. */
+interface KafkaEncoder {
+  buf: Buffer;
+  offset: number;
+}
+
+const PRODUCE_V3_REQUEST = 'kafkajs/src/protocol/requests/produce/v3/request.js';
+/** kafkajs's Produce versions 4 to 7 take version 3's request function when they load. */
+const LATER_PRODUCE_REQUESTS = [4, 5, 6, 7].map((version) => `kafkajs/src/protocol/requests/produce/v${version}/request.js`);
+const COMPRESSION_NONE = 0;
+let fastProduceEncoding = false;
+
+/**
+ * Has kafkajs write Produce requests without compression with the adapter's own encoder
+ * (produce-encoding.ts): the same bytes, at a fraction of the CPU time. Batching producers
+ * (benchmarks) call it before their first send. Scenario producers keep kafkajs's encoder: it
+ * awaits once per partition while it encodes, and those awaits decide how concurrent sends of a
+ * scenario producer interleave, which a faster encoder would change.
+ */
+export function useFastProduceEncoding(): void {
+  if (fastProduceEncoding) return;
+  for (const path of LATER_PRODUCE_REQUESTS) {
+    if (require.cache[require.resolve(path)] !== undefined) {
+      throw new Error(`kafkajs loaded ${path} already; the fast produce encoding must be installed before the first send`);
+    }
+  }
+  const Encoder = require('kafkajs/src/protocol/encoder.js') as new (initialSize?: number) => KafkaEncoder;
+  const original = require(PRODUCE_V3_REQUEST) as ProduceRequestV3;
+  const fast: ProduceRequestV3 = (fields) => {
+    const request = original(fields);
+    if ((fields.compression ?? COMPRESSION_NONE) !== COMPRESSION_NONE) return request;
+    // kafkajs's request says what to send (API key, version, whether an answer comes); only its
+    // encoding is replaced, and kafkajs runs that lazily, so building the request costs nothing.
+    return {
+      ...request,
+      encode: async () => {
+        const body = encodeProduceRequest(fields);
+        // kafkajs copies an Encoder's first `offset` bytes of `buf`; a 1-byte Encoder takes over
+        // the finished body instead of copying it once more.
+        const encoder = new Encoder(1);
+        encoder.buf = body;
+        encoder.offset = body.length;
+        return encoder;
+      },
+    };
+  };
+  replaceModule(PRODUCE_V3_REQUEST, fast);
+  fastProduceEncoding = true;
+}

@@ -19,7 +19,7 @@ import type { AckMode } from '../../spec/vocabulary.js';
  * but its client threads from dist/, so a stale build is caught here with a clear message
  * instead of as a confusing failure.
  */
-export const THREAD_PROTOCOL_VERSION = 3;
+export const THREAD_PROTOCOL_VERSION = 4;
 
 /**
  * The adapter's own timeouts. Each one is shorter than the runner's 30 s deadline per operation,
@@ -127,11 +127,12 @@ export type OperationName = keyof Operations;
 export type ToClient =
   | { readonly kind: 'request'; readonly id: number; readonly op: OperationName; readonly args: unknown }
   /**
-   * Messages for a producer to send, each with the id its outcome comes back under in a `sent`
-   * event. The main thread gathers the sends of one turn of its event loop into one of these, so
-   * crossing between the threads costs one structured clone per turn, not one per message.
+   * Messages for a producer to send; the n-th one's outcome comes back under the id firstId + n
+   * in a `sent` event. The main thread gathers the sends of one turn of its event loop into one
+   * of these, so crossing between the threads costs one structured clone per turn, not one per
+   * message.
    */
-  | { readonly kind: 'send'; readonly ids: readonly number[]; readonly messages: readonly MessageRef[] }
+  | { readonly kind: 'send'; readonly firstId: number; readonly messages: readonly MessageRef[] }
   /** The main thread's poll took the last record of this batch: the consumer may read on. */
   | { readonly kind: 'consumed'; readonly batch: number };
 

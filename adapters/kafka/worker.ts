@@ -12,7 +12,7 @@
 // moves the partition, or the consumer closes.
 
 // First of all: corrects kafkajs's read_committed filtering before kafkajs loads (see the module).
-import './kafkajs-fix.js';
+import { useFastProduceEncoding } from './kafkajs-fix.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import {
   Kafka,
@@ -105,7 +105,7 @@ async function answer(id: number, run: () => Promise<unknown>): Promise<void> {
 /** What a client thread does with the main thread's messages besides requests. */
 interface Listeners {
   readonly onConsumed?: (batch: number) => void;
-  readonly onSend?: (ids: readonly number[], messages: readonly MessageRef[]) => void;
+  readonly onSend?: (firstId: number, messages: readonly MessageRef[]) => void;
 }
 
 function listen(handlers: Handlers, listeners: Listeners): void {
@@ -115,8 +115,8 @@ function listen(handlers: Handlers, listeners: Listeners): void {
       return;
     }
     if (message.kind === 'send') {
-      if (listeners.onSend !== undefined) listeners.onSend(message.ids, message.messages);
-      else post({ event: 'sent', ids: [], partitions: [], offsets: [], errors: message.ids.map((id) => [id, `a ${spec.kind} does not send`]) });
+      if (listeners.onSend !== undefined) listeners.onSend(message.firstId, message.messages);
+      else post({ event: 'sent', ids: [], partitions: [], offsets: [], errors: message.messages.map((_, index) => [message.firstId + index, `a ${spec.kind} does not send`]) });
       return;
     }
     // The main thread's typed call() pairs each operation with its own arguments, so the handler
@@ -145,8 +145,9 @@ function listen(handlers: Handlers, listeners: Listeners): void {
  * a small send could overtake a large one started just before it, and two messages of one key
  * were stored out of send order (the ack-all workload showed it with five in flight). One at a
  * time keeps the order, also for idempotent and transactional producers, whose sequence numbers
- * kafkajs wants to see in order; and it cost no throughput that could be measured, since the
- * thread's CPU time (kafkajs encoding each record), not the round trip, is the limit.
+ * kafkajs wants to see in order; and it cost no throughput that could be measured: three in
+ * flight instead of one stayed within the noise of `bench --compare-kafka-perf`, with kafkajs's
+ * encoder and with the adapter's own (bench/README.md has the figures).
  */
 export const PRODUCER_PIPELINE = {
   // These limits hold for a producer opened with `batching` (benchmarks). Without it (scenarios)
@@ -163,13 +164,30 @@ export const PRODUCER_PIPELINE = {
   maxBytesPerRequest: 512 * 1024,
 } as const;
 
+/**
+ * A message taken into a produce request: kafkajs's message (key, value, partition; kafkajs
+ * ignores the id) and the send whose outcome it is.
+ */
 interface QueuedSend extends SendPlace {
   readonly key: string;
   readonly value: string;
 }
 
+/** The messages of one `send` from the main thread, not yet taken from `next` on. */
+interface ReceivedSends {
+  readonly firstId: number;
+  readonly messages: readonly MessageRef[];
+  next: number;
+}
+
+/** Keys whose partition a producer remembers; scenarios and workloads use far fewer. */
+const MAX_REMEMBERED_KEYS = 100_000;
+
 async function startProducer(producerSpec: ProducerSpec): Promise<{ handlers: Handlers; onSend: Listeners['onSend'] }> {
   const transactional = producerSpec.transactionalId !== undefined;
+  // A batching producer's thread is busy encoding records; the adapter's encoder writes the same
+  // bytes in a fraction of the time (kafkajs-fix.ts says why scenario producers keep kafkajs's).
+  if (producerSpec.batching) useFastProduceEncoding();
   const kafka = new Kafka(kafkaConfig(producerSpec.brokers, producerSpec.clientId, producerSpec.retries, log, KAFKA_TIMING.requestTimeoutMs, producerSpec.security));
   const producer: Producer = kafka.producer({
     createPartitioner: Partitioners.DefaultPartitioner,
@@ -205,6 +223,8 @@ async function startProducer(producerSpec: ProducerSpec): Promise<{ handlers: Ha
 
   // The partition is chosen here, with kafkajs's Java-compatible partitioner (murmur2 of the
   // key), so it is known even with ack mode none, whose sends come back without metadata.
+  // It depends on the key alone (and the partition count), so each key's is remembered: murmur2
+  // in kafkajs runs on 64-bit Long objects and cost more than the rest of taking a message.
   const choosePartition = Partitioners.DefaultPartitioner();
   const partitionMetadata: PartitionMetadata[] = Array.from({ length: producerSpec.partitions }, (_, partitionId) => ({
     partitionErrorCode: 0,
@@ -213,6 +233,15 @@ async function startProducer(producerSpec: ProducerSpec): Promise<{ handlers: Ha
     replicas: [],
     isr: [],
   }));
+  const partitionByKey = new Map<string, number>();
+  const partitionOf = (key: string, value: string): number => {
+    let partition = partitionByKey.get(key);
+    if (partition === undefined) {
+      partition = choosePartition({ topic: producerSpec.topic, partitionMetadata, message: { key, value } });
+      if (partitionByKey.size < MAX_REMEMBERED_KEYS) partitionByKey.set(key, partition);
+    }
+    return partition;
+  };
   const acks = kafkaAcks(producerSpec.ack);
 
   // kafkajs 2.2.4 can keep a broker connection whose handshake failed as connected but unusable
@@ -233,39 +262,48 @@ async function startProducer(producerSpec: ProducerSpec): Promise<{ handlers: Ha
       });
   };
 
-  // The send pipeline (PRODUCER_PIPELINE says why). `queue` from `head` on waits for a request.
-  let queue: QueuedSend[] = [];
+  // The send pipeline (PRODUCER_PIPELINE says why). `received` from `head` on waits for a
+  // request, as the main thread sent it: a message becomes a record (value, partition) only when
+  // a request takes it. A benchmark's main thread hands over hundreds of thousands of messages at
+  // once; turning them all into records on arrival kept the thread from starting its first
+  // requests, and kept every record alive through the garbage collector's young generation.
+  let received: ReceivedSends[] = [];
   let head = 0;
   let requestsInFlight = 0;
   let idleWaiters: (() => void)[] = [];
   const maxRequestsInFlight = producerSpec.batching ? PRODUCER_PIPELINE.maxRequestsInFlight : Number.POSITIVE_INFINITY;
   const maxRecordsPerRequest = producerSpec.batching ? PRODUCER_PIPELINE.maxRecordsPerRequest : 1;
+  const waiting = (): boolean => head < received.length;
 
   const takeRequest = (): QueuedSend[] => {
     const taken: QueuedSend[] = [];
     let bytes = 0;
-    while (head < queue.length && taken.length < maxRecordsPerRequest) {
-      const next = queue[head] as QueuedSend;
-      if (taken.length > 0 && bytes + next.value.length > PRODUCER_PIPELINE.maxBytesPerRequest) break;
-      taken.push(next);
-      bytes += next.value.length;
-      head++;
+    while (head < received.length && taken.length < maxRecordsPerRequest) {
+      const sends = received[head] as ReceivedSends;
+      const message = sends.messages[sends.next] as MessageRef;
+      const value = encodeValue(message, producerSpec.valueBytes);
+      if (taken.length > 0 && bytes + value.length > PRODUCER_PIPELINE.maxBytesPerRequest) break;
+      taken.push({ id: sends.firstId + sends.next, key: message.key, value, partition: partitionOf(message.key, value) });
+      bytes += value.length;
+      sends.next++;
+      if (sends.next === sends.messages.length) head++;
     }
-    if (head === queue.length) {
-      queue = [];
+    if (head === received.length) {
+      received = [];
       head = 0;
     }
     return taken;
   };
 
-  const produce = async (sends: readonly QueuedSend[]): Promise<void> => {
+  const produce = async (sends: QueuedSend[]): Promise<void> => {
     try {
       await reconnecting;
       const record = {
         topic: producerSpec.topic,
         acks,
         timeout: KAFKA_TIMING.produceAckTimeoutMs,
-        messages: sends.map((send) => ({ key: send.key, value: send.value, partition: send.partition })),
+        // kafkajs reads a message's key, value and partition, and nothing else of it.
+        messages: sends,
       };
       const sending: Promise<RecordMetadata[]> = transactional ? openTransaction().send(record) : producer.send(record);
       sending.catch(reconnectIfStuck);
@@ -281,7 +319,7 @@ async function startProducer(producerSpec: ProducerSpec): Promise<{ handlers: Ha
   };
 
   const pump = (): void => {
-    while (requestsInFlight < maxRequestsInFlight && head < queue.length) {
+    while (requestsInFlight < maxRequestsInFlight && waiting()) {
       const sends = takeRequest();
       requestsInFlight++;
       void produce(sends).finally(() => {
@@ -289,7 +327,7 @@ async function startProducer(producerSpec: ProducerSpec): Promise<{ handlers: Ha
         pump();
       });
     }
-    if (requestsInFlight === 0 && head >= queue.length) {
+    if (requestsInFlight === 0 && !waiting()) {
       const waiters = idleWaiters;
       idleWaiters = [];
       for (const wake of waiters) wake();
@@ -298,16 +336,12 @@ async function startProducer(producerSpec: ProducerSpec): Promise<{ handlers: Ha
 
   /** Resolves once every message handed over so far has its outcome. */
   const idle = (): Promise<void> => {
-    if (requestsInFlight === 0 && head >= queue.length) return Promise.resolve();
+    if (requestsInFlight === 0 && !waiting()) return Promise.resolve();
     return new Promise((resolve) => idleWaiters.push(resolve));
   };
 
-  const onSend = (ids: readonly number[], messages: readonly MessageRef[]): void => {
-    messages.forEach((message, index) => {
-      const value = encodeValue(message, producerSpec.valueBytes);
-      const partition = choosePartition({ topic: producerSpec.topic, partitionMetadata, message: { key: message.key, value } });
-      queue.push({ id: ids[index] ?? -1, key: message.key, value, partition });
-    });
+  const onSend = (firstId: number, messages: readonly MessageRef[]): void => {
+    if (messages.length > 0) received.push({ firstId, messages, next: 0 });
     pump();
   };
 

@@ -98,3 +98,20 @@ describe('InFlightLimit', () => {
     expect(limit.full).toBe(true);
   });
 });
+
+describe('InFlightLimit.tryAcquire', () => {
+  it('takes a free place at once, and none while the limit is reached or a waiter is ahead', async () => {
+    const limit = new InFlightLimit(2);
+    expect(limit.tryAcquire()).toBe(true);
+    expect(limit.tryAcquire()).toBe(true);
+    expect(limit.tryAcquire()).toBe(false);
+    const waiter = limit.acquire();
+    limit.release();
+    // The released place belongs to the waiter, which has not run yet.
+    expect(limit.tryAcquire()).toBe(false);
+    await waiter;
+    expect(limit.full).toBe(true);
+    limit.release();
+    expect(limit.tryAcquire()).toBe(true);
+  });
+});

@@ -167,6 +167,12 @@ export interface Consumer {
    * past transaction markers, which are not records. This is what a commit saves.
    */
   positions(): ReadonlyMap<number, number>;
+  /**
+   * The partitions assigned to this member now: empty before it joined its group and while the
+   * group rebalances. A partition it has not read from yet is assigned, though positions() may
+   * not know its offset until the first fetch.
+   */
+  assignment(): ReadonlySet<number>;
   /** Goes back to the committed offsets, as after an aborted transaction. */
   seekToCommitted(): Promise<void>;
   /** Commits next offsets, partition to offset. Rejects when the group has moved on. */

@@ -399,6 +399,10 @@ export class ReferenceConsumer implements Consumer {
     return new Map(this.next);
   }
 
+  assignment(): ReadonlySet<number> {
+    return new Set(this.assigned);
+  }
+
   async seekToCommitted(): Promise<void> {
     this.assertOpen();
     this.restartAtCommitted(this.assigned);

@@ -446,6 +446,10 @@ export class KafkaConsumer implements Consumer, OffsetSource {
     return new Map(this.positionsByPartition);
   }
 
+  assignment(): ReadonlySet<number> {
+    return this.settled ? new Set(this.assigned) : new Set();
+  }
+
   /** Fails unless the records of the last poll still belong to this consumer (see the class comment). */
   async checkGeneration(): Promise<void> {
     if (!this.settled) throw new Error(`${this.context.name}'s group is rebalancing; its last poll belongs to the old assignment`);

@@ -288,6 +288,7 @@ function memoryAdapter(): Adapter {
               return records;
             },
             positions: () => new Map(next),
+            assignment: () => new Set(next.keys()),
             seekToCommitted: async () => {
               for (const partition of next.keys()) next.set(partition, committed.get(partition) ?? 0);
             },

@@ -247,6 +247,9 @@ describe('kafka adapter on a local cluster (real JVMs)', () => {
         expect([...ends.values()].reduce((sum, end) => sum + end, 0)).toBe(30);
 
         const consumer = await session.consumer({ index: 0, group: 'g', isolation: 'read-uncommitted', autoCommit: false, maxPollRecords: 7 });
+        // The benchmark's join waits for this: partitions assigned, none of them read yet.
+        await eventually('the assignment of every partition', 30_000, async () => consumer.assignment().size === 3);
+        expect(consumer.positions().size).toBe(0);
         const delivered = await consume(consumer, 30, 90_000, true);
         expect(delivered.map((record) => record.id).sort()).toEqual([...acks.keys()].sort());
         for (const record of delivered) expect(acks.get(record.id)).toEqual({ partition: record.partition, offset: record.offset });

@@ -107,6 +107,9 @@ describe('consumer groups', { timeout: 10_000 }, () => {
     const [first, second] = await twoMembers(setup);
     expect(assignmentOf(cluster, 0)).toEqual([0, 2]);
     expect(assignmentOf(cluster, 1)).toEqual([1, 3]);
+    // Each member knows its partitions before it has read anything from them.
+    expect(first.assignment()).toEqual(new Set([0, 2]));
+    expect(second.assignment()).toEqual(new Set([1, 3]));
     await produce(setup, 3);
     const [fromFirst, fromSecond] = await Promise.all([pollFor(sim, first, 100), pollFor(sim, second, 100)]);
     expect(partitionsOf(fromFirst)).toEqual([0, 2]);

@@ -11,12 +11,13 @@ import type {
   Consumer,
   DeliveredRecord,
   Producer,
+  SendCallbacks,
   SendResult,
   TransactionalProducer,
 } from '../contract.js';
 import type { MessageRef } from '../../spec/history.js';
 import { packageRoot } from '../../spec/root.js';
-import { SendTable } from './send-table.js';
+import { SendTable, type Rejected, type Resolved } from './send-table.js';
 import {
   SendBatchWriter,
   withBudget,
@@ -172,17 +173,32 @@ export class ClientThread {
    */
   sendMessage(message: MessageRef): Promise<SendResult> {
     if (this.ended !== undefined) return Promise.reject(this.ended);
-    const id = this.nextId++;
     // The thread answers send `id` with a SendResult (see settleSends).
     const sent = new Promise<SendResult>(this.capture);
-    this.sends.add(id, this.capturedResolve, this.capturedReject);
+    this.queueSend(message, this.capturedResolve, this.capturedReject, 0);
+    return sent;
+  }
+
+  /** sendMessage() without a promise: the outcome goes to `callbacks` with `token`. */
+  sendMessageWith(message: MessageRef, callbacks: SendCallbacks, token: number): void {
+    if (this.ended !== undefined) {
+      const reason = this.ended;
+      // Never before the call returns, as the contract says.
+      queueMicrotask(() => callbacks.failed(reason, token));
+      return;
+    }
+    this.queueSend(message, callbacks.sent, callbacks.failed, token);
+  }
+
+  private queueSend(message: MessageRef, resolve: Resolved, reject: Rejected, token: number): void {
+    const id = this.nextId++;
+    this.sends.add(id, resolve, reject, token);
     if (this.queued.size === 0) this.queuedFirstId = id;
     this.queued.add(message);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(this.flushLater);
     }
-    return sent;
   }
 
   private readonly flushLater = (): void => {
@@ -241,6 +257,10 @@ export class KafkaProducer implements Producer {
 
   send(message: MessageRef): Promise<SendResult> {
     return this.thread.sendMessage(message);
+  }
+
+  sendWith(message: MessageRef, callbacks: SendCallbacks, token: number): void {
+    this.thread.sendMessageWith(message, callbacks, token);
   }
 
   async close(): Promise<void> {

@@ -4,16 +4,22 @@
 // { resolve, reject } object per send kept the main thread's garbage collector busy (every one of
 // them lives until its acknowledgment, long enough to be promoted), and the hashing showed in its
 // profile. Ids grow by one per send or request, so the table is two arrays indexed by
-// (id - baseId): requests, which take ids of the same counter, leave holes.
+// (id - baseId): requests, which take ids of the same counter, leave holes. A send's outcome goes
+// to two functions and a token: a promise's resolving functions (which ignore the token), or the
+// callbacks shared by every send of a Producer.sendWith() caller, which tell sends apart by it.
 
 import type { SendResult } from '../contract.js';
+
+export type Resolved = (result: SendResult, token: number) => void;
+export type Rejected = (error: Error, token: number) => void;
 
 /** Settled places at the front of the arrays that make them worth moving down. */
 const COMPACT_AFTER_SLOTS = 4_096;
 
 export class SendTable {
-  private resolves: (((result: SendResult) => void) | undefined)[] = [];
-  private rejects: (((error: Error) => void) | undefined)[] = [];
+  private resolves: (Resolved | undefined)[] = [];
+  private rejects: (Rejected | undefined)[] = [];
+  private tokens: number[] = [];
   /** The id at index 0 of the arrays. */
   private baseId = 0;
   /** Every index below this one is settled or a hole. */
@@ -26,11 +32,12 @@ export class SendTable {
   }
 
   /** Records send `id`; ids must grow from one call to the next. */
-  add(id: number, resolve: (result: SendResult) => void, reject: (error: Error) => void): void {
+  add(id: number, resolve: Resolved, reject: Rejected, token = 0): void {
     if (this.outstanding === 0) {
       // Nothing waits: start afresh at this id rather than keep the holes before it.
       this.resolves.length = 0;
       this.rejects.length = 0;
+      this.tokens.length = 0;
       this.baseId = id;
       this.start = 0;
     }
@@ -39,9 +46,11 @@ export class SendTable {
     while (this.resolves.length < index) {
       this.resolves.push(undefined);
       this.rejects.push(undefined);
+      this.tokens.push(0);
     }
     this.resolves.push(resolve);
     this.rejects.push(reject);
+    this.tokens.push(token);
     this.outstanding++;
   }
 
@@ -50,8 +59,9 @@ export class SendTable {
     const index = id - this.baseId;
     const resolve = index >= 0 ? this.resolves[index] : undefined;
     if (resolve === undefined) return false;
+    const token = this.tokens[index] ?? 0;
     this.clear(index);
-    resolve(result);
+    resolve(result, token);
     return true;
   }
 
@@ -60,19 +70,21 @@ export class SendTable {
     const index = id - this.baseId;
     const reject = index >= 0 ? this.rejects[index] : undefined;
     if (reject === undefined) return false;
+    const token = this.tokens[index] ?? 0;
     this.clear(index);
-    reject(error);
+    reject(error, token);
     return true;
   }
 
   /** Rejects every outstanding send with the same error. */
   rejectAll(error: Error): void {
-    const rejects = this.rejects;
+    const { rejects, tokens } = this;
     this.resolves = [];
     this.rejects = [];
+    this.tokens = [];
     this.outstanding = 0;
     this.start = 0;
-    for (const reject of rejects) reject?.(error);
+    rejects.forEach((reject, index) => reject?.(error, tokens[index] ?? 0));
   }
 
   private clear(index: number): void {
@@ -84,6 +96,7 @@ export class SendTable {
     if (this.start >= COMPACT_AFTER_SLOTS && this.start * 2 >= this.resolves.length) {
       this.resolves.splice(0, this.start);
       this.rejects.splice(0, this.start);
+      this.tokens.splice(0, this.start);
       this.baseId += this.start;
       this.start = 0;
     }

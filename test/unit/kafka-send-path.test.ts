@@ -101,6 +101,20 @@ describe('SendTable', () => {
     );
   });
 
+  it("hands each send's token to the callbacks that all its sends share", () => {
+    const table = new SendTable();
+    const seen: string[] = [];
+    const sent = (result: SendResult, token: number): void => void seen.push(`sent ${token} at ${result.offset}`);
+    const failed = (error: Error, token: number): void => void seen.push(`failed ${token}: ${error.message}`);
+    table.add(10, sent, failed, 500);
+    table.add(11, sent, failed, 501);
+    table.add(13, sent, failed, 502);
+    table.resolve(11, { partition: 0, offset: 7 });
+    table.reject(10, new Error('timed out'));
+    table.rejectAll(new Error('stopped'));
+    expect(seen).toEqual(['sent 501 at 7', 'failed 500: timed out', 'failed 502: stopped']);
+  });
+
   it('keeps finding sends while it moves its settled front away, and refuses ids out of order', () => {
     const { table, outcomes } = tableWith([]);
     let nextId = 100;

@@ -148,9 +148,13 @@ export class ClientThread {
   private end(reason: Error): void {
     this.ended ??= reason;
     this.queued.clear();
-    this.sends.rejectAll(this.ended);
-    for (const pending of this.pending.values()) pending.reject(this.ended);
+    // Everything outstanding fails in the order it was asked for, requests and sends alike.
+    for (const [id, pending] of this.pending) {
+      this.sends.rejectBefore(id, this.ended);
+      pending.reject(this.ended);
+    }
     this.pending.clear();
+    this.sends.rejectAll(this.ended);
   }
 
   call<K extends OperationName>(op: K, args: Operations[K]['args']): Promise<Operations[K]['result']> {

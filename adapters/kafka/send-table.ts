@@ -76,7 +76,20 @@ export class SendTable {
     return true;
   }
 
-  /** Rejects every outstanding send with the same error. */
+  /** Rejects the outstanding sends with ids below `id`, in the order of their ids. */
+  rejectBefore(id: number, error: Error): void {
+    const end = Math.min(id - this.baseId, this.rejects.length);
+    for (let index = this.start; index < end; index++) {
+      const reject = this.rejects[index];
+      if (reject === undefined) continue;
+      const token = this.tokens[index] ?? 0;
+      this.forget(index);
+      reject(error, token);
+    }
+    this.advance();
+  }
+
+  /** Rejects every outstanding send with the same error, in the order of their ids. */
   rejectAll(error: Error): void {
     const { rejects, tokens } = this;
     this.resolves = [];
@@ -88,9 +101,18 @@ export class SendTable {
   }
 
   private clear(index: number): void {
+    this.forget(index);
+    this.advance();
+  }
+
+  private forget(index: number): void {
     this.resolves[index] = undefined;
     this.rejects[index] = undefined;
     this.outstanding--;
+  }
+
+  /** Moves the start past what is settled, and the live part down when that is worth it. */
+  private advance(): void {
     while (this.start < this.resolves.length && this.resolves[this.start] === undefined) this.start++;
     // Moving the live part down costs at most what was settled since the last move.
     if (this.start >= COMPACT_AFTER_SLOTS && this.start * 2 >= this.resolves.length) {

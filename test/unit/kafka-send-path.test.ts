@@ -101,6 +101,19 @@ describe('SendTable', () => {
     );
   });
 
+  it('rejects the sends before an id in the order of their ids, and only those', () => {
+    const { table, outcomes } = tableWith([1, 2, 4, 6]);
+    table.resolve(2, { partition: 0, offset: 1 });
+    table.rejectBefore(5, new Error('stopped'));
+    expect([...outcomes]).toEqual([
+      [2, { partition: 0, offset: 1 }],
+      [1, 'stopped'],
+      [4, 'stopped'],
+    ]);
+    expect(table.size).toBe(1);
+    expect(table.resolve(6, { partition: 3, offset: 0 })).toBe(true);
+  });
+
   it("hands each send's token to the callbacks that all its sends share", () => {
     const table = new SendTable();
     const seen: string[] = [];

@@ -11,12 +11,15 @@ import type {
   Consumer,
   DeliveredRecord,
   Producer,
+  SendCallbacks,
   SendResult,
   TransactionalProducer,
 } from '../contract.js';
 import type { MessageRef } from '../../spec/history.js';
 import { packageRoot } from '../../spec/root.js';
+import { SendTable, type Rejected, type Resolved } from './send-table.js';
 import {
+  SendBatchWriter,
   withBudget,
   type ClientEvent,
   type ClientSpec,
@@ -51,8 +54,10 @@ interface Pending {
 /** One worker thread running one kafkajs client, with typed request/reply over its message port. */
 export class ClientThread {
   private readonly worker: Worker;
-  /** Requests and sends waiting for their outcome, by id; both count from the same nextId. */
+  /** Requests waiting for their answer, by id; requests and sends count from the same nextId. */
   private readonly pending = new Map<number, Pending>();
+  /** Sends waiting for their outcome. */
+  private readonly sends = new SendTable();
   private nextId = 1;
   /**
    * Sends made in this turn of the event loop, posted together at its end (see ToClient `send`),
@@ -60,8 +65,18 @@ export class ClientThread {
    * takes an id of its own.
    */
   private queuedFirstId = 0;
-  private queuedMessages: MessageRef[] = [];
+  private readonly queued = new SendBatchWriter();
   private flushScheduled = false;
+  /**
+   * One executor for every send's promise, which leaves its resolving functions here for
+   * sendMessage() to file: a closure per send would be one more object per send to collect.
+   */
+  private capturedResolve: (result: SendResult) => void = () => undefined;
+  private capturedReject: (error: Error) => void = () => undefined;
+  private readonly capture = (resolve: (result: SendResult) => void, reject: (error: Error) => void): void => {
+    this.capturedResolve = resolve;
+    this.capturedReject = reject;
+  };
   /** Why the thread can no longer answer, once it cannot. */
   private ended: Error | undefined;
   private readonly exited: Promise<void>;
@@ -122,27 +137,24 @@ export class ClientThread {
   }
 
   private settleSends(event: Extract<ClientEvent, { event: 'sent' }>): void {
-    event.ids.forEach((id, index) => {
-      const pending = this.pending.get(id);
-      if (pending === undefined) return;
-      this.pending.delete(id);
-      const offset = event.offsets[index] ?? -1;
-      const result: SendResult = { partition: event.partitions[index] ?? 0, offset: offset < 0 ? null : offset };
-      pending.resolve(result);
-    });
-    for (const [id, error] of event.errors) {
-      const pending = this.pending.get(id);
-      if (pending === undefined) continue;
-      this.pending.delete(id);
-      pending.reject(new Error(error));
+    const { ids, partitions, offsets } = event;
+    for (let index = 0; index < ids.length; index++) {
+      const offset = offsets[index] ?? -1;
+      this.sends.resolve(ids[index] ?? 0, { partition: partitions[index] ?? 0, offset: offset < 0 ? null : offset });
     }
+    for (const [id, error] of event.errors) this.sends.reject(id, new Error(error));
   }
 
   private end(reason: Error): void {
     this.ended ??= reason;
-    this.queuedMessages = [];
-    for (const pending of this.pending.values()) pending.reject(this.ended);
+    this.queued.clear();
+    // Everything outstanding fails in the order it was asked for, requests and sends alike.
+    for (const [id, pending] of this.pending) {
+      this.sends.rejectBefore(id, this.ended);
+      pending.reject(this.ended);
+    }
     this.pending.clear();
+    this.sends.rejectAll(this.ended);
   }
 
   call<K extends OperationName>(op: K, args: Operations[K]['args']): Promise<Operations[K]['result']> {
@@ -165,27 +177,42 @@ export class ClientThread {
    */
   sendMessage(message: MessageRef): Promise<SendResult> {
     if (this.ended !== undefined) return Promise.reject(this.ended);
-    const id = this.nextId++;
-    return new Promise<SendResult>((resolve, reject) => {
-      // The thread answers send `id` with a SendResult (see settleSends).
-      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      if (this.queuedMessages.length === 0) this.queuedFirstId = id;
-      this.queuedMessages.push(message);
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => {
-          this.flushScheduled = false;
-          this.flushSends();
-        });
-      }
-    });
+    // The thread answers send `id` with a SendResult (see settleSends).
+    const sent = new Promise<SendResult>(this.capture);
+    this.queueSend(message, this.capturedResolve, this.capturedReject, 0);
+    return sent;
   }
 
+  /** sendMessage() without a promise: the outcome goes to `callbacks` with `token`. */
+  sendMessageWith(message: MessageRef, callbacks: SendCallbacks, token: number): void {
+    if (this.ended !== undefined) {
+      const reason = this.ended;
+      // Never before the call returns, as the contract says.
+      queueMicrotask(() => callbacks.failed(reason, token));
+      return;
+    }
+    this.queueSend(message, callbacks.sent, callbacks.failed, token);
+  }
+
+  private queueSend(message: MessageRef, resolve: Resolved, reject: Rejected, token: number): void {
+    const id = this.nextId++;
+    this.sends.add(id, resolve, reject, token);
+    if (this.queued.size === 0) this.queuedFirstId = id;
+    this.queued.add(message);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushLater);
+    }
+  }
+
+  private readonly flushLater = (): void => {
+    this.flushScheduled = false;
+    this.flushSends();
+  };
+
   private flushSends(): void {
-    if (this.queuedMessages.length === 0) return;
-    const messages = this.queuedMessages;
-    this.queuedMessages = [];
-    this.post({ kind: 'send', firstId: this.queuedFirstId, messages });
+    if (this.queued.size === 0) return;
+    this.post({ kind: 'send', batch: this.queued.take(this.queuedFirstId) });
   }
 
   post(message: ToClient): void {
@@ -234,6 +261,10 @@ export class KafkaProducer implements Producer {
 
   send(message: MessageRef): Promise<SendResult> {
     return this.thread.sendMessage(message);
+  }
+
+  sendWith(message: MessageRef, callbacks: SendCallbacks, token: number): void {
+    this.thread.sendMessageWith(message, callbacks, token);
   }
 
   async close(): Promise<void> {

@@ -32,6 +32,8 @@ import {
   kafkaConfig,
   placeSends,
   recordId,
+  SendBatchReader,
+  sendBatchSize,
   THREAD_PROTOCOL_VERSION,
   withBudget,
   type ClientEvent,
@@ -40,10 +42,10 @@ import {
   type OperationName,
   type Operations,
   type ProducerSpec,
+  type SendBatch,
   type SendPlace,
   type ToClient,
 } from './messages.js';
-import type { MessageRef } from '../../spec/history.js';
 
 type Handlers = { readonly [K in OperationName]?: (args: Operations[K]['args']) => Promise<Operations[K]['result']> };
 
@@ -105,7 +107,7 @@ async function answer(id: number, run: () => Promise<unknown>): Promise<void> {
 /** What a client thread does with the main thread's messages besides requests. */
 interface Listeners {
   readonly onConsumed?: (batch: number) => void;
-  readonly onSend?: (firstId: number, messages: readonly MessageRef[]) => void;
+  readonly onSend?: (batch: SendBatch) => void;
 }
 
 function listen(handlers: Handlers, listeners: Listeners): void {
@@ -115,8 +117,9 @@ function listen(handlers: Handlers, listeners: Listeners): void {
       return;
     }
     if (message.kind === 'send') {
-      if (listeners.onSend !== undefined) listeners.onSend(message.firstId, message.messages);
-      else post({ event: 'sent', ids: [], partitions: [], offsets: [], errors: message.messages.map((_, index) => [message.firstId + index, `a ${spec.kind} does not send`]) });
+      const { batch } = message;
+      if (listeners.onSend !== undefined) listeners.onSend(batch);
+      else post({ event: 'sent', ids: [], partitions: [], offsets: [], errors: Array.from({ length: sendBatchSize(batch) }, (_, index) => [batch.firstId + index, `a ${spec.kind} does not send`]) });
       return;
     }
     // The main thread's typed call() pairs each operation with its own arguments, so the handler
@@ -171,13 +174,6 @@ export const PRODUCER_PIPELINE = {
 interface QueuedSend extends SendPlace {
   readonly key: string;
   readonly value: string;
-}
-
-/** The messages of one `send` from the main thread, not yet taken from `next` on. */
-interface ReceivedSends {
-  readonly firstId: number;
-  readonly messages: readonly MessageRef[];
-  next: number;
 }
 
 /** Keys whose partition a producer remembers; scenarios and workloads use far fewer. */
@@ -267,7 +263,7 @@ async function startProducer(producerSpec: ProducerSpec): Promise<{ handlers: Ha
   // a request takes it. A benchmark's main thread hands over hundreds of thousands of messages at
   // once; turning them all into records on arrival kept the thread from starting its first
   // requests, and kept every record alive through the garbage collector's young generation.
-  let received: ReceivedSends[] = [];
+  let received: SendBatchReader[] = [];
   let head = 0;
   let requestsInFlight = 0;
   let idleWaiters: (() => void)[] = [];
@@ -279,14 +275,19 @@ async function startProducer(producerSpec: ProducerSpec): Promise<{ handlers: Ha
     const taken: QueuedSend[] = [];
     let bytes = 0;
     while (head < received.length && taken.length < maxRecordsPerRequest) {
-      const sends = received[head] as ReceivedSends;
-      const message = sends.messages[sends.next] as MessageRef;
+      const sends = received[head] as SendBatchReader;
+      // The value's length is known only once the message is read, so a message that does not fit
+      // is put back for the next request.
+      const id = sends.nextId;
+      const message = sends.read();
       const value = encodeValue(message, producerSpec.valueBytes);
-      if (taken.length > 0 && bytes + value.length > PRODUCER_PIPELINE.maxBytesPerRequest) break;
-      taken.push({ id: sends.firstId + sends.next, key: message.key, value, partition: partitionOf(message.key, value) });
+      if (taken.length > 0 && bytes + value.length > PRODUCER_PIPELINE.maxBytesPerRequest) {
+        sends.unread();
+        break;
+      }
+      taken.push({ id, key: message.key, value, partition: partitionOf(message.key, value) });
       bytes += value.length;
-      sends.next++;
-      if (sends.next === sends.messages.length) head++;
+      if (sends.done) head++;
     }
     if (head === received.length) {
       received = [];
@@ -340,8 +341,8 @@ async function startProducer(producerSpec: ProducerSpec): Promise<{ handlers: Ha
     return new Promise((resolve) => idleWaiters.push(resolve));
   };
 
-  const onSend = (firstId: number, messages: readonly MessageRef[]): void => {
-    if (messages.length > 0) received.push({ firstId, messages, next: 0 });
+  const onSend = (batch: SendBatch): void => {
+    if (sendBatchSize(batch) > 0) received.push(new SendBatchReader(batch));
     pump();
   };
 

@@ -4,7 +4,7 @@
 // itself must keep.
 
 import { describe, expect, it } from 'vitest';
-import type { Producer, SendResult } from '../../adapters/contract.js';
+import type { Producer, SendCallbacks, SendResult } from '../../adapters/contract.js';
 import type { MessageRef } from '../../spec/history.js';
 import { runClosedLoop } from '../../bench/closed-loop.js';
 
@@ -34,7 +34,40 @@ class InstantProducer implements Producer {
   async crash(): Promise<void> {}
 }
 
+/**
+ * The same producer with sendWith(), which the loop prefers; every third send fails, and the
+ * outcomes of each turn come back in reverse order.
+ */
+class CallbackProducer extends InstantProducer {
+  private turn: (() => void)[] = [];
+
+  sendWith(message: MessageRef, callbacks: SendCallbacks, token: number): void {
+    this.calledMs.push(performance.now());
+    this.sent.push(message);
+    const offset = this.sent.length - 1;
+    if (this.turn.length === 0) {
+      setImmediate(() => {
+        const outcomes = this.turn.reverse();
+        this.turn = [];
+        for (const outcome of outcomes) outcome();
+      });
+    }
+    this.turn.push(() => (offset % 3 === 2 ? callbacks.failed(new Error(`no room for ${message.id}`), token) : callbacks.sent({ partition: 1, offset }, token)));
+  }
+}
+
 describe('runClosedLoop', () => {
+  it("uses a producer's sendWith(), and counts its outcomes in any order, failures included", async () => {
+    const fake = new CallbackProducer();
+    const result = await runClosedLoop(fake, { records: 3000, window: 100, keys: 5, seed: 1, sendTimeoutMs: 5_000 });
+    expect(fake.sent.map((message) => message.id)).toEqual(Array.from({ length: 3000 }, (_, seq) => `p0-${seq}`));
+    expect(new Set(fake.sent.map((message) => message.key))).toEqual(new Set(['k0', 'k1', 'k2', 'k3', 'k4']));
+    expect(result).toMatchObject({ sent: 3000, completed: 2000, withOffset: 2000, distinctPlaces: 2000, errors: 1000 });
+    // The first failure to arrive, which is not the first failed send.
+    expect(Number(/^no room for p0-(\d+)$/.exec(result.firstError ?? '')?.[1]) % 3).toBe(2);
+    expect(result.latencyUs.max).toBeGreaterThanOrEqual(result.latencyUs.p50);
+  });
+
   it('sends every message once, in order, and never more than the window at a time', async () => {
     const fake = new InstantProducer();
     const result = await runClosedLoop(fake, { records: 2000, window: 64, keys: 5, seed: 1, sendTimeoutMs: 5_000 });

@@ -444,11 +444,16 @@ class Step {
     const consumers = Array.from({ length: workload.consumers }, (_, index) =>
       pipeline ? this.pipelineActor(index) : this.consumerActor(index),
     );
+    // Producers open before the schedule starts: opening one (a client thread and its
+    // connections on a real broker) takes tens of milliseconds that would otherwise make the
+    // first sends late, and the driver would report its own start as a missed schedule.
+    const opening = Array.from({ length: workload.producers }, (_, index) => this.openProducer(index));
+    const opened = await this.untilAborted(Promise.all(opening));
     await this.awaitAssignment();
 
     this.setPhase('schedule');
     this.startMs = this.clock.now();
-    const producers = Array.from({ length: workload.producers }, (_, index) => this.producerActor(index));
+    const producers = opened.map((producer, index) => this.producerActor(index, producer));
     await this.untilAborted(Promise.all(producers));
 
     this.setPhase('catch-up');
@@ -534,24 +539,29 @@ class Step {
 
   // ------------------------------------------------------------------ producers
 
-  private async producerActor(index: number): Promise<void> {
+  private async openProducer(index: number): Promise<Producer> {
+    const workload = this.workload;
+    const producer = await this.op(
+      this.live.producer({
+        index,
+        topic: 'input',
+        ack: workload.ack,
+        retries: workload.adapter.retries,
+        idempotent: workload.idempotent,
+        valueBytes: workload.messageBytes,
+        batching: true,
+      }),
+      `opening producer ${index}`,
+    );
+    this.openClients.add(producer);
+    return producer;
+  }
+
+  private async producerActor(index: number, producer: Producer): Promise<void> {
     const workload = this.workload;
     const clock = this.clock;
     const wall = this.clockKind === 'wall';
     try {
-      const producer = await this.op(
-        this.live.producer({
-          index,
-          topic: 'input',
-          ack: workload.ack,
-          retries: workload.adapter.retries,
-          idempotent: workload.idempotent,
-          valueBytes: workload.messageBytes,
-          batching: true,
-        }),
-        `opening producer ${index}`,
-      );
-      this.openClients.add(producer);
       const limit = new InFlightLimit(workload.adapter.maxInFlight);
       const inFlight = new Set<Promise<void>>();
       let sinceYield = 0;

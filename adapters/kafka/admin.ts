@@ -291,11 +291,12 @@ export class KafkaAdmin {
     await this.cluster.addMultipleTargetTopics([topic]);
     await this.cluster.refreshMetadata();
     const starts = await this.logStartOffsets(topic);
-    const records: StoredRecord[] = [];
-    for (const { partition } of this.partitionsOf(topic).sort((a, b) => a.partition - b.partition)) {
-      records.push(...(await this.drainPartition(topic, role, partition, starts.get(partition) ?? 0)));
-    }
-    return records;
+    const partitions = this.partitionsOf(topic).sort((a, b) => a.partition - b.partition);
+    const drained: StoredRecord[][] = [];
+    for (const { partition } of partitions) drained.push(await this.drainPartition(topic, role, partition, starts.get(partition) ?? 0));
+    // Not push(...records): a partition of a few hundred thousand records is more arguments
+    // than a call can take, and the drain failed with "Maximum call stack size exceeded".
+    return drained.flat();
   }
 
   private async drainPartition(topic: string, role: TopicRole, partition: number, start: number): Promise<StoredRecord[]> {

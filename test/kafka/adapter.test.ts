@@ -282,6 +282,32 @@ describe('kafka adapter on a local cluster (real JVMs)', () => {
   );
 
   it.skipIf(skipKafka)(
+    kafkaTitle('drains a partition of more records than one call takes arguments'),
+    async () => {
+      // One partition of 200 000 records: the drain once appended a partition with push(...records)
+      // and failed with "Maximum call stack size exceeded" above about 120 000.
+      const records = 200_000;
+      const session = await (adapter as KafkaAdapter).open({
+        ...openOptions('adapter-test-big-drain'),
+        topic: { name: 'adapter-test-big-drain', partitions: 1, replication: 3, minInsync: 2, uncleanElection: false },
+      });
+      try {
+        const producer = await session.producer({ index: 0, topic: 'input', ack: 'leader', retries: 5, idempotent: false, batching: true });
+        const sends: Promise<unknown>[] = [];
+        for (let seq = 0; seq < records; seq++) sends.push(producer.send({ id: `p0-${seq}`, producer: 0, seq, key: 'k' }));
+        await Promise.all(sends);
+        await producer.close();
+        const stored = await session.drain();
+        expect(stored).toHaveLength(records);
+        expect(stored[records - 1]).toMatchObject({ topic: 'input', id: `p0-${records - 1}`, partition: 0, offset: records - 1 });
+      } finally {
+        await session.close();
+      }
+    },
+    KAFKA_TEST_TIMEOUT_MS,
+  );
+
+  it.skipIf(skipKafka)(
     kafkaTitle('commits and aborts transactions as read-committed and read-uncommitted readers and the drain see them, and fences'),
     async () => {
       // One partition, so the offsets are known: three records, a commit marker, three records,

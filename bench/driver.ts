@@ -32,6 +32,8 @@ import type {
   Consumer,
   DeliveredRecord,
   Producer,
+  SendCallbacks,
+  SendResult,
   Session,
   TransactionalProducer,
 } from '../adapters/contract.js';
@@ -43,6 +45,7 @@ import type { BenchClaim, BenchRun, BenchWorkload, ClockKind, LatencySummary } f
 import type { MessageRef } from '../spec/history.js';
 import { ANOMALIES, type Anomaly, type Expectation } from '../spec/vocabulary.js';
 import { probeClockKind } from './clock.js';
+import { SendDeadlines } from './send-deadlines.js';
 import { Histogram, summarize } from './histogram.js';
 import { inWindow, intendedTimeMs, producerOf, scheduleWindow, type ScheduleWindow } from './schedule.js';
 
@@ -65,6 +68,8 @@ export const DRIVER = {
   settleTimeoutMs: 10_000,
   /** With a wall clock, a run of overdue sends yields to the event loop this often, so acks get in. */
   wallYieldEvery: 64,
+  /** Real milliseconds between two looks for a producer's overdue sends (send-deadlines.ts). */
+  sendDeadlineCheckMs: 1_000,
   /** Real milliseconds between progress reports. */
   progressIntervalMs: 200,
   /** Resolution of Node's event-loop delay monitor. */
@@ -561,9 +566,37 @@ class Step {
     const workload = this.workload;
     const clock = this.clock;
     const wall = this.clockKind === 'wall';
+    const limit = new InFlightLimit(workload.adapter.maxInFlight);
+    const deadlines = new SendDeadlines(Math.ceil(this.window.total / workload.producers), this.opTimeoutMs);
+    // Resolved when the last send settles after the schedule ended, rejected by the watchdog.
+    let finished: { readonly resolve: () => void; readonly reject: (error: Error) => void } | undefined;
+    let scheduled = false;
+    const settle = (seq: number): void => {
+      deadlines.settle(seq);
+      limit.release();
+      if (scheduled && deadlines.outstanding === 0) finished?.resolve();
+    };
+    const callbacks: SendCallbacks = {
+      sent: (result, message) => {
+        settle(Math.floor(message / workload.producers));
+        this.recordAcknowledgment(index, message, result);
+      },
+      failed: (error, message) => {
+        settle(Math.floor(message / workload.producers));
+        this.sendErrors++;
+        this.recorder.record({ type: 'error', producer: index, id: `p${index}-${Math.floor(message / workload.producers)}`, error: errorText(error) });
+      },
+    };
+    // One timer watches every outstanding send's deadline (send-deadlines.ts says why): a hung
+    // send is fatal to the step.
+    const watchdog = setInterval(() => {
+      const seq = deadlines.overdue();
+      if (seq < 0) return;
+      const error = new DeadlineError(`producer ${index} sending p${index}-${seq}`, this.opTimeoutMs);
+      this.abort(error);
+      finished?.reject(error);
+    }, DRIVER.sendDeadlineCheckMs);
     try {
-      const limit = new InFlightLimit(workload.adapter.maxInFlight);
-      const inFlight = new Set<Promise<void>>();
       let sinceYield = 0;
       for (let message = index; message < this.window.total; message += workload.producers) {
         if (this.aborted !== undefined) break;
@@ -578,7 +611,7 @@ class Step {
           await yieldToEventLoop();
         }
         if (limit.full) this.inFlightLimitHits++;
-        await limit.acquire();
+        if (!limit.tryAcquire()) await limit.acquire();
         const lagMs = clock.now() - intendedMs;
         if (lagMs > DRIVER.missedScheduleThresholdMs) this.missedSchedule++;
         if (lagMs > this.maxLagMs) this.maxLagMs = lagMs;
@@ -591,43 +624,46 @@ class Step {
         };
         this.recorder.record({ type: 'send', ...ref });
         this.sent++;
-        const sending: Promise<void> = this.send(producer, index, message, intendedMs, ref).finally(() => {
-          inFlight.delete(sending);
-          limit.release();
-        });
-        inFlight.add(sending);
+        deadlines.start(seq);
+        // Without a promise per send where the producer offers that (Producer.sendWith).
+        if (producer.sendWith !== undefined) producer.sendWith(ref, callbacks, message);
+        else {
+          producer.send(ref).then(
+            (result) => callbacks.sent(result, message),
+            (error: unknown) => callbacks.failed(error instanceof Error ? error : new Error(String(error)), message),
+          );
+        }
       }
-      await Promise.all(inFlight);
+      scheduled = true;
+      if (deadlines.outstanding > 0) {
+        await new Promise<void>((resolve, reject) => {
+          finished = { resolve, reject };
+        });
+      }
       this.openClients.delete(producer);
       await this.op(producer.close(), `closing producer ${index}`);
     } catch (error) {
       this.abort(error);
+    } finally {
+      clearInterval(watchdog);
     }
   }
 
-  private async send(producer: Producer, index: number, message: number, intendedMs: number, ref: MessageRef): Promise<void> {
-    try {
-      const result = await this.op(producer.send(ref), `producer ${index} sending ${ref.id}`);
-      const atMs = this.clock.now();
-      if (result.offset !== null) {
-        this.recorder.record({ type: 'ack', producer: index, id: ref.id, partition: result.partition, offset: result.offset });
-        this.acknowledged++;
-      }
-      this.promised++;
-      this.ackedAtMs[message] = atMs;
-      if (this.isMeasured(message)) {
-        this.measuredAcknowledged++;
-        this.publish.record((atMs - intendedMs) * 1000);
-      }
-      if (this.inWindow(atMs)) this.producerCompletionsInWindow++;
-    } catch (error) {
-      // A hung send is fatal to the step; it is handed to abort() since nobody may await this promise.
-      if (error instanceof DeadlineError) this.abort(error);
-      else {
-        this.sendErrors++;
-        this.recorder.record({ type: 'error', producer: index, id: ref.id, error: errorText(error) });
-      }
+  /** Records an acknowledgment (or, with ack none, the client's acceptance) of `message`. */
+  private recordAcknowledgment(index: number, message: number, result: SendResult): void {
+    const atMs = this.clock.now();
+    const seq = Math.floor(message / this.workload.producers);
+    if (result.offset !== null) {
+      this.recorder.record({ type: 'ack', producer: index, id: `p${index}-${seq}`, partition: result.partition, offset: result.offset });
+      this.acknowledged++;
     }
+    this.promised++;
+    this.ackedAtMs[message] = atMs;
+    if (this.isMeasured(message)) {
+      this.measuredAcknowledged++;
+      this.publish.record((atMs - intendedTimeMs(this.startMs, message, this.rate)) * 1000);
+    }
+    if (this.inWindow(atMs)) this.producerCompletionsInWindow++;
   }
 
   private isMeasured(message: number): boolean {

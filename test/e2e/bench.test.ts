@@ -9,6 +9,8 @@ import { describe, expect, it } from 'vitest';
 import type { Adapter, Consumer, DeliveredRecord, Session } from '../../adapters/contract.js';
 import { adapterNames } from '../../adapters/registry.js';
 import { benchCommand, type BenchDeps } from '../../bench/command.js';
+import { runBenchStep } from '../../bench/driver.js';
+import { loadWorkloadText } from '../../bench/workload.js';
 import { hashKey } from '../../harness/random.js';
 import { referenceAdapter } from '../../reference/adapter.js';
 import { benchResultSchema, type BenchResult, type BenchRun, type LatencySummary } from '../../spec/bench.js';
@@ -311,6 +313,30 @@ function memoryAdapter(): Adapter {
 }
 
 describe('deliverycheck bench on a wall-clock adapter', () => {
+  it('ends a step in an error naming the send when a send hangs past its deadline', async () => {
+    const memory = memoryAdapter();
+    const hanging: Adapter = {
+      ...memory,
+      async open(options): Promise<Session> {
+        const session = await memory.open(options);
+        return {
+          ...session,
+          producer: async (producerOptions) => ({
+            ...(await session.producer(producerOptions)),
+            // The fifth send never settles: a broker that took it and never answered.
+            send: (message) =>
+              message.seq === 4 ? new Promise(() => undefined) : session.producer(producerOptions).then((producer) => producer.send(message)),
+          }),
+        };
+      },
+    };
+    const loaded = loadWorkloadText(TINY_ACK_ALL, 'hang.yaml');
+    if (loaded.workload === undefined) throw new Error('the tiny workload does not load');
+    const run = await runBenchStep(loaded.workload, { adapter: hanging, step: 0, operationTimeoutMs: 500 });
+    expect(run.status).toBe('error');
+    expect(run.reason).toBe('producer 0 sending p0-4 did not finish within 500 ms');
+  });
+
   it('says the clock is wall, reports event-loop delay, and compares side by side with the reference', async () => {
     const dir = scratch();
     const file = join(dir, 'w.yaml');

@@ -14,11 +14,12 @@
 // acknowledgment. At saturation both latencies are then mostly the time a record waits behind a
 // full buffer, which is buffer ÷ throughput (Little's law).
 
+import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
 import type { Producer, SendCallbacks, SendResult } from '../adapters/contract.js';
 import { DeadlineError } from '../harness/deadline.js';
 import { Random } from '../harness/random.js';
 import type { ProducerLatencyUs } from '../spec/bench.js';
-import { InFlightLimit } from './driver.js';
+import { InFlightLimit, sendWithCallbacks } from './driver.js';
 import { Histogram } from './histogram.js';
 
 export interface ClosedLoopOptions {
@@ -55,14 +56,6 @@ export interface ClosedLoopResult {
 
 /** Sends made in one turn of the event loop before the loop yields, so completions get in. */
 const SENDS_PER_TURN = 512;
-
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** A paced send that is at least this far ahead of its time sleeps; a timer is no finer. */
 const PACING_SLEEP_MS = 1;
@@ -167,13 +160,7 @@ export async function runClosedLoop(producer: Producer, options: ClosedLoopOptio
       calledMsBySeq[seq] = calledMs;
       const keyIndex = random.int(0, options.keys - 1);
       const message = { id: `p0-${seq}`, producer: 0, seq, key: (keyNames[keyIndex] ??= `k${keyIndex}`) };
-      if (producer.sendWith !== undefined) producer.sendWith(message, callbacks, seq);
-      else {
-        producer.send(message).then(
-          (result) => callbacks.sent(result, seq),
-          (error: unknown) => callbacks.failed(error instanceof Error ? error : new Error(String(error)), seq),
-        );
-      }
+      sendWithCallbacks(producer, message, callbacks, seq);
     }
     if (outstanding > 0) {
       await Promise.race([

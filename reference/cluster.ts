@@ -411,8 +411,7 @@ export class Cluster {
     let passed = 0;
     while (passed < part.pending.length && (part.pending[passed]?.offset ?? hw) < hw) passed++;
     if (passed === 0) return;
-    const ready = part.pending.slice(0, passed);
-    part.pending = part.pending.slice(passed);
+    const ready = part.pending.splice(0, passed);
     for (const pending of ready) {
       // Kafka answers NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR shrank below minInsync
       // while the write waited: the record is stored, yet the producer hears an error.

@@ -19,7 +19,7 @@ import { LIMITS, type Scenario } from '../spec/scenario.js';
 import { CAPABILITIES } from '../spec/vocabulary.js';
 import { loadClusterConfig } from './connection.js';
 import { exitCodeFor, oneLine } from './report/claims.js';
-import { formatSummary, HumanReporter, ProgressLine, type TextSink } from './report/human.js';
+import { formatSummary, HumanReporter, ProgressLine, STATUS_WORDS, type TextSink } from './report/human.js';
 import { buildRunResult, formatJson, writeReportFile } from './report/json.js';
 import { formatRates, formatRatesMarkdown, scenarioRates } from './report/rates.js';
 import { formatJunit } from './report/junit.js';
@@ -119,7 +119,8 @@ Usage:
   deliverycheck --help
 
 Exit codes: 0 every claim held (skips allowed), 1 a claim was violated,
-            2 bad input, setup failure or an error.
+            2 bad input, setup failure, an error, or an inconclusive run
+              (too little happened for a verdict: see expect.minimum).
             sensitivity: 1 also when the baseline fails or a defect is caught by nothing;
             specificity: 1 when there is a false alarm.
             bench: 1 when a run lost or duplicated messages its modes forbid.
@@ -549,7 +550,7 @@ function quotePath(path: string): string {
 
 /** `FAIL  suites/x.yaml seed 17 — lost: expected none, got 3`, then the command that reproduces it. */
 function formatAlarm(alarm: ScenarioAlarm): string {
-  const word = alarm.status === 'error' ? 'ERROR' : 'FAIL ';
+  const word = STATUS_WORDS[alarm.status].padEnd(5);
   return `${word} ${oneLine(alarm.file)} seed ${alarm.seed} — ${describeAlarm(alarm)}\n      reproduce: ${oneLine(alarm.reproduce)}\n`;
 }
 

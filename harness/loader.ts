@@ -31,6 +31,7 @@ import {
   type IsolationLevel,
 } from '../spec/vocabulary.js';
 import { LoadError } from './errors.js';
+import { buildMinimum, checkMinimum } from './load-minimum.js';
 
 export { LoadError } from './errors.js';
 
@@ -382,7 +383,7 @@ export function loadScenarioText(text: string, file: string): ScenarioTextResult
   const { data, context } = parsed;
   const validate = scenarioValidator();
   if (!validate(data)) return failed(schemaErrors(validate.errors ?? [], context));
-  const semanticErrors = checkScenario(data, context);
+  const semanticErrors = [...checkScenario(data, context), ...checkMinimum(data, context)];
   if (semanticErrors.length > 0) return failed(semanticErrors);
   return { scenario: buildScenario(data, file), errors: [] };
 }
@@ -528,6 +529,8 @@ function describeSchema(schema: unknown): string {
       return noun;
     }
     case 'string': {
+      // A pattern means nothing to a reader; its schema says in words what it accepts.
+      if (typeof schema.pattern === 'string' && typeof schema.description === 'string') return schema.description;
       const shortest = typeof schema.minLength === 'number' ? schema.minLength : 0;
       const longest = typeof schema.maxLength === 'number' ? schema.maxLength : undefined;
       return longest === undefined ? 'a string' : `a string of ${shortest} to ${longest} characters`;
@@ -735,6 +738,7 @@ function buildScenario(source: ScenarioSource, file: string): Scenario {
     },
     faults,
     expect: expandExpectations(source.expect, consumer.isolation),
+    minimum: buildMinimum(source),
   };
 }
 

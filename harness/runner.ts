@@ -32,6 +32,7 @@ import type { TriggerKind } from '../spec/vocabulary.js';
 import { check, judge } from './checker.js';
 import { DeadlineError, withDeadline } from './deadline.js';
 import { errorText, HistoryRecorder, offsetsRecord, slug } from './history.js';
+import { progressShortfall, progressVerdict } from './progress.js';
 import { Random } from './random.js';
 import { reproduceCommand } from './reproduce.js';
 
@@ -122,11 +123,12 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     };
   }
   const judged = judge(checked, scenario.expect);
+  const shortfall = progressShortfall(checked.counts, scenario.minimum, scenario.workload.messages);
   return {
     ...base,
     ...history,
     ...notes,
-    status: judged.held ? 'passed' : 'failed',
+    ...progressVerdict(judged.anomalies, shortfall),
     counts: checked.counts,
     anomalies: judged.anomalies,
     durationMs: elapsed(),

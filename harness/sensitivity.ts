@@ -4,7 +4,14 @@
 //                defect no scenario catches is a hole in the suite.
 //   specificity  runs the whole suite with no defect over many seeds. Any result other than
 //                passed or skipped is a false alarm: a claim that does not hold on a correct
-//                broker, or a negative control that only witnesses its anomaly at some seeds.
+//                broker, a negative control that only witnesses its anomaly at some seeds, or a
+//                run that did too little for a verdict (inconclusive).
+// An inconclusive run is an alarm in both. In the baseline and in specificity, a correct broker
+// must let every scenario do what it sets out to do. Under a defect, a scenario that passed
+// without it and is inconclusive with it counts as catching the defect, as an error does: the
+// suite no longer passes, the command exits 2, and the matrix says `inconclusive` so a reader
+// sees that the defect stopped the run from doing enough rather than being witnessed. Counting
+// it as not caught would call a defect that stops a broker from acknowledging anything harmless.
 // Both run one scenario after another, so a matrix is the same on every machine and every run.
 
 import type { Adapter, DefectInfo } from '../adapters/contract.js';
@@ -48,21 +55,27 @@ export interface ViolatedClaimSummary {
   readonly text: string;
 }
 
-/** A scenario whose result was neither passed nor skipped. */
+/** A scenario whose result was neither passed nor skipped: failed, error or inconclusive. */
 export interface ScenarioAlarm {
   readonly file: string;
   readonly name: string;
   readonly seed: number;
-  readonly status: Extract<ScenarioStatus, 'failed' | 'error'>;
-  /** The claims that did not hold; empty for an error, whose `reason` says what happened. */
+  readonly status: AlarmStatus;
+  /**
+   * The claims that did not hold; empty for an error, whose `reason` says what happened, and for
+   * an inconclusive run but for its controls that saw nothing, its `reason` saying what was too little.
+   */
   readonly violated: readonly ViolatedClaimSummary[];
   readonly reason?: string;
   readonly reproduce: string;
 }
 
+/** The statuses that raise an alarm. */
+export type AlarmStatus = Extract<ScenarioStatus, 'failed' | 'error' | 'inconclusive'>;
+
 export interface DefectRow {
   readonly defect: DefectInfo;
-  /** The scenarios that failed or ended in error with this defect alone, in suite order. */
+  /** The scenarios that failed, ended in error or were inconclusive with this defect alone, in suite order. */
   readonly caughtBy: readonly ScenarioAlarm[];
 }
 
@@ -70,7 +83,7 @@ export interface SensitivityMatrix {
   readonly adapter: string;
   /** Every scenario's result with no defect switched on. */
   readonly baseline: readonly ScenarioResult[];
-  /** The baseline's failures and errors; the matrix means something only when there are none. */
+  /** The baseline's alarms; the matrix means something only when there are none. */
   readonly baselineAlarms: readonly ScenarioAlarm[];
   readonly defects: readonly DefectRow[];
   /** The defects no scenario caught, in the adapter's order; should be empty. */
@@ -84,13 +97,13 @@ async function realRunner(): Promise<RunScenario> {
   return (await import('./runner.js')).runScenario;
 }
 
-function isAlarm(result: ScenarioResult): boolean {
-  return result.status === 'failed' || result.status === 'error';
+function isAlarm(result: ScenarioResult): result is ScenarioResult & { readonly status: AlarmStatus } {
+  return result.status === 'failed' || result.status === 'error' || result.status === 'inconclusive';
 }
 
-/** The alarm a failed or errored result raises; undefined for passed and skipped. */
+/** The alarm a failed, errored or inconclusive result raises; undefined for passed and skipped. */
 export function alarmOf(result: ScenarioResult): ScenarioAlarm | undefined {
-  if (result.status !== 'failed' && result.status !== 'error') return undefined;
+  if (!isAlarm(result)) return undefined;
   const violated = violatedClaims(result).map((claim) => ({
     anomaly: claim.anomaly,
     expect: claim.verdict.expect,
@@ -157,9 +170,9 @@ export async function sensitivityMatrix(
   };
 }
 
-/** What an alarm shows in one short parenthesis: the violated anomalies, or `error`. */
+/** What an alarm shows in one short parenthesis: the violated anomalies, `error` or `inconclusive`. */
 function alarmAnomalies(alarm: ScenarioAlarm): string {
-  if (alarm.status === 'error') return 'error';
+  if (alarm.status === 'error' || alarm.status === 'inconclusive') return alarm.status;
   const names = alarm.violated.map((claim) => claim.anomaly);
   return names.length > 0 ? names.join(', ') : 'failed';
 }
@@ -171,9 +184,10 @@ export function formatDefectLine(row: DefectRow): string {
   return `caught by ${row.caughtBy.length}: ${alarms.join(', ')}`;
 }
 
-/** What an alarm says in full: its violated claims with counts, or the reason of its error. */
+/** What an alarm says in full: its violated claims with counts, or the reason of its error or shortfall. */
 export function describeAlarm(alarm: ScenarioAlarm): string {
   if (alarm.status === 'error') return `error: ${oneLine(alarm.reason ?? 'the scenario ended in an error')}`;
+  if (alarm.status === 'inconclusive') return `inconclusive: ${oneLine(alarm.reason ?? 'the run did too little')}`;
   if (alarm.violated.length === 0) return 'failed';
   return alarm.violated.map((claim) => claim.text).join('; ');
 }

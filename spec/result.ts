@@ -4,9 +4,11 @@
 import {
   ANOMALIES,
   EXPECTATIONS,
+  MESSAGE_COUNTS,
   SCENARIO_STATUSES,
   type Anomaly,
   type Expectation,
+  type MessageCount,
   type ScenarioStatus,
 } from './vocabulary.js';
 
@@ -32,20 +34,15 @@ export interface AnomalyVerdict {
   readonly witnesses: readonly Witness[];
 }
 
-export interface Counts {
-  readonly sent: number;
-  readonly acknowledged: number;
-  readonly stored: number;
-  readonly delivered: number;
-  readonly processed: number;
-}
+/** Distinct message ids sent, acknowledged, stored, delivered and processed (spec/anomalies.md). */
+export type Counts = { readonly [C in MessageCount]: number };
 
 export interface ScenarioResult {
   readonly file: string;
   readonly name: string;
   readonly seed: number;
   readonly status: ScenarioStatus;
-  /** Why a scenario was skipped or ended in error. */
+  /** Why a scenario was skipped, ended in error, or was inconclusive (what was too little). */
   readonly reason?: string;
   readonly counts: Counts;
   readonly anomalies: { readonly [A in Anomaly]?: AnomalyVerdict };
@@ -120,8 +117,8 @@ export const resultSchema = {
           counts: {
             type: 'object',
             additionalProperties: false,
-            required: ['sent', 'acknowledged', 'stored', 'delivered', 'processed'],
-            properties: { sent: count, acknowledged: count, stored: count, delivered: count, processed: count },
+            required: [...MESSAGE_COUNTS],
+            properties: Object.fromEntries(MESSAGE_COUNTS.map((name) => [name, count])),
           },
           anomalies: {
             type: 'object',
@@ -135,7 +132,7 @@ export const resultSchema = {
         },
         allOf: [
           {
-            if: { properties: { status: { enum: ['skipped', 'error'] } } },
+            if: { properties: { status: { enum: ['skipped', 'error', 'inconclusive'] } } },
             then: { properties: { reason: true }, required: ['reason'] },
           },
         ],

@@ -13,6 +13,7 @@ import {
   FAULT_KINDS,
   GUARANTEES,
   ISOLATION_LEVELS,
+  MESSAGE_COUNTS,
   TRIGGER_KINDS,
   type AckMode,
   type Anomaly,
@@ -24,6 +25,7 @@ import {
   type FaultKind,
   type Guarantee,
   type IsolationLevel,
+  type MessageCount,
   type TriggerKind,
 } from './vocabulary.js';
 
@@ -58,7 +60,18 @@ export interface FaultSpec {
   readonly count?: number;
 }
 
-export type ExpectSpec = { readonly guarantee?: Guarantee } & { readonly [A in Anomaly]?: Expectation };
+/**
+ * How much a run must have done for its verdict to count, per message count: a number of messages
+ * (an integer) or a share of `workload.messages` (a string such as `50%`).
+ */
+export type MinimumSpec = { readonly [C in MessageCount]?: number | string };
+
+export type ExpectSpec = { readonly guarantee?: Guarantee; readonly minimum?: MinimumSpec } & {
+  readonly [A in Anomaly]?: Expectation;
+};
+
+/** `50%`, `12.5%`, `100%`: a share of the workload's messages, from 0 to 100 percent. */
+export const PERCENT_PATTERN = '^(?:100(?:\\.0+)?|[0-9]{1,2}(?:\\.[0-9]+)?)%$';
 
 /** A scenario as written, after schema validation; defaults are not yet applied. */
 export interface ScenarioSource {
@@ -109,6 +122,13 @@ const triggerSchema = {
   maxProperties: 1,
   properties: Object.fromEntries(TRIGGER_KINDS.map((kind) => [kind, int(0, LIMITS.triggerCount)])),
   description: 'Exactly one of sent, acked, processed (counts of distinct messages) or ms.',
+};
+
+const thresholdSchema = {
+  oneOf: [
+    int(0, LIMITS.messages),
+    { type: 'string', pattern: PERCENT_PATTERN, description: 'a percentage of workload.messages such as 50%' },
+  ],
 };
 
 export const scenarioSchema = {
@@ -178,6 +198,14 @@ export const scenarioSchema = {
         minProperties: 1,
         properties: {
           guarantee: { enum: [...GUARANTEES] },
+          minimum: {
+            type: 'object',
+            additionalProperties: false,
+            minProperties: 1,
+            properties: Object.fromEntries(MESSAGE_COUNTS.map((name) => [name, thresholdSchema])),
+            description:
+              'How much the run must have done for its verdict to count: per count, a number of messages or a percentage of workload.messages. A run below it is inconclusive.',
+          },
           ...Object.fromEntries(ANOMALIES.map((anomaly) => [anomaly, { enum: [...EXPECTATIONS] }])),
         },
       },
@@ -231,4 +259,12 @@ export interface Scenario {
   };
   readonly faults: readonly Fault[];
   readonly expect: { readonly [A in Anomaly]: Expectation };
+  /** How much the run must have done, with the defaults applied (harness/progress.ts). */
+  readonly minimum: Minimum;
 }
+
+/** One threshold of `expect.minimum`: a number of messages, or a percentage of the workload's. */
+export type Threshold = { readonly count: number; readonly percent?: undefined } | { readonly percent: number; readonly count?: undefined };
+
+/** The thresholds a run must reach, per message count; a count not named has none. */
+export type Minimum = { readonly [C in MessageCount]?: Threshold };

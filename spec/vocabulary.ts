@@ -112,8 +112,20 @@ export const GUARANTEE_ALLOWS: Readonly<Record<Guarantee, readonly Anomaly[]>> =
   'exactly-once': [],
 };
 
-export const SCENARIO_STATUSES = ['passed', 'failed', 'skipped', 'error'] as const;
+/**
+ * How a scenario ended. `inconclusive`: the run did too little for its verdict to mean anything
+ * (fewer messages acknowledged, stored or processed than the scenario's `expect.minimum`), and no
+ * forbidden anomaly was witnessed; it counts as an error, never as a pass.
+ */
+export const SCENARIO_STATUSES = ['passed', 'failed', 'skipped', 'error', 'inconclusive'] as const;
 export type ScenarioStatus = (typeof SCENARIO_STATUSES)[number];
+
+/**
+ * What a run counts per distinct message id (spec/anomalies.md defines each), in the order the
+ * result lists them; `expect.minimum` of a scenario names them too.
+ */
+export const MESSAGE_COUNTS = ['sent', 'acknowledged', 'stored', 'delivered', 'processed'] as const;
+export type MessageCount = (typeof MESSAGE_COUNTS)[number];
 
 /** The kinds of line in a history; spec/history.md describes each. */
 export const HISTORY_EVENT_TYPES = [

@@ -3,7 +3,7 @@
 // the JUnit file share these words, so a developer sees the same sentence in a terminal and in CI.
 
 import type { AnomalyVerdict, ScenarioResult, Witness } from '../../spec/result.js';
-import { ANOMALIES, type Anomaly, type ScenarioStatus } from '../../spec/vocabulary.js';
+import { ANOMALIES, SCENARIO_STATUSES, type Anomaly, type ScenarioStatus } from '../../spec/vocabulary.js';
 
 export interface ViolatedClaim {
   readonly anomaly: Anomaly;
@@ -66,16 +66,25 @@ export function oneLine(text: string): string {
 
 export type StatusCounts = Readonly<Record<ScenarioStatus, number>>;
 
+/** A count of zero for every status. */
+export function noStatuses(): Record<ScenarioStatus, number> {
+  return Object.fromEntries(SCENARIO_STATUSES.map((status) => [status, 0])) as Record<ScenarioStatus, number>;
+}
+
 export function countStatuses(results: readonly ScenarioResult[]): StatusCounts {
-  const counts: Record<ScenarioStatus, number> = { passed: 0, failed: 0, skipped: 0, error: 0 };
+  const counts = noStatuses();
   for (const result of results) counts[result.status] += 1;
   return counts;
 }
 
-/** The exit code of a run: 2 when any scenario ended in error, else 1 when any failed, else 0. */
+/**
+ * The exit code of a run: 2 when any scenario ended in error or was inconclusive, else 1 when any
+ * failed, else 0. An inconclusive run is no verdict at all, so it must not let a run exit 0; it
+ * is not a violated claim either, so it exits as an error does: something to look into.
+ */
 export function exitCodeFor(results: readonly ScenarioResult[]): 0 | 1 | 2 {
   const counts = countStatuses(results);
-  if (counts.error > 0) return 2;
+  if (counts.error > 0 || counts.inconclusive > 0) return 2;
   if (counts.failed > 0) return 1;
   return 0;
 }

@@ -22,14 +22,18 @@ function painter(open: string, close: string): (style: HumanStyle) => Paint {
 const green = painter('32', '39');
 const red = painter('31', '39');
 const yellow = painter('33', '39');
+const magenta = painter('35', '39');
 const bold = painter('1', '22');
 const dim = painter('2', '22');
 
-const STATUS_WORDS: Readonly<Record<ScenarioStatus, string>> = {
+/** The word a terminal line starts with, per status. */
+export const STATUS_WORDS: Readonly<Record<ScenarioStatus, string>> = {
   passed: 'PASS',
   failed: 'FAIL',
   skipped: 'SKIP',
   error: 'ERROR',
+  // Spelled out: a run that proves nothing must not be mistaken at a glance for one of the others.
+  inconclusive: 'INCONCLUSIVE',
 };
 
 function statusWord(status: ScenarioStatus, style: HumanStyle): string {
@@ -37,6 +41,7 @@ function statusWord(status: ScenarioStatus, style: HumanStyle): string {
   const word = STATUS_WORDS[status].padEnd(5);
   if (status === 'passed') return green(style)(word);
   if (status === 'skipped') return yellow(style)(word);
+  if (status === 'inconclusive') return bold(style)(magenta(style)(word));
   return bold(style)(red(style)(word));
 }
 
@@ -69,7 +74,10 @@ function plural(count: number, singular: string, pluralForm = `${singular}s`): s
   return `${count} ${count === 1 ? singular : pluralForm}`;
 }
 
-/** `12 scenarios: 10 passed, 1 failed, 1 skipped, 0 errors`. */
+/**
+ * `12 scenarios: 10 passed, 1 failed, 1 skipped, 0 errors`, with `, 1 inconclusive` before the
+ * errors when a run did too little; a summary without one reads as it always did.
+ */
 export function formatSummary(results: readonly ScenarioResult[], style: HumanStyle = { color: false }): string {
   const counts = countStatuses(results);
   const part = (count: number, text: string, paint: Paint) => (count > 0 ? paint(text) : text);
@@ -81,20 +89,25 @@ export function formatSummary(results: readonly ScenarioResult[], style: HumanSt
     ', ',
     part(counts.skipped, `${counts.skipped} skipped`, yellow(style)),
     ', ',
+    counts.inconclusive > 0 ? `${magenta(style)(`${counts.inconclusive} inconclusive`)}, ` : '',
     part(counts.error, plural(counts.error, 'error'), red(style)),
   ].join('');
 }
 
 /**
- * The evidence for every failure and error: up to WITNESSES_SHOWN witnesses per violated claim,
- * the history file and the exact command that reproduces the run. Empty when all went well.
+ * The evidence for every failure, error and inconclusive run: its reason, up to WITNESSES_SHOWN
+ * witnesses per violated claim, the history file and the exact command that reproduces the run.
+ * Empty when all went well.
  */
 export function formatDetails(results: readonly ScenarioResult[], style: HumanStyle): string {
   const blocks: string[] = [];
   for (const result of results) {
-    if (result.status !== 'failed' && result.status !== 'error') continue;
+    if (result.status !== 'failed' && result.status !== 'error' && result.status !== 'inconclusive') continue;
     const lines = [head(result, style)];
     if (result.status === 'error') lines.push(`  ${oneLine(result.reason ?? 'the scenario ended in an error')}`);
+    if (result.status === 'inconclusive') {
+      lines.push(`  too little happened for a verdict: ${oneLine(result.reason ?? 'the run did too little')}`);
+    }
     for (const claim of violatedClaims(result)) {
       lines.push(`  ${describeClaim(claim)}`);
       const shown = claim.verdict.witnesses.slice(0, WITNESSES_SHOWN);

@@ -71,6 +71,13 @@ function failureBody(result: ScenarioResult): string {
   return lines.join('\n');
 }
 
+/** An <error> element of a type, its reason as the message, and the reason, lines and reproduce command as its body. */
+function errorElement(result: ScenarioResult, type: string, reason: string, lines: readonly string[]): string {
+  const body = [reason, ...lines, `reproduce: ${result.reproduce}`];
+  if (result.history !== undefined) body.push(`history: ${result.history}`);
+  return `      <error${attributes([['message', reason], ['type', type]])}>${escapeXmlText(body.join('\n'))}</error>`;
+}
+
 function testcase(result: ScenarioResult): string[] {
   const open = `    <testcase${attributes([
     ['classname', junitClassName(result.file)],
@@ -88,18 +95,21 @@ function testcase(result: ScenarioResult): string[] {
         `${escapeXmlText(failureBody(result))}</failure>`,
     );
   } else if (result.status === 'error') {
-    const reason = result.reason ?? 'the scenario ended in an error';
-    const body = [reason, `reproduce: ${result.reproduce}`];
-    if (result.history !== undefined) body.push(`history: ${result.history}`);
-    children.push(
-      `      <error${attributes([['message', reason], ['type', 'error']])}>${escapeXmlText(body.join('\n'))}</error>`,
-    );
+    children.push(errorElement(result, 'error', result.reason ?? 'the scenario ended in an error', []));
+  } else if (result.status === 'inconclusive') {
+    // An <error>, not a <skipped>: CI reporters count a skipped test as harmless and keep the build
+    // green, which is exactly the empty pass this status exists to stop. A skip says "not run
+    // here"; this scenario did run and proved nothing, which someone has to look into, and the
+    // command exits 2 as for an error. The type tells it apart from an error of the harness.
+    const reason = `inconclusive: ${result.reason ?? 'the run did too little for a verdict'}`;
+    children.push(errorElement(result, 'inconclusive', reason, violatedClaims(result).map(describeClaim)));
   } else if (result.status === 'skipped') {
     children.push(`      <skipped${attributes([['message', result.reason ?? 'skipped']])}/>`);
   }
   // Notes matter for passed scenarios too: a pass whose fault never fired proves little.
   const output = [...(result.notes ?? []).map((note) => `note: ${note}`)];
-  if (result.history !== undefined && result.status !== 'failed' && result.status !== 'error') {
+  const historyInBody = result.status === 'failed' || result.status === 'error' || result.status === 'inconclusive';
+  if (result.history !== undefined && !historyInBody) {
     output.push(`history: ${result.history}`);
   }
   if (output.length > 0) children.push(`      <system-out>${escapeXmlText(output.join('\n'))}</system-out>`);
@@ -114,7 +124,8 @@ export function formatJunit(run: RunResult): string {
   const totals = [
     ['tests', run.scenarios.length],
     ['failures', counts.failed],
-    ['errors', counts.error],
+    // Inconclusive scenarios are written as <error> elements, so the totals count them there.
+    ['errors', counts.error + counts.inconclusive],
     ['skipped', counts.skipped],
     ['time', seconds(totalMs)],
   ] as const;

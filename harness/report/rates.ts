@@ -8,19 +8,20 @@
 
 import type { ScenarioResult } from '../../spec/result.js';
 import { ANOMALIES, type Anomaly, type ScenarioStatus } from '../../spec/vocabulary.js';
+import { noStatuses } from './claims.js';
 
 /** One scenario's results over its repeated runs. */
 export interface ScenarioRates {
   readonly file: string;
   readonly name: string;
-  /** Runs that reached a verdict: passed or failed (not skipped, not error). */
+  /** Runs that reached a verdict: passed or failed (not skipped, error or inconclusive). */
   readonly checked: number;
   readonly statuses: Readonly<Record<ScenarioStatus, number>>;
   /** Per anomaly the scenario expects witnessed: in how many checked runs it was. */
   readonly witnessed: ReadonlyArray<{ readonly anomaly: Anomaly; readonly runs: number }>;
   /** Per anomaly the scenario forbids: in how many checked runs it occurred anyway. */
   readonly violated: ReadonlyArray<{ readonly anomaly: Anomaly; readonly runs: number }>;
-  /** Why the scenario was skipped or ended in error, the first time it was. */
+  /** Why the scenario was skipped, ended in error or was inconclusive, the first time it was. */
   readonly reason?: string;
 }
 
@@ -34,7 +35,7 @@ export function scenarioRates(results: readonly ScenarioResult[]): ScenarioRates
   }
   return [...byFile.values()].map((runs) => {
     const first = runs[0] as ScenarioResult;
-    const statuses: Record<ScenarioStatus, number> = { passed: 0, failed: 0, skipped: 0, error: 0 };
+    const statuses = noStatuses();
     for (const run of runs) statuses[run.status] += 1;
     const checkedRuns = runs.filter((run) => run.status === 'passed' || run.status === 'failed');
     const witnessed: { anomaly: Anomaly; runs: number }[] = [];
@@ -63,7 +64,7 @@ export function scenarioRates(results: readonly ScenarioResult[]): ScenarioRates
 /** What one scenario's row says, in words: "lost witnessed 3/3", "claims held 3/3". */
 export function describeRates(rates: ScenarioRates): string {
   if (rates.checked === 0) {
-    const status = rates.statuses.error > 0 ? 'error' : 'skipped';
+    const status = rates.statuses.error > 0 ? 'error' : rates.statuses.inconclusive > 0 ? 'inconclusive' : 'skipped';
     return rates.reason === undefined ? status : `${status}: ${rates.reason}`;
   }
   const parts: string[] = [];
@@ -78,6 +79,8 @@ export function describeRates(rates: ScenarioRates): string {
     );
   }
   if (rates.statuses.error > 0) parts.push(`${rates.statuses.error} error`);
+  // Runs that did too little reached no verdict: they are not in the counts above, and say so.
+  if (rates.statuses.inconclusive > 0) parts.push(`${rates.statuses.inconclusive} inconclusive`);
   return parts.join('; ');
 }
 
@@ -94,7 +97,7 @@ export function formatRatesMarkdown(all: readonly ScenarioRates[], adapter: stri
     `| scenario (adapter ${adapter}) | runs | passed | result |`,
     '|---|---:|---:|---|',
     ...all.map((rates) => {
-      const runs = rates.statuses.passed + rates.statuses.failed + rates.statuses.error + rates.statuses.skipped;
+      const runs = Object.values(rates.statuses).reduce((sum, count) => sum + count, 0);
       const scenario = rates.file.replace(/^.*?suites\//, '').replace(/\.yaml$/, '');
       return `| ${scenario} | ${runs} | ${rates.statuses.passed} | ${describeRates(rates).replace(/\|/g, '\\|')} |`;
     }),

@@ -187,6 +187,48 @@ describe('deliverycheck run', () => {
   });
 });
 
+describe('a run that did too little', () => {
+  const paused = 'test/fixtures/scenarios/runs/brokers-paused-from-the-start.yaml';
+  const pauses = /^faults:\n(?: {2}- .*pause-broker.*\n)+/m;
+
+  it('is inconclusive, not passed, when the brokers never served: exit 2, in the JSON, the JUnit and the terminal', async () => {
+    const dir = scratch();
+    const run = await deliverycheck(['run', paused, '--json', join(dir, 'r.json'), '--junit', join(dir, 'r.xml')]);
+    expect(run.exitCode, run.stdout).toBe(2);
+    expect(run.stderr).toBe('');
+    const [scenario] = readJson(join(dir, 'r.json')).scenarios;
+    expect(scenario?.status).toBe('inconclusive');
+    expect(scenario?.counts).toMatchObject({ acknowledged: 0, stored: 0, processed: 0 });
+    const reason = 'only 0 of 2000 messages were acknowledged (at least 1000, 50%, needed); only 0 of 2000 messages were processed (at least 1000, 50%, needed)';
+    expect(scenario?.reason).toBe(reason);
+    // Every claim held over nothing; the verdicts are still reported for the reader.
+    expect(Object.values(scenario?.anomalies ?? {}).every((verdict) => verdict.held)).toBe(true);
+    expect(run.stdout).toContain(`INCONCLUSIVE ${paused}  brokers paused from the start  (`);
+    expect(run.stdout).toContain('1 scenario: 0 passed, 0 failed, 0 skipped, 1 inconclusive, 0 errors');
+    expect(run.stdout).toContain(`  too little happened for a verdict: ${reason}`);
+    const junit = readFileSync(join(dir, 'r.xml'), 'utf8');
+    expect(junit).toContain(`<error message="inconclusive: ${reason}" type="inconclusive">`);
+    expect(junit).toContain('tests="1" failures="0" errors="1" skipped="0"');
+  });
+
+  it('passes the same scenario with the pauses removed, and with the minimum waived', async () => {
+    const dir = scratch();
+    const text = readFileSync(join(root, paused), 'utf8');
+    expect(text).toMatch(pauses);
+    writeFileSync(join(dir, 'served.yaml'), text.replace(pauses, ''));
+    const served = await deliverycheck(['run', join(dir, 'served.yaml'), '--json', join(dir, 'served.json')]);
+    expect(served.exitCode, served.stdout).toBe(0);
+    const [scenario] = readJson(join(dir, 'served.json')).scenarios;
+    expect(scenario?.status).toBe('passed');
+    expect(scenario?.counts.acknowledged).toBe(2000);
+    // An author who means a run to do nothing says so, and the claims then decide alone.
+    writeFileSync(join(dir, 'waived.yaml'), text.replace('  guarantee: at-least-once', '  guarantee: at-least-once\n  minimum: { acknowledged: 0, processed: 0% }'));
+    const waived = await deliverycheck(['run', join(dir, 'waived.yaml')]);
+    expect(waived.exitCode, waived.stdout).toBe(0);
+    expect(waived.stdout).toMatch(/^PASS /);
+  });
+});
+
 describe('bad input', () => {
   it('reports each error in one line with file, line, column and field, and exits 2', async () => {
     const dir = scratch();

@@ -113,6 +113,13 @@ describe('loadScenarioText: valid scenarios', () => {
         'aborted-read': 'witnessed',
         'inconsistent-offset': 'none',
       },
+      minimum: {
+        sent: { percent: 100 },
+        acknowledged: { count: 1500 },
+        stored: { percent: 12.5 },
+        delivered: { count: 0 },
+        processed: { percent: 50 },
+      },
     };
     expect(scenarios).toStrictEqual([expected]);
   });
@@ -140,6 +147,7 @@ describe('loadScenarioText: valid scenarios', () => {
           'aborted-read': 'allowed',
           'inconsistent-offset': 'none',
         },
+        minimum: { acknowledged: { percent: 50 }, processed: { percent: 50 } },
       },
       errors: [],
     });
@@ -240,6 +248,62 @@ describe('expect: defaults, guarantee expansion and overrides', () => {
       'aborted-read': 'none',
       'inconsistent-offset': 'none',
     });
+  });
+});
+
+describe('expect.minimum: how much a run must have done', () => {
+  // BASE's expect block ends at line 16; the minimum's entries start at line 18.
+  const withMinimum = (lines: string, base = BASE): string => `${base}  minimum:\n${lines}`;
+
+  it('asks by default for half the messages acknowledged and processed, or stored under ack none', () => {
+    expect(load(BASE).minimum).toStrictEqual({ acknowledged: { percent: 50 }, processed: { percent: 50 } });
+    expect(load(edit(BASE, '  ack: all', '  ack: none')).minimum).toStrictEqual({
+      stored: { percent: 50 },
+      processed: { percent: 50 },
+    });
+  });
+
+  it('reads integers as numbers of messages and n% as shares, each overriding only its own default', () => {
+    const scenario = load(withMinimum('    sent: 100\n    stored: 12.5%\n    processed: 0\n'));
+    expect(scenario.minimum).toStrictEqual({
+      sent: { count: 100 },
+      acknowledged: { percent: 50 },
+      stored: { percent: 12.5 },
+      processed: { count: 0 },
+    });
+    expect(load(withMinimum('    acknowledged: 100%\n')).minimum.acknowledged).toStrictEqual({ percent: 100 });
+    // Ack none acknowledges nothing, so asking for none of it is no contradiction.
+    const none = load(withMinimum('    acknowledged: 0%\n', edit(BASE, '  ack: all', '  ack: none')));
+    expect(none.minimum.acknowledged).toStrictEqual({ percent: 0 });
+  });
+
+  it('says in one line what a threshold may be, placed at the value', () => {
+    expect(
+      errorLines(withMinimum('    acknowledged: fifty\n    processed: 0.5\n    stored: 150%\n    sent: -1\n')),
+    ).toEqual([
+      'x.yaml:18:19: expect.minimum.acknowledged must be an integer from 0 to 1000000, or a percentage of workload.messages such as 50% (got "fifty")',
+      'x.yaml:19:16: expect.minimum.processed must be an integer from 0 to 1000000, or a percentage of workload.messages such as 50% (got 0.5)',
+      'x.yaml:20:13: expect.minimum.stored must be an integer from 0 to 1000000, or a percentage of workload.messages such as 50% (got "150%")',
+      'x.yaml:21:11: expect.minimum.sent must be an integer from 0 to 1000000, or a percentage of workload.messages such as 50% (got -1)',
+    ]);
+    expect(errorLines(withMinimum('    delivred: 5\n'))).toEqual([
+      'x.yaml:18:5: expect.minimum.delivred is not a known field (known: sent, acknowledged, stored, delivered, processed)',
+    ]);
+    expect(errorLines(`${BASE}  minimum: {}\n`)).toEqual([
+      'x.yaml:17:12: expect.minimum must be a mapping with at least one of sent, acknowledged, stored, delivered, processed (got an empty mapping)',
+    ]);
+  });
+
+  it('refuses a threshold no run could reach: more than the workload, or acknowledgments under ack none', () => {
+    expect(errorLines(withMinimum('    processed: 101\n'))).toEqual([
+      'x.yaml:18:16: expect.minimum.processed must be at most workload.messages, which is 100 (got 101); no run could reach it',
+    ]);
+    expect(load(withMinimum('    processed: 100\n')).minimum.processed).toStrictEqual({ count: 100 });
+    const result = loadScenarioText(withMinimum('    acknowledged: 10%\n', edit(BASE, '  ack: all', '  ack: none')), 'x.yaml');
+    expect(result.errors.map((error) => error.format())).toEqual([
+      'x.yaml:18:19: expect.minimum.acknowledged cannot be reached under producer.ack none, which acknowledges nothing; ask for stored instead',
+    ]);
+    expect(result.errors[0]?.field).toBe('expect.minimum.acknowledged');
   });
 });
 
@@ -350,7 +414,7 @@ describe('schema errors: one line each, with file, line, column and field', () =
       'x.yaml:8:1: producer must be a mapping (got an empty value)',
     ]);
     expect(errorLines(edit(BASE, 'expect:\n  guarantee: at-least-once', 'expect: {}'))).toEqual([
-      'x.yaml:15:9: expect must be a mapping with at least one of guarantee, lost, unprocessed, duplicated, reordered, phantom, aborted-read, inconsistent-offset (got an empty mapping)',
+      'x.yaml:15:9: expect must be a mapping with at least one of guarantee, minimum, lost, unprocessed, duplicated, reordered, phantom, aborted-read, inconsistent-offset (got an empty mapping)',
     ]);
     expect(errorLines(edit(BASE, 'name: test scenario', 'name: 5'))).toEqual([
       'x.yaml:1:7: name must be a string of 1 to 200 characters (got 5)',

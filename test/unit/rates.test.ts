@@ -48,12 +48,15 @@ const results: ScenarioResult[] = [
   run(CLAIM, 9, 'error', {}, 'the broker did not answer'),
 ];
 
+const EMPTY = 'suites/producer-acks/paused.yaml';
+const SHORT = 'only 0 of 10 messages were acknowledged (at least 5, 50%, needed)';
+
 describe('scenarioRates', () => {
   const rates = scenarioRates(results);
 
   it('groups runs by scenario in the order scenarios first appear', () => {
     expect(rates.map((entry) => entry.file)).toEqual([CONTROL, CLAIM, SKIPPED]);
-    expect(rates[0]?.statuses).toEqual({ passed: 2, failed: 1, skipped: 0, error: 0 });
+    expect(rates[0]?.statuses).toEqual({ passed: 2, failed: 1, skipped: 0, error: 0, inconclusive: 0 });
   });
 
   it('counts the runs that witnessed a control and the runs that broke a claim, over checked runs only', () => {
@@ -66,6 +69,23 @@ describe('scenarioRates', () => {
 
   it('says why a scenario never reached a verdict', () => {
     expect(describeRates(rates[2]!)).toBe('skipped: adapter kafka lacks fault.power-loss');
+  });
+
+  it('leaves inconclusive runs out of the checked runs, and says how many there were or why', () => {
+    const withEmpty = scenarioRates([
+      ...results,
+      run(CLAIM, 10, 'inconclusive', { lost: verdict('none', 0), duplicated: verdict('none', 0) }, SHORT),
+      run(EMPTY, 7, 'inconclusive', { lost: verdict('witnessed', 0) }, SHORT),
+      run(EMPTY, 8, 'inconclusive', { lost: verdict('witnessed', 0) }, SHORT),
+    ]);
+    expect(withEmpty[1]?.checked).toBe(2);
+    expect(withEmpty[1]?.statuses.inconclusive).toBe(1);
+    expect(describeRates(withEmpty[1]!)).toBe('claims held 1/2 (duplicated in 1); 1 error; 1 inconclusive');
+    expect(withEmpty[3]?.checked).toBe(0);
+    expect(describeRates(withEmpty[3]!)).toBe(`inconclusive: ${SHORT}`);
+    const table = formatRatesMarkdown(withEmpty, 'reference').trim().split('\n');
+    expect(table[3]).toBe('| exactly-once/pipeline | 4 | 1 | claims held 1/2 (duplicated in 1); 1 error; 1 inconclusive |');
+    expect(table[5]).toBe(`| producer-acks/paused | 2 | 0 | inconclusive: ${SHORT} |`);
   });
 
   it('writes one terminal line and one Markdown row per scenario', () => {

@@ -376,3 +376,68 @@ describe('exit code', () => {
     expect(exitCodeFor([])).toBe(0);
   });
 });
+
+describe('an inconclusive result in every report', () => {
+  const reason = 'only 0 of 2000 messages were acknowledged (at least 1000, 50%, needed)';
+  const inconclusive: ScenarioResult = {
+    file: 'suites/producer-acks/paused.yaml',
+    name: 'brokers paused from the start',
+    seed: 7,
+    status: 'inconclusive',
+    reason,
+    counts: { sent: 2000, acknowledged: 0, stored: 0, delivered: 0, processed: 0 },
+    anomalies: {
+      lost: { expect: 'witnessed', count: 0, held: false, witnesses: [] },
+      phantom: { expect: 'none', count: 0, held: true, witnesses: [] },
+    },
+    durationMs: 690,
+    reproduce: 'npx deliverycheck run suites/producer-acks/paused.yaml --adapter reference --seed 7',
+    history: 'histories/paused.jsonl',
+  };
+  const withInconclusive = buildRunResult({ version: '0.1.0', adapter: 'reference', defects: [], scenarios: [passed, inconclusive] });
+  const validate = new Ajv2020({ allErrors: true }).compile(resultSchema);
+
+  it('validates against the result schema, and only with its reason', () => {
+    expect(validate(JSON.parse(formatJson(withInconclusive))), JSON.stringify(validate.errors)).toBe(true);
+    const { reason: _reason, ...withoutReason } = inconclusive;
+    expect(validate(JSON.parse(JSON.stringify({ ...withInconclusive, scenarios: [withoutReason] })))).toBe(false);
+  });
+
+  it('is an error in JUnit, not a skip, so CI goes red, with the reason, the unmet control and the reproduce command', () => {
+    const xml = formatJunit(withInconclusive);
+    assertWellFormed(xml);
+    expect(xml).toContain('<testsuite name="deliverycheck (reference)" tests="2" failures="0" errors="1" skipped="0" time="1.924">');
+    expect(xml).toContain(
+      `<error message="inconclusive: ${reason}" type="inconclusive">inconclusive: ${reason}\n` +
+        'lost: expected witnessed (at least 1), got 0\n' +
+        'reproduce: npx deliverycheck run suites/producer-acks/paused.yaml --adapter reference --seed 7\n' +
+        'history: histories/paused.jsonl</error>',
+    );
+    expect(xml).not.toContain('<skipped');
+    expect(xml).not.toContain('<system-out>');
+  });
+
+  it('has its own word and colour, is counted in the summary, and its details say what was too little', () => {
+    expect(formatScenarioLine(inconclusive, plain)).toBe(
+      `INCONCLUSIVE suites/producer-acks/paused.yaml  brokers paused from the start  (690ms) — ${reason}`,
+    );
+    expect(formatScenarioLine(inconclusive, { color: true })).toContain('\u001b[1m\u001b[35mINCONCLUSIVE\u001b[39m\u001b[22m');
+    expect(formatSummary([passed, inconclusive, errored])).toBe('3 scenarios: 1 passed, 0 failed, 0 skipped, 1 inconclusive, 1 error');
+    expect(formatSummary([passed, inconclusive], { color: true })).toContain('\u001b[35m1 inconclusive\u001b[39m, ');
+    expect(formatDetails([passed, inconclusive], plain)).toBe(
+      [
+        'INCONCLUSIVE suites/producer-acks/paused.yaml  brokers paused from the start',
+        `  too little happened for a verdict: ${reason}`,
+        '  lost: expected witnessed (at least 1), got 0',
+        '  history:   histories/paused.jsonl',
+        '  reproduce: npx deliverycheck run suites/producer-acks/paused.yaml --adapter reference --seed 7',
+      ].join('\n'),
+    );
+  });
+
+  it('makes the run exit 2, as an error does, even beside a failure', () => {
+    expect(exitCodeFor([passed, inconclusive])).toBe(2);
+    expect(exitCodeFor([failed, inconclusive])).toBe(2);
+    expect(exitCodeFor([passed, skipped, failed])).toBe(1);
+  });
+});

@@ -11,6 +11,7 @@ import { main, type CliDeps, type CliIo } from '../../harness/cli.js';
 import { loadScenarioText } from '../../harness/loader.js';
 import type { RunOptions } from '../../harness/runner.js';
 import {
+  formatDefectLine,
   renderSensitivityMarkdown,
   sensitivityMatrix,
   specificityCheck,
@@ -188,6 +189,59 @@ describe('sensitivityMatrix', () => {
   });
 });
 
+describe('inconclusive runs in the matrix and in specificity', () => {
+  const SHORT = 'only 0 of 10 messages were acknowledged (at least 5, 50%, needed)';
+
+  it('counts a defect that leaves a passing scenario inconclusive as caught, and says it was inconclusive', async () => {
+    const adapter = fakeAdapter('flaky', flaky.defects.slice(0, 1));
+    const oracle: Oracle = (file, defects) =>
+      defects.includes('lose-acked') && file === 'suites/b.yaml' ? { status: 'inconclusive', reason: SHORT } : { status: 'passed' };
+    const matrix = await sensitivityMatrix(suite, adapter, { runScenario: fakeRunner(oracle).runScenario });
+    const row = matrix.defects[0];
+    expect(row?.caughtBy).toEqual([
+      {
+        file: 'suites/b.yaml',
+        name: 'scenario suites/b.yaml',
+        seed: 3,
+        status: 'inconclusive',
+        violated: [],
+        reason: SHORT,
+        reproduce: 'npx deliverycheck run suites/b.yaml --adapter flaky --seed 3 --defect lose-acked',
+      },
+    ]);
+    expect(formatDefectLine(row!)).toBe('caught by 1: suites/b.yaml (inconclusive)');
+    expect(renderSensitivityMarkdown(matrix)).toContain(`| 1:<br>\`suites/b.yaml\` (inconclusive: ${SHORT}) |`);
+    expect(matrix.ok).toBe(true);
+  });
+
+  it('makes an inconclusive baseline an alarm that catches nothing', async () => {
+    const adapter = fakeAdapter('flaky', flaky.defects.slice(0, 1));
+    const oracle: Oracle = (file) => (file === 'suites/a.yaml' ? { status: 'inconclusive', reason: SHORT } : { status: 'passed' });
+    const matrix = await sensitivityMatrix(suite, adapter, { runScenario: fakeRunner(oracle).runScenario });
+    expect(matrix.baselineAlarms.map((alarm) => [alarm.file, alarm.status])).toEqual([['suites/a.yaml', 'inconclusive']]);
+    expect(matrix.defects[0]?.caughtBy).toEqual([]);
+    expect(matrix.ok).toBe(false);
+    const markdown = renderSensitivityMarkdown(matrix);
+    expect(markdown).toContain('With no defect switched on, 3 scenarios: 2 passed, 0 failed, 0 skipped, 1 inconclusive, 0 errors.');
+    expect(markdown).toContain(`- \`suites/a.yaml\`: inconclusive: ${SHORT}; reproduce with`);
+  });
+
+  it('makes an inconclusive run a false alarm of specificity, printed with its reason', async () => {
+    const oracle: Oracle = (file, _defects, seed) =>
+      file === 'suites/c.yaml' && seed === 2 ? { status: 'inconclusive', reason: SHORT } : { status: 'passed' };
+    const result = await specificityCheck(suite, flaky, { seeds: 2, firstSeed: 1, runScenario: fakeRunner(oracle).runScenario });
+    expect(result.statuses).toEqual({ passed: 5, failed: 0, skipped: 0, error: 0, inconclusive: 1 });
+    expect(result.falseAlarms.map((alarm) => [alarm.file, alarm.seed, alarm.status, alarm.reason])).toEqual([
+      ['suites/c.yaml', 2, 'inconclusive', SHORT],
+    ]);
+    const printed = await cli(['specificity', 'suites', '--adapter', 'flaky', '--seeds', '2'], fakeDeps(oracle));
+    expect(printed.code).toBe(1);
+    expect(printed.stdout).toContain(
+      `INCONCLUSIVE suites/c.yaml seed 2 — inconclusive: ${SHORT}\n      reproduce: npx deliverycheck run suites/c.yaml --adapter flaky --seed 2\n`,
+    );
+  });
+});
+
 describe('renderSensitivityMarkdown', () => {
   it('renders the title, the command, the baseline, the table and the defects caught by nothing', async () => {
     const matrix = await sensitivityMatrix(suite, flaky, { runScenario: fakeRunner().runScenario });
@@ -270,7 +324,7 @@ describe('specificityCheck', () => {
     expect(runner.runs.every((run) => run.defects.length === 0)).toBe(true);
     expect(steps.map((step) => `${step.position}/${step.total}@${step.seed}`).slice(0, 4)).toEqual(['1/9@10', '2/9@10', '3/9@10', '4/9@11']);
     expect(result.runs).toBe(9);
-    expect(result.statuses).toEqual({ passed: 4, failed: 1, skipped: 3, error: 1 });
+    expect(result.statuses).toEqual({ passed: 4, failed: 1, skipped: 3, error: 1, inconclusive: 0 });
     expect(streamed).toEqual(['suites/a.yaml@11', 'suites/b.yaml@12']);
     expect(result.falseAlarms).toEqual([
       {

@@ -87,7 +87,7 @@ describe('the bundled suites against a local Kafka cluster (real JVMs)', () => {
         });
         console.log(`[kafka] the suites exited ${result.exitCode} after ${Date.now() - startedMs} ms:\n${result.stdout}${result.stderr}`);
         // 0: every claim held and every control witnessed; 1: something did not (judged below);
-        // 2 would be bad input, a setup failure or an error.
+        // 2 would be bad input, a setup failure, an error or a run that did too little (inconclusive).
         expect([0, 1], result.stderr).toContain(result.exitCode);
         const run = JSON.parse(await readFile(json, 'utf8')) as RunResult;
         expect(new Ajv2020({ allErrors: true }).validate(resultSchema, run)).toBe(true);
@@ -98,6 +98,7 @@ describe('the bundled suites against a local Kafka cluster (real JVMs)', () => {
         for (const scenario of run.scenarios) {
           const where = `${scenario.file}: ${scenario.reason ?? scenario.status}`;
           expect(scenario.status, where).not.toBe('error');
+          expect(scenario.status, where).not.toBe('inconclusive');
           if (scenario.status === 'skipped') {
             expect(lacking.some((capability) => scenario.reason === `adapter kafka lacks ${capability}`), where).toBe(true);
             continue;

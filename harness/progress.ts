@@ -12,9 +12,11 @@ import { MESSAGE_COUNTS, type AckMode, type Anomaly, type ScenarioStatus } from 
 
 /**
  * The share of `workload.messages` a run must have acknowledged (stored, under ack mode `none`)
- * and processed when its scenario names no threshold. On the reference broker the suites' lowest
- * shares over their own seeds and seeds 1 to 20 are far above it (docs and the commit that set it
- * give the figures), while a run whose brokers never served reaches 0.
+ * and processed when its scenario names no threshold. When it was set, the suites' lowest shares
+ * on the reference broker, at their own seeds and at seeds 1 to 20, were 83.7% acknowledged and
+ * 83.1% processed (the ack-leader control, whose leader crashes lose writes), and 97.9% stored
+ * under ack none; a run whose brokers never served reaches 0. Half leaves room both ways: a
+ * control that legitimately loses more than half says so with its own `expect.minimum`.
  */
 export const DEFAULT_MINIMUM_PERCENT = 50;
 

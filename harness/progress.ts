@@ -46,7 +46,7 @@ function describeNeed(threshold: Threshold, needed: number): string {
 /**
  * Why a run did too little, or undefined when it did enough: one clause per count below its
  * threshold, in the order of MESSAGE_COUNTS, such as "only 0 of 2000 messages were acknowledged
- * (at least 500, 25%, needed)". A threshold of 0 asks for nothing.
+ * (at least 1000, 50%, needed)". A threshold of 0 asks for nothing.
  */
 export function progressShortfall(counts: Counts, minimum: Minimum, messages: number): string | undefined {
   const clauses: string[] = [];

@@ -151,13 +151,26 @@ export class ReferenceProducer implements Producer {
   }
 
   send(message: MessageRef): Promise<SendResult> {
-    const parts = this.cluster.topicPartitions(this.options.topic);
-    const part = parts[hashKey(message.key) % parts.length] as PartitionState;
+    const part = this.partitionFor(message);
     if (!this.options.idempotent) return this.sendTo(part, message, undefined);
-    // Sequence numbers must reach the leader in order. Kafka keeps up to five batches in flight
-    // and reorders them on error; sending one at a time per partition gives the same guarantee.
+    return this.inSendOrder(part, () => this.sendIdempotent(part, message));
+  }
+
+  protected partitionFor(message: MessageRef): PartitionState {
+    const parts = this.cluster.topicPartitions(this.options.topic);
+    return parts[hashKey(message.key) % parts.length] as PartitionState;
+  }
+
+  /**
+   * Runs `step` once the previous step for the same partition settled. Sequence numbers must
+   * reach the leader in order: Kafka keeps up to five batches in flight and reorders them on
+   * error, and sending one at a time per partition gives the same guarantee. The place in the
+   * chain is taken when this is called, so calling it from send() without awaiting anything
+   * first gives the steps, and the sequence numbers they take, the order of the send() calls.
+   */
+  protected inSendOrder(part: PartitionState, step: () => Promise<SendResult>): Promise<SendResult> {
     const previous = this.chains.get(part.key) ?? Promise.resolve();
-    const mine = previous.then(() => this.sendIdempotent(part, message));
+    const mine = previous.then(step);
     this.chains.set(
       part.key,
       mine.catch(() => undefined),
@@ -278,7 +291,11 @@ export class ReferenceProducer implements Producer {
 
 export class ReferenceTransactionalProducer extends ReferenceProducer implements TransactionalProducer {
   private inTransaction = false;
-  private readonly transactionPartitions = new Set<number>();
+  /**
+   * The AddPartitionsToTxn of each partition of the open transaction: asked by its first send
+   * and awaited by every send to it, so that it is asked once per transaction.
+   */
+  private readonly partitionsAdded = new Map<number, Promise<void>>();
 
   constructor(
     cluster: Cluster,
@@ -306,21 +323,40 @@ export class ReferenceTransactionalProducer extends ReferenceProducer implements
     this.assertOpen();
     if (this.inTransaction) throw new BrokerError('INVALID_TXN_STATE');
     this.inTransaction = true;
-    this.transactionPartitions.clear();
+    this.partitionsAdded.clear();
   }
 
+  /**
+   * Kafka's transactional producer appends records in send() order, and adds a partition new to
+   * the transaction before it sends the partition's first batch. So a send takes its place in
+   * the partition's chain at once, and awaits the partition's AddPartitionsToTxn inside its
+   * step. Awaiting that answer first, as each send's own, would let whichever of two sends made
+   * at once heard back first take the lower sequence number.
+   */
   override async send(message: MessageRef): Promise<SendResult> {
     this.assertOpen();
     if (!this.inTransaction) throw new BrokerError('INVALID_TXN_STATE');
-    const parts = this.cluster.topicPartitions(this.options.topic);
-    const part = parts[hashKey(message.key) % parts.length] as PartitionState;
-    if (!this.transactionPartitions.has(part.key)) {
-      await this.coordinatorRequest('AddPartitionsToTxn', () =>
-        this.coordinator.addPartitions(this.transactionalOptions.transactionalId, this.currentIdentity(), [part.key]),
-      );
-      this.transactionPartitions.add(part.key);
-    }
-    return super.send(message);
+    const part = this.partitionFor(message);
+    const added = this.addPartition(part);
+    return this.inSendOrder(part, async () => {
+      await added;
+      return this.sendIdempotent(part, message);
+    });
+  }
+
+  /** The partition's AddPartitionsToTxn in the open transaction, asked now if nobody asked yet. */
+  private addPartition(part: PartitionState): Promise<void> {
+    const asked = this.partitionsAdded.get(part.key);
+    if (asked !== undefined) return asked;
+    const adding = this.coordinatorRequest('AddPartitionsToTxn', () =>
+      this.coordinator.addPartitions(this.transactionalOptions.transactionalId, this.currentIdentity(), [part.key]),
+    ).then(() => undefined);
+    this.partitionsAdded.set(part.key, adding);
+    // The sends waiting on a request that failed fail with it; the next send asks again.
+    adding.catch(() => {
+      if (this.partitionsAdded.get(part.key) === adding) this.partitionsAdded.delete(part.key);
+    });
+    return adding;
   }
 
   protected override sendIdempotent(part: PartitionState, message: MessageRef): Promise<SendResult> {

@@ -3,15 +3,16 @@
 // Without that, one producer's concurrent sends overtake each other with no retry and no fault,
 // and a scenario that must keep send order fails for a reason no real client has.
 
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadScenarios } from '../../harness/loader.js';
-import { runScenario } from '../../harness/runner.js';
-import { referenceAdapter } from '../../reference/adapter.js';
 import { Cluster, TIMING } from '../../reference/cluster.js';
 import { Network } from '../../reference/network.js';
 import { Simulation } from '../../reference/sim.js';
+import { reorderedAtSeeds } from './reference-seeds.js';
 
-const IN_FLIGHT_SCENARIO = 'test/fixtures/scenarios/model/in-flight-without-retries-keeps-send-order.yaml';
+const IN_FLIGHT_SCENARIO = fileURLToPath(
+  new URL('../fixtures/scenarios/model/in-flight-without-retries-keeps-send-order.yaml', import.meta.url),
+);
 
 /** Arrivals of messages on several connections, each message named by its connection and number. */
 interface Arrival {
@@ -101,18 +102,6 @@ describe('Network', { timeout: 10_000 }, () => {
 
 describe('five sends in flight without retries or faults', { timeout: 60_000 }, () => {
   it('store no key out of send order at seeds 1 to 10', async () => {
-    const { scenarios, errors } = await loadScenarios([IN_FLIGHT_SCENARIO]);
-    expect(errors).toEqual([]);
-    const scenario = scenarios[0];
-    if (scenario === undefined) throw new Error(`${IN_FLIGHT_SCENARIO} holds no scenario`);
-    const reordered: number[] = [];
-    for (let seed = 1; seed <= 10; seed++) {
-      const result = await runScenario(scenario, { adapter: referenceAdapter, seed, defects: [] });
-      expect(result.status, `seed ${seed}: ${result.reason ?? ''}`).toBe('passed');
-      // Every send was acknowledged, so the count of reorders is over the whole workload.
-      expect(result.counts.acknowledged).toBe(2000);
-      reordered.push(result.anomalies.reordered?.count ?? -1);
-    }
-    expect(reordered).toEqual(Array.from({ length: 10 }, () => 0));
+    expect(await reorderedAtSeeds(IN_FLIGHT_SCENARIO, 1, 10)).toEqual(Array.from({ length: 10 }, () => 0));
   });
 });

@@ -107,8 +107,8 @@ function roundTrip<T>(cluster: Cluster, client: Endpoint, work: () => T): Promis
       try {
         value = work();
       } catch (error) {
-        // The work's error is the caller's to handle, as it was an awaited call's; thrown inside
-        // an event it would end the whole simulation instead.
+        // The caller gets the work's error as a rejection, as from any awaited call; thrown
+        // inside an event, it would end the whole simulation instead.
         network.send(controller, client, () => reject(error instanceof Error ? error : new Error(String(error))));
         return;
       }
@@ -125,6 +125,8 @@ interface SendStamp {
 
 export class ReferenceProducer implements Producer {
   private readonly leaders = new Map<number, number | null>();
+  /** The metadata lookup under way for each partition the cache names no leader for. */
+  private readonly lookups = new Map<number, Promise<number>>();
   /** When each broker last refused a connection: the client holds sends to it for a while. */
   private readonly refusedAtMs = new Map<number, number>();
   private wireFreeAtMs = 0;
@@ -259,10 +261,25 @@ export class ReferenceProducer implements Producer {
     }
   }
 
-  /** The partition's leader from the client's metadata cache, refreshed when it has none. */
-  private async leaderOf(part: PartitionState): Promise<number> {
+  /**
+   * The partition's leader from the client's metadata cache, refreshed when it has none. Every
+   * send that finds no leader waits for the one lookup of the partition under way: Kafka's
+   * producer holds a partition's records in send order until metadata names its leader, then
+   * sends them in that order. A lookup of its own per send would let a send whose answer came
+   * back first overtake the sends made before it, or a later send find the leader cached and go
+   * out while earlier ones still wait for their answers.
+   */
+  private leaderOf(part: PartitionState): Promise<number> {
     const cached = this.leaders.get(part.key);
-    if (cached !== undefined && cached !== null) return cached;
+    if (cached !== undefined && cached !== null) return Promise.resolve(cached);
+    const pending = this.lookups.get(part.key);
+    if (pending !== undefined) return pending;
+    const lookup = this.lookUpLeader(part).finally(() => this.lookups.delete(part.key));
+    this.lookups.set(part.key, lookup);
+    return lookup;
+  }
+
+  private async lookUpLeader(part: PartitionState): Promise<number> {
     const deadlineMs = this.cluster.sim.now + CLIENT_TIMING.maxBlockMs;
     for (;;) {
       const leader = await roundTrip(this.cluster, this.endpoint, () => part.leader);

@@ -587,7 +587,8 @@ class KafkaSession implements Session, ClientRegistry {
             input.name,
             () => this.firstTransactionalId,
             options.seed,
-            (message, source = 'kafka') => this.info(source, message),
+            // The line recorded before each fault is kept every time, even when it repeats.
+            (message, source = 'kafka') => (source === 'replicas' ? this.options.info(source, message) : this.info(source, message)),
             proxy?.proxy,
           );
   }

@@ -204,12 +204,22 @@ export interface BrokerFault {
   readonly partition: number;
   /** For drop-acks: how many acknowledgments to lose. */
   readonly count: number;
+  /**
+   * For stall-replication: how long the stalled followers stop fetching, capped by the adapter's
+   * safe bound (short enough that they stay registered and in the ISR). Absent: that bound.
+   */
+  readonly durationMs?: number;
 }
 
 export interface FaultInjector {
-  /** Injects a fault and says, in a short phrase, what it did (such as "crashed broker 2"). */
+  /**
+   * Injects a fault and says, in a short phrase, what it did (such as "crashed broker 2").
+   * Before it acts it reports, through the session's `info`, the fault's partition as the
+   * adapter sees it (leader, ISR, each replica's log end), so that a control that missed its
+   * anomaly can be diagnosed from the history.
+   */
   inject(fault: BrokerFault): Promise<string>;
-  /** Undoes every fault still in force: heals, resumes, restarts. Says what it did. */
+  /** Undoes every fault still in force: heals, resumes, ends stalls, restarts. Says what it did. */
   healAll(): Promise<readonly string[]>;
 }
 

@@ -205,6 +205,10 @@ class Tally {
   /** Per message: SENT, ACKNOWLEDGED, ... */
   flags = new Uint16Array(0);
   /** Per message, the first send and the first ack, when its flag is set. */
+  /** How many messages every message column has room for; see growMessages. */
+  private messageRoom = 0;
+  /** How many places every place column has room for. */
+  private placeRoom = 0;
   sendAt = new Int32Array(0);
   ackAt = new Int32Array(0);
   /**
@@ -410,7 +414,7 @@ class Tally {
   /** The dense index of a message id, with room for it in every table. */
   private indexOf(id: string): number {
     const message = this.ids.indexOf(id);
-    if (message >= this.flags.length) this.growMessages(message + 1);
+    if (message >= this.messageRoom) this.growMessages(message + 1);
     return message;
   }
 
@@ -466,7 +470,7 @@ class Tally {
       : internKey(this.placeByText, `${partition}:${offset}`, candidate);
     if (place === candidate) {
       this.placeCount = candidate + 1;
-      if (place >= this.placeFlags.length) this.growPlaces(place + 1);
+      if (place >= this.placeRoom) this.growPlaces(place + 1);
       if (small && !Object.is(partition, -0) && !Object.is(offset, -0)) {
         this.placePartition[place] = partition;
         this.placeOffset[place] = offset;
@@ -513,8 +517,16 @@ class Tally {
     return true;
   }
 
-  /** Room for `needed` messages: made at first, then by doubling when initialCapacity guessed low. */
+  /**
+   * Room for `needed` messages: made at first, then by doubling when initialCapacity guessed low.
+   * Every column gets at least the same room, and only that room counts as room: the pool may
+   * lend a spare longer than asked, and a typed array silently drops writes past its end, so
+   * judging the room by one column left another, shorter one losing entries after a few checks.
+   */
   private growMessages(needed: number): void {
+    const room = Math.max(needed, this.messageRoom * 2);
+    this.messageRoom = room;
+    needed = room;
     this.flags = this.pool.grown(this.flags, needed);
     this.sendAt = this.pool.grown(this.sendAt, needed);
     this.ackAt = this.pool.grown(this.ackAt, needed);
@@ -525,8 +537,11 @@ class Tally {
     this.mentioned = this.pool.grown(this.mentioned, needed);
   }
 
-  /** Room for `needed` places: made at first, then by doubling when initialCapacity guessed low. */
+  /** Room for `needed` places, as growMessages makes room for messages. */
   private growPlaces(needed: number): void {
+    const room = Math.max(needed, this.placeRoom * 2);
+    this.placeRoom = room;
+    needed = room;
     this.placePartition = this.pool.grown(this.placePartition, needed);
     this.placeOffset = this.pool.grown(this.placeOffset, needed);
     this.placeFlags = this.pool.grown(this.placeFlags, needed);

@@ -27,6 +27,7 @@ import { reproduceCommand, shellQuote } from './reproduce.js';
 import type { RunOptions } from './runner.js';
 // The sensitivity module loads no broker and no runner until a check runs, so importing it here
 // keeps --help and argument errors as fast as before.
+import { causalityCheck, describeFinding, renderCausalityMarkdown } from './causality.js';
 import {
   alarmOf,
   describeAlarm,
@@ -109,6 +110,15 @@ Usage:
       --adapter NAME                the broker adapter (default: reference)
       --seeds N                     seeds per scenario (default: 200)
       --first-seed S                the first seed (default: 1)
+  deliverycheck causality [PATH...]
+                                    run every negative control without its faults and
+                                    abortEvery over many seeds; fails when a witnessed
+                                    anomaly is still witnessed (docs/causality.md)
+      --adapter NAME                the broker adapter (default: reference)
+      --seeds N                     seeds per control (default: 10)
+      --first-seed S                the first seed (default: 1)
+      --markdown FILE               write the result as Markdown
+      --check FILE                  exit 1 when FILE is not the Markdown this run writes
   deliverycheck bench [PATH...]     run benchmark workloads (default: bench/workloads/)
       --adapter NAME[,NAME...]      the adapters to compare side by side (default: reference)
       --seed N                      use this seed in every workload
@@ -122,7 +132,8 @@ Exit codes: 0 every claim held (skips allowed), 1 a claim was violated,
             2 bad input, setup failure, an error, or an inconclusive run
               (too little happened for a verdict: see expect.minimum).
             sensitivity: 1 also when the baseline fails or a defect is caught by nothing;
-            specificity: 1 when there is a false alarm.
+            specificity: 1 when there is a false alarm;
+            causality: 1 when a control's anomaly persists without its faults.
             bench: 1 when a run lost or duplicated messages its modes forbid.
 `;
 
@@ -161,6 +172,11 @@ const SPECIFICITY_OPTIONS = {
 
 /** Seeds per scenario of `specificity` when --seeds is not given. */
 const DEFAULT_SPECIFICITY_SEEDS = 200;
+
+const CAUSALITY_OPTIONS = { ...SPECIFICITY_OPTIONS, markdown: { type: 'string' }, check: { type: 'string' } } as const;
+
+/** Seeds per control of `causality` when --seeds is not given. */
+const DEFAULT_CAUSALITY_SEEDS = 10;
 
 type OptionSpecs = Readonly<Record<string, { readonly type: 'string' | 'boolean' }>>;
 
@@ -230,6 +246,8 @@ async function dispatch(argv: readonly string[], context: Context): Promise<numb
       return sensitivityCommand(rest, context);
     case 'specificity':
       return specificityCommand(rest, context);
+    case 'causality':
+      return causalityCommand(rest, context);
     case 'bench':
       // Loaded on demand, like the loader and runner: other commands need none of it.
       return (await import('../bench/command.js')).benchCommand(rest, context.io);
@@ -628,16 +646,10 @@ async function specificityCommand(args: readonly string[], context: Context): Pr
     context.io.stdout.write(USAGE);
     return 0;
   }
-  const firstSeed = values['first-seed'] === undefined ? 1 : parseSeed(values['first-seed'], '--first-seed');
-  // The last seed must still be a valid seed, so the room left above the first bounds the count.
-  const seeds =
-    values.seeds === undefined
-      ? DEFAULT_SPECIFICITY_SEEDS
-      : parseInteger(values.seeds, '--seeds', 1, LIMITS.seed - firstSeed + 1);
+  const { firstSeed, seeds } = parseSeedRange(values, DEFAULT_SPECIFICITY_SEEDS);
   const adapter = await resolveAdapter(values.adapter ?? 'reference', context);
-  const paths = positionals.length > 0 ? positionals : defaultPaths();
-  const loaded = await context.deps.loadScenarios(paths);
-  if (!reportLoad(loaded, paths, context)) return 2;
+  const loaded = await loadSelection(positionals, context);
+  if (loaded === undefined) return 2;
 
   const { io } = context;
   const progress = new ProgressLine(io, drawsProgress(io));
@@ -663,4 +675,81 @@ async function specificityCommand(args: readonly string[], context: Context): Pr
       `(${scenarios} ${scenarios === 1 ? 'scenario' : 'scenarios'}, seeds ${firstSeed} to ${lastSeed})\n`,
   );
   return alarms === 0 ? 0 : 1;
+}
+
+/** The scenarios the paths name (suites/ without any), or undefined once their load errors are printed. */
+async function loadSelection(
+  positionals: readonly string[],
+  context: Context,
+): Promise<{ readonly paths: readonly string[]; readonly scenarios: readonly Scenario[] } | undefined> {
+  const paths = positionals.length > 0 ? positionals : defaultPaths();
+  const loaded = await context.deps.loadScenarios(paths);
+  return reportLoad(loaded, paths, context) ? { paths, scenarios: loaded.scenarios } : undefined;
+}
+
+/** The seed options of specificity and causality: the first seed, and how many seeds from it. */
+function parseSeedRange(values: { readonly seeds?: string; readonly 'first-seed'?: string }, defaultSeeds: number): { firstSeed: number; seeds: number } {
+  const firstSeed = values['first-seed'] === undefined ? 1 : parseSeed(values['first-seed'], '--first-seed');
+  // The last seed must still be a valid seed, so the room left above the first bounds the count.
+  const seeds = values.seeds === undefined ? defaultSeeds : parseInteger(values.seeds, '--seeds', 1, LIMITS.seed - firstSeed + 1);
+  return { firstSeed, seeds };
+}
+
+async function causalityCommand(args: readonly string[], context: Context): Promise<number> {
+  const { values, positionals } = parseStrict(args, CAUSALITY_OPTIONS, true, () =>
+    parseArgs({ args: [...args], options: CAUSALITY_OPTIONS, strict: true, allowPositionals: true }),
+  );
+  if (values.help === true) {
+    context.io.stdout.write(USAGE);
+    return 0;
+  }
+  if (values.markdown !== undefined && values.check !== undefined) throw new CliError('give --markdown or --check, not both');
+  const { firstSeed, seeds } = parseSeedRange(values, DEFAULT_CAUSALITY_SEEDS);
+  const adapter = await resolveAdapter(values.adapter ?? 'reference', context);
+  // The committed file is read before the long run, so a mistyped path fails at once.
+  const expected = values.check === undefined ? undefined : await readCheckFile(values.check);
+  const loaded = await loadSelection(positionals, context);
+  if (loaded === undefined) return 2;
+  const { paths } = loaded;
+
+  const { io } = context;
+  const progress = new ProgressLine(io, drawsProgress(io));
+  const result = await causalityCheck(loaded.scenarios, adapter, {
+    seeds,
+    firstSeed,
+    runScenario: (scenario, options) => runGuarded(scenario, options, context),
+    onProgress: (step: RunStep) => {
+      progress.show(`[${step.position}/${step.total}] seed ${step.seed}: running ${oneLine(step.scenario.file)} without its faults`);
+    },
+    onFinding: (finding) => {
+      progress.clear();
+      io.stdout.write(`FAIL  ${oneLine(finding.file)} seed ${finding.seed} — ${describeFinding(finding)}\n      reproduce: ${finding.reproduce}\n`);
+    },
+  });
+  progress.clear();
+  const runs = result.rows.reduce((sum, row) => sum + row.runs, 0);
+  const failing = new Set(result.findings.map((finding) => finding.file)).size;
+  io.stdout.write(
+    `${result.findings.length > 0 ? '\n' : ''}${result.rows.length} controls, ${runs} runs without their adverse ingredients: ` +
+      `${failing} of them still witnessed an anomaly or ended in error ` +
+      `(seeds ${firstSeed} to ${firstSeed + seeds - 1})\n`,
+  );
+
+  const markdownFile = values.markdown ?? values.check;
+  let current = true;
+  if (markdownFile !== undefined) {
+    const words = ['npx', 'deliverycheck', 'causality', ...paths.map(quotePath)];
+    if (adapter.name !== 'reference') words.push('--adapter', shellQuote(adapter.name));
+    if (values.seeds !== undefined) words.push('--seeds', String(seeds));
+    if (values['first-seed'] !== undefined) words.push('--first-seed', String(firstSeed));
+    words.push('--markdown', quotePath(markdownFile));
+    const command = words.join(' ');
+    const markdown = renderCausalityMarkdown(result, { command });
+    if (values.markdown !== undefined) await writeReport(values.markdown, markdown);
+    if (expected !== undefined && expected !== markdown) {
+      current = false;
+      io.stderr.write(`deliverycheck: ${markdownFile} is not the Markdown of this run; regenerate it with ${command}\n`);
+    }
+  }
+  return result.ok && current ? 0 : 1;
 }

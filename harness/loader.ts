@@ -57,6 +57,7 @@ export const DEFAULT_FAULT_TARGETS: Readonly<Record<FaultKind, BrokerTarget>> = 
   partition: 'leader',
   heal: 'any',
   'drop-acks': 'leader',
+  'stall-replication': 'followers',
   'crash-consumer': 'any',
   'crash-producer': 'any',
 };
@@ -70,7 +71,11 @@ const BROKER_FAULTS: ReadonlySet<FaultKind> = new Set<FaultKind>([
   'resume-broker',
   'partition',
   'drop-acks',
+  'stall-replication',
 ]);
+
+/** The targets stall-replication takes besides a broker index: followers stall, leaders do not fetch. */
+const STALL_TARGETS: ReadonlySet<BrokerTarget | number> = new Set<BrokerTarget>(['followers', 'follower']);
 
 const SCENARIO_FILE = /\.ya?ml$/;
 
@@ -652,6 +657,9 @@ function checkScenario(source: ScenarioSource, context: FileContext): LoadError[
     if (kind !== 'drop-acks' && fault.count !== undefined) {
       errors.push(context.errorAt(at('count'), 'key', `${name}.count is only for drop-acks, not ${kind}`));
     }
+    if (kind !== 'stall-replication' && fault.durationMs !== undefined) {
+      errors.push(context.errorAt(at('durationMs'), 'key', `${name}.durationMs is only for stall-replication, not ${kind}`));
+    }
     if (!BROKER_FAULTS.has(kind) && fault.partition !== undefined) {
       // `partition` picks whose leader or follower a broker fault targets; elsewhere it would be
       // silently ignored, which would mislead the reader of the scenario.
@@ -669,6 +677,19 @@ function checkScenario(source: ScenarioSource, context: FileContext): LoadError[
       );
     }
     if (fault.target === undefined) return;
+    if (kind === 'stall-replication' && typeof fault.target !== 'number' && !STALL_TARGETS.has(fault.target)) {
+      errors.push(
+        context.errorAt(
+          at('target'),
+          'value',
+          `${name}.target must be followers, follower or a broker index for stall-replication (got ${describeValue(fault.target)})`,
+        ),
+      );
+    } else if (kind !== 'stall-replication' && fault.target === 'followers') {
+      errors.push(
+        context.errorAt(at('target'), 'value', `${name}.target followers is only for stall-replication, not ${kind}`),
+      );
+    }
     if (kind === 'heal') {
       errors.push(
         context.errorAt(at('target'), 'key', `${name}.target is not allowed for heal, which ends every network partition`),
@@ -752,6 +773,7 @@ function buildFault(spec: FaultSpec): Fault {
     partition: spec.partition ?? 0,
     ...(spec.point === undefined ? {} : { point: spec.point }),
     count: spec.count ?? 1,
+    ...(spec.durationMs === undefined ? {} : { durationMs: spec.durationMs }),
   };
 }
 

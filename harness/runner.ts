@@ -830,7 +830,13 @@ class Run {
       return;
     }
     const session = this.live;
-    const brokerFault = { do: fault.do, target: fault.target, partition: fault.partition, count: fault.count };
+    const brokerFault = {
+      do: fault.do,
+      target: fault.target,
+      partition: fault.partition,
+      count: fault.count,
+      ...(fault.durationMs === undefined ? {} : { durationMs: fault.durationMs }),
+    };
     this.faultQueue = this.faultQueue.then(async () => {
       if (this.aborted !== undefined) return;
       try {

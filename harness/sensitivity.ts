@@ -92,7 +92,7 @@ export interface SensitivityMatrix {
   readonly ok: boolean;
 }
 
-async function realRunner(): Promise<RunScenario> {
+export async function realRunner(): Promise<RunScenario> {
   // Imported on demand, so this module's pure parts (rendering, tests) never load a broker.
   return (await import('./runner.js')).runScenario;
 }
@@ -196,12 +196,12 @@ export function describeAlarm(alarm: ScenarioAlarm): string {
 // Markdown
 
 /** Makes text safe inside a GFM table cell: one line, no column breaks, no stray HTML. */
-function cell(text: string): string {
+export function cell(text: string): string {
   return oneLine(text).replaceAll('\\', '\\\\').replaceAll('|', '\\|').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 }
 
 /** A code span for a file name or defect name, inside a table cell. */
-function code(text: string): string {
+export function code(text: string): string {
   // A backtick inside would end a single-backtick span early; GFM takes a longer fence then.
   const fence = text.includes('`') ? '``' : '`';
   const pad = text.includes('`') ? ' ' : '';

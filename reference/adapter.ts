@@ -12,7 +12,7 @@ import type {
   TransactionalProducerOptions,
 } from '../adapters/contract.js';
 import type { Capability } from '../spec/vocabulary.js';
-import { Cluster } from './cluster.js';
+import { Cluster, TIMING } from './cluster.js';
 import { ReferenceConsumer, ReferenceProducer, ReferenceTransactionalProducer } from './clients.js';
 import { DEFECTS, Defects, isDefectName, type DefectName } from './defects.js';
 import { Simulation } from './sim.js';
@@ -33,6 +33,7 @@ const CAPABILITIES: readonly Capability[] = [
   'fault.power-loss',
   'fault.pause-broker',
   'fault.drop-acks',
+  'fault.stall-replication',
   'fault.crash-consumer',
   'fault.crash-producer',
 ];
@@ -51,6 +52,9 @@ class ReferenceFaults implements FaultInjector {
     if (fault.do === 'partition' || fault.do === 'heal') {
       throw new Error(`the reference broker cannot ${fault.do} the network`);
     }
+    // The partition as it is at the instant of the fault, for diagnosing a missed control.
+    cluster.info('replicas', `before ${fault.do}: ${cluster.describeReplicas(cluster.partitionOf('input', fault.partition))}`);
+    if (fault.do === 'stall-replication') return this.stall(fault);
     const target = this.resolve(fault);
     if (typeof target === 'string') return target;
     const role = describeRole(cluster, target);
@@ -75,6 +79,27 @@ class ReferenceFaults implements FaultInjector {
     }
   }
 
+  /** Stalls replication to the targeted followers for the fault's duration, capped by TIMING.stallMaxMs. */
+  private stall(fault: BrokerFault): string {
+    const cluster = this.cluster;
+    const part = cluster.partitionOf('input', fault.partition);
+    const followers = part.replicas.filter((r) => r !== part.leader && cluster.broker(r).state === 'up');
+    let targets: number[];
+    if (fault.target === 'followers') targets = followers;
+    else {
+      const one = this.resolve(fault);
+      if (typeof one === 'string') return one;
+      targets = [one];
+    }
+    if (targets.length === 0) return `partition ${fault.partition} has no live follower: nothing to ${fault.do}`;
+    const asked = fault.durationMs ?? TIMING.stallMaxMs;
+    const durationMs = Math.min(asked, TIMING.stallMaxMs);
+    for (const id of targets) cluster.stallReplication(id, durationMs);
+    const capped = asked > durationMs ? ` (asked ${asked} ms, capped at the safe bound)` : '';
+    const names = targets.map((id) => `${id}`).join(', ');
+    return `stalled replication to broker${targets.length > 1 ? 's' : ''} ${names} for ${durationMs} ms${capped}`;
+  }
+
   /** The broker a fault's target names now, or a sentence saying why there is none. */
   private resolve(fault: BrokerFault): number | string {
     const cluster = this.cluster;
@@ -88,7 +113,8 @@ class ReferenceFaults implements FaultInjector {
       }
       case 'leader':
         return part.leader ?? `partition ${fault.partition} has no leader: nothing to ${fault.do}`;
-      case 'follower': {
+      case 'follower':
+      case 'followers': {
         const followers = part.replicas.filter((r) => r !== part.leader && up(r));
         return followers.length > 0
           ? cluster.sim.random.pick(followers)
@@ -112,6 +138,7 @@ class ReferenceFaults implements FaultInjector {
   async healAll(): Promise<readonly string[]> {
     const done: string[] = [];
     for (const broker of this.cluster.brokers) {
+      if (this.cluster.endStall(broker.id)) done.push(`replication to broker ${broker.id} resumed`);
       if (broker.dropAcks > 0) {
         broker.dropAcks = 0;
         done.push(`broker ${broker.id} stopped dropping acknowledgments`);

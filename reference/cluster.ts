@@ -48,6 +48,11 @@ export const TIMING = {
   /** A consumer not heard from for this long leaves its group. */
   consumerSessionTimeoutMs: 200,
   groupCheckIntervalMs: 50,
+  /**
+   * The longest stall-replication: two ISR checks short of replicaLagMaxMs, so a stalled
+   * follower that had caught up just before stays in the ISR throughout.
+   */
+  stallMaxMs: 200,
 } as const;
 
 export type ErrorCode =
@@ -102,6 +107,12 @@ class Broker {
   dropAcks = 0;
   /** Counts pauses, so the session timer of an earlier pause cannot fence a later one. */
   pauses = 0;
+  /**
+   * Replication to this broker is stalled (the stall-replication fault): its follower fetch loops
+   * wait in `waiting` until the stall ends. The process is up: it answers clients, stays
+   * registered, and its replicas stay in the ISR while the stall is shorter than replicaLagMaxMs.
+   */
+  stall: Stall | undefined;
   readonly replicas = new Map<number, Replica>();
   constructor(
     readonly id: number,
@@ -113,6 +124,11 @@ class Broker {
 interface PendingAck {
   readonly offset: number;
   readonly reply: (result: number | BrokerError) => void;
+}
+
+interface Stall {
+  readonly untilMs: number;
+  readonly waiting: Array<() => void>;
 }
 
 interface ParkedFetch {
@@ -460,6 +476,10 @@ export class Cluster {
       });
     };
     if (!alive()) return;
+    if (broker.stall !== undefined) {
+      broker.stall.waiting.push(() => again(0));
+      return;
+    }
     const part = this.partition(p);
     const leaderId = part.leader;
     if (leaderId === null || leaderId === broker.id || broker.fenced) {
@@ -488,6 +508,12 @@ export class Cluster {
         this.handleReplicaFetch(leaderId, broker.id, p, fetchOffset, (response) => {
           this.replyFrom(leaderId, leaderIncarnation, broker.endpoint, () => {
             if (!alive() || !finish()) return;
+            // An answer that arrives during a stall is dropped, as a stopped fetcher would never
+            // read it: the follower fetches again from the same offset once the stall ends.
+            if (broker.stall !== undefined) {
+              broker.stall.waiting.push(() => again(0));
+              return;
+            }
             if (broker.state === 'paused') {
               broker.inbox.push(() => this.applyFetch(broker, p, response, again));
             } else this.applyFetch(broker, p, response, again);
@@ -772,6 +798,50 @@ export class Cluster {
     });
   }
 
+  /**
+   * Stops a broker's follower fetch loops for `durationMs` (at most TIMING.stallMaxMs), after
+   * which they fetch again by themselves. A stall of a broker already stalled replaces it.
+   */
+  stallReplication(id: number, durationMs: number): void {
+    const broker = this.broker(id);
+    const previous = broker.stall;
+    const stall: Stall = { untilMs: this.sim.now + durationMs, waiting: previous?.waiting ?? [] };
+    broker.stall = stall;
+    this.sim.schedule(durationMs, () => {
+      if (broker.stall === stall) this.endStall(id);
+    });
+  }
+
+  /** Ends a broker's replication stall now; false when it had none. */
+  endStall(id: number): boolean {
+    const broker = this.broker(id);
+    const stall = broker.stall;
+    if (stall === undefined) return false;
+    broker.stall = undefined;
+    this.info(`broker-${id}`, 'replication resumed after the stall');
+    for (const resume of stall.waiting) resume();
+    return true;
+  }
+
+  /**
+   * One line on a partition for the history: its leader and epoch, ISR, high watermark and
+   * every replica's log end, marking replicas whose broker is down, paused or stalled.
+   */
+  describeReplicas(part: PartitionState): string {
+    const leader = part.leader === null ? 'no leader' : `leader ${part.leader} (epoch ${part.epoch})`;
+    const hw = part.leader === null ? 'unknown' : `${this.replica(part.leader, part.key).hw}`;
+    const ends = part.replicas.map((id) => {
+      const broker = this.broker(id);
+      const marks = [
+        ...(broker.state === 'up' ? [] : [broker.state]),
+        ...(broker.fenced ? ['fenced'] : []),
+        ...(broker.stall !== undefined ? ['stalled'] : []),
+      ];
+      return `broker ${id} ${this.replica(id, part.key).leo}${marks.length > 0 ? ` (${marks.join(', ')})` : ''}`;
+    });
+    return `partition ${part.label}: ${leader}, ISR ${fmt(part.isr)}, high watermark ${hw}, log end offsets: ${ends.join(', ')}`;
+  }
+
   crash(id: number): void {
     const broker = this.broker(id);
     if (broker.state === 'crashed') return;
@@ -779,6 +849,8 @@ export class Cluster {
     broker.incarnation++;
     broker.inbox = [];
     broker.dropAcks = 0;
+    // The stalled fetch loops belonged to the dead process; a restart starts new ones.
+    broker.stall = undefined;
     this.pausedOrder.splice(0, this.pausedOrder.length, ...this.pausedOrder.filter((b) => b !== id));
     this.crashedOrder.push(id);
     for (const part of this.partitions) {

@@ -45,6 +45,8 @@ export const LIMITS = {
   seed: 2 ** 31 - 1,
   triggerCount: 10_000_000,
   dropAcks: 100_000,
+  /** The longest stall-replication a scenario may ask for; each adapter caps it lower. */
+  stallMs: 60_000,
 } as const;
 
 export type Trigger = { readonly [K in TriggerKind]?: number };
@@ -58,6 +60,8 @@ export interface FaultSpec {
   readonly partition?: number;
   readonly point?: CrashPoint;
   readonly count?: number;
+  /** For stall-replication: how long the followers stop fetching; the adapter's safe bound caps it. */
+  readonly durationMs?: number;
 }
 
 /**
@@ -188,6 +192,7 @@ export const scenarioSchema = {
             partition: int(0, LIMITS.partitions - 1),
             point: { enum: [...CRASH_POINTS] },
             count: int(1, LIMITS.dropAcks),
+            durationMs: int(1, LIMITS.stallMs),
           },
           ['at', 'do'],
         ),
@@ -222,6 +227,8 @@ export interface Fault {
   readonly partition: number;
   readonly point?: CrashPoint;
   readonly count: number;
+  /** For stall-replication: the asked duration; absent means the adapter's safe bound. */
+  readonly durationMs?: number;
 }
 
 /** A loaded scenario: validated, defaults applied, `guarantee` expanded per anomaly. */

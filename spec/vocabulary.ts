@@ -30,6 +30,7 @@ export const CAPABILITIES = [
   'fault.pause-broker',
   'fault.partition',
   'fault.drop-acks',
+  'fault.stall-replication',
   'fault.crash-consumer',
   'fault.crash-producer',
 ] as const;
@@ -45,6 +46,7 @@ export const FAULT_KINDS = [
   'partition',
   'heal',
   'drop-acks',
+  'stall-replication',
   'crash-consumer',
   'crash-producer',
 ] as const;
@@ -60,15 +62,17 @@ export const FAULT_CAPABILITY: Readonly<Record<FaultKind, Capability>> = {
   partition: 'fault.partition',
   heal: 'fault.partition',
   'drop-acks': 'fault.drop-acks',
+  'stall-replication': 'fault.stall-replication',
   'crash-consumer': 'fault.crash-consumer',
   'crash-producer': 'fault.crash-producer',
 };
 
 /**
  * Which broker a broker fault acts on. A number names a broker by index; `coordinator` is the
- * broker that hosts the transaction coordinator of the run's first transactional id.
+ * broker that hosts the transaction coordinator of the run's first transactional id;
+ * `followers` (stall-replication only) is every live follower of the fault's partition at once.
  */
-export const BROKER_TARGETS = ['leader', 'follower', 'any', 'crashed', 'paused', 'coordinator'] as const;
+export const BROKER_TARGETS = ['leader', 'follower', 'followers', 'any', 'crashed', 'paused', 'coordinator'] as const;
 export type BrokerTarget = (typeof BROKER_TARGETS)[number];
 
 /** Where in its poll-process-commit loop a consumer crashes. */

@@ -10,7 +10,9 @@
 // the latest, when the process exits; the cluster module's watchdog ends the JVMs even when the
 // process is killed. Broker faults are real: crash-broker SIGKILLs the node that leads the
 // partition (found with a metadata request), restart-broker starts it again on its own data,
-// pause-broker and resume-broker send SIGSTOP and SIGCONT. drop-acks goes through a TCP proxy of
+// pause-broker and resume-broker send SIGSTOP and SIGCONT; stall-replication sends SIGSTOP to
+// followers and SIGCONT after at most STALL_MAX_MS, short enough that they stay registered and in
+// the ISR, since a process stopped that way cannot stop just its fetchers. drop-acks goes through a TCP proxy of
 // our own (proxy.ts): a session whose scenario has drop-acks among its faults starts the proxy
 // and bootstraps its clients through it (no other session pays for it), and the fault arms the
 // proxy to swallow the target node's next answers to Produce and to transaction and offset commit
@@ -59,7 +61,7 @@ import {
   type OffsetSource,
 } from './clients.js';
 import { defaultClusterDir, environmentClusterOptions, startCluster, type ClusterHandle, type ClusterOptions } from './cluster/cluster.js';
-import { describeTopics, type PartitionView } from './cluster/protocol.js';
+import { describeTopics, replicaLogEnd, type PartitionView } from './cluster/protocol.js';
 import { describeError, THREAD_PROTOCOL_VERSION, type ClientEvent, type ClientSpec, type KafkaSecurity, type ProducerSpec } from './messages.js';
 import { KafkaProxy } from './proxy.js';
 
@@ -83,6 +85,7 @@ const LOCAL_CLUSTER_CAPABILITIES: readonly Capability[] = [
   'fault.crash-broker',
   'fault.pause-broker',
   'fault.drop-acks',
+  'fault.stall-replication',
 ];
 
 /**
@@ -99,6 +102,14 @@ const ROLE_METADATA_BUDGET_MS = 2_000;
 /** How long one node may take to answer one metadata request before it is asked again. */
 const NODE_METADATA_TIMEOUT_MS = 3_000;
 const SETTLE_CHECK_MS = 500;
+/**
+ * The longest stall-replication: well under the local cluster's broker.session.timeout.ms (4000)
+ * and replica.lag.time.max.ms (5000), so the stopped followers stay registered and in the ISR,
+ * with room for a loaded machine's late SIGCONT.
+ */
+export const STALL_MAX_MS = 2_000;
+/** How long one node may take to tell its log end for the line recorded before each fault. */
+const LOG_END_TIMEOUT_MS = 1_000;
 /** The internal topics whose replicas must also be in sync before the cluster counts as settled. */
 const INTERNAL_TOPICS = ['__consumer_offsets', '__transaction_state'];
 /** The same line from the same client within this window is kept once: kafkajs repeats itself. */
@@ -240,6 +251,8 @@ class LocalClusterFaults implements FaultInjector {
   /** Node ids in the order they were crashed or paused; `crashed` and `paused` name the last. */
   private readonly crashed: number[] = [];
   private readonly paused: number[] = [];
+  /** The nodes stall-replication stopped, with the timer that continues each. */
+  private readonly stalls = new Map<number, NodeJS.Timeout>();
   /** Restarts still waiting for their node to serve, which settle() waits for. */
   readonly starting = new Map<number, Promise<void>>();
   private readonly random: Random;
@@ -250,7 +263,8 @@ class LocalClusterFaults implements FaultInjector {
     private readonly inputTopic: string,
     private readonly firstTransactionalId: () => string | undefined,
     seed: number,
-    private readonly info: (message: string) => void,
+    /** Reports a fact for the history, from the adapter (`kafka`) or another source. */
+    private readonly info: (message: string, source?: string) => void,
     /** The session's drop-acks proxy, when its scenario has drop-acks. */
     private readonly proxy: KafkaProxy | undefined,
   ) {
@@ -264,19 +278,21 @@ class LocalClusterFaults implements FaultInjector {
     if (fault.do === 'drop-acks' && this.proxy === undefined) {
       throw new Error('drop-acks needs a session opened with drop-acks among its faults: only then do its clients connect through the proxy');
     }
-    // Leader and follower targets need the metadata. Otherwise it only names the role of a node
-    // about to crash, pause or lose answers, and gets a moment at most: with brokers down it can take seconds,
-    // which would move the fault. Restarts and resumes are not decorated at all.
-    const needsMetadata = fault.target === 'leader' || fault.target === 'follower';
-    const wantsRole = fault.do === 'crash-broker' || fault.do === 'pause-broker' || fault.do === 'drop-acks';
-    const metadata = needsMetadata
-      ? await this.inputPartitions(TARGET_METADATA_BUDGET_MS)
-      : wantsRole
-        ? await Promise.race([
+    // Every fault records the partition as the cluster sees it first (leader, ISR, log ends), so
+    // it needs the metadata; leader and follower targets need it to find their node. The line
+    // gets a moment at most: with brokers down it can take seconds, which would move the fault.
+    const needsMetadata = fault.target === 'leader' || fault.target === 'follower' || fault.target === 'followers';
+    const [metadata, logEnds] = await Promise.all([
+      needsMetadata
+        ? this.inputPartitions(TARGET_METADATA_BUDGET_MS)
+        : Promise.race([
             this.inputPartitions(ROLE_METADATA_BUDGET_MS).catch(() => undefined),
             new Promise<undefined>((resolve) => setTimeout(resolve, ROLE_METADATA_BUDGET_MS)),
-          ])
-        : undefined;
+          ]),
+      this.logEnds(fault.partition),
+    ]);
+    this.info(`before ${fault.do}: ${describePartition(fault.partition, metadata, logEnds)}`, 'replicas');
+    if (fault.do === 'stall-replication') return this.stall(fault, metadata ?? []);
     const target = await this.resolve(fault, metadata ?? []);
     if (typeof target === 'string') return target;
     const node = this.cluster.node(target);
@@ -310,6 +326,62 @@ class LocalClusterFaults implements FaultInjector {
         );
       }
     }
+  }
+
+  /**
+   * SIGSTOPs the targeted followers and SIGCONTs them after the fault's duration, capped by
+   * STALL_MAX_MS. Everything in those processes stops, not only their fetchers: what they lead
+   * and coordinate waits too, which is why the bound is short and a scenario stalls the
+   * followers of a partition whose leader carries the workload.
+   */
+  private async stall(fault: BrokerFault, partitions: readonly PartitionView[]): Promise<string> {
+    let targets: number[];
+    if (fault.target === 'followers') {
+      const partition = partitions.find((entry) => entry.partition === fault.partition);
+      if (partition === undefined) return `partition ${fault.partition} is unknown: nothing to ${fault.do}`;
+      targets = partition.replicas.filter((id) => id !== partition.leader && this.cluster.node(id).state === 'running');
+    } else {
+      const one = await this.resolve(fault, partitions);
+      if (typeof one === 'string') return one;
+      targets = this.cluster.node(one).state === 'running' ? [one] : [];
+    }
+    if (targets.length === 0) return `partition ${fault.partition} has no running follower: nothing to ${fault.do}`;
+    const asked = fault.durationMs ?? STALL_MAX_MS;
+    const durationMs = Math.min(asked, STALL_MAX_MS);
+    await Promise.all(targets.map((id) => this.cluster.pause(id)));
+    for (const id of targets) {
+      const timer = setTimeout(() => {
+        if (this.stalls.get(id) !== timer) return;
+        this.stalls.delete(id);
+        if (this.cluster.node(id).state !== 'paused') return;
+        this.cluster.resume(id).then(
+          () => this.info(`node ${id}: replication resumed after the stall (SIGCONT)`),
+          (error: unknown) => this.info(`node ${id} could not be resumed after its stall: ${describeError(error)}`),
+        );
+      }, durationMs);
+      this.stalls.set(id, timer);
+    }
+    const capped = asked > durationMs ? ` (asked ${asked} ms, capped at the safe bound)` : '';
+    return `stalled replication to node${targets.length > 1 ? 's' : ''} ${targets.join(', ')} with SIGSTOP for ${durationMs} ms${capped}, then SIGCONT`;
+  }
+
+  /**
+   * Each running node's log end of an input partition, asked of the node itself. A paused or
+   * stopped node cannot answer, and a node without a replica answers an error; those say why.
+   */
+  private async logEnds(partition: number): Promise<ReadonlyMap<number, number | string>> {
+    const host = this.cluster.bootstrap.split(',')[0]?.split(':')[0] ?? '127.0.0.1';
+    const entries = await Promise.all(
+      this.cluster.nodes.map(async (node): Promise<[number, number | string]> => {
+        if (node.state !== 'running') return [node.id, node.state];
+        try {
+          return [node.id, await replicaLogEnd(host, node.clientPort, this.inputTopic, partition, LOG_END_TIMEOUT_MS)];
+        } catch (error) {
+          return [node.id, `unknown: ${describeError(error)}`];
+        }
+      }),
+    );
+    return new Map(entries);
   }
 
   private forget(node: number): void {
@@ -372,7 +444,8 @@ class LocalClusterFaults implements FaultInjector {
     const running = nodes.filter((node) => node.state === 'running').map((node) => node.id);
     switch (fault.target) {
       case 'leader':
-      case 'follower': {
+      case 'follower':
+      case 'followers': {
         const partition = partitions.find((entry) => entry.partition === fault.partition);
         if (partition === undefined) return `partition ${fault.partition} is unknown: nothing to ${fault.do}`;
         if (fault.target === 'leader') {
@@ -403,6 +476,9 @@ class LocalClusterFaults implements FaultInjector {
 
   async healAll(): Promise<readonly string[]> {
     const done: string[] = [];
+    // The paused nodes below include the stalled ones; their timers must not resume them twice.
+    for (const timer of this.stalls.values()) clearTimeout(timer);
+    this.stalls.clear();
     for (const [node, count] of this.proxy?.disarmAll() ?? []) {
       done.push(`node ${node} stopped losing answers (${count} were still to be lost)`);
     }
@@ -418,6 +494,26 @@ class LocalClusterFaults implements FaultInjector {
     this.paused.length = 0;
     return done;
   }
+}
+
+/**
+ * The line recorded before each fault: the partition's leader and ISR as a running node's
+ * metadata has them, and each node's log end as the node itself told it. Kafka's admin API has
+ * no follower log ends (DescribeLogDirs gives sizes in bytes), so they are asked with ListOffsets
+ * as a debugging replica; the high watermark and the controller's own view are not shown.
+ */
+function describePartition(
+  partition: number,
+  metadata: readonly PartitionView[] | undefined,
+  logEnds: ReadonlyMap<number, number | string>,
+): string {
+  const view = metadata?.find((entry) => entry.partition === partition);
+  const head =
+    view === undefined
+      ? `partition ${partition}: metadata unknown (no running node answered in time)`
+      : `partition ${partition}: ${view.leader >= 0 ? `leader ${view.leader}` : 'no leader'}, ISR [${view.isr.join(',')}]`;
+  const ends = [...logEnds].map(([node, end]) => `node ${node} ${typeof end === 'number' ? end : `(${end})`}`);
+  return `${head}, log end offsets: ${ends.join(', ')}`;
 }
 
 /** " (leader of partitions 0, 2)" for a node that leads input partitions, else "". */
@@ -491,7 +587,8 @@ class KafkaSession implements Session, ClientRegistry {
             input.name,
             () => this.firstTransactionalId,
             options.seed,
-            (message) => this.info('kafka', message),
+            // The line recorded before each fault is kept every time, even when it repeats.
+            (message, source = 'kafka') => (source === 'replicas' ? this.options.info(source, message) : this.info(source, message)),
             proxy?.proxy,
           );
   }

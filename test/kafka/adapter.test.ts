@@ -434,6 +434,54 @@ describe('kafka adapter on a local cluster (real JVMs)', () => {
   );
 
   it.skipIf(skipKafka)(
+    kafkaTitle('stalls the followers with SIGSTOP while ack-leader sends go on, records each replica log end, and continues them'),
+    async () => {
+      const session = await (adapter as KafkaAdapter).open(
+        openOptions('adapter-test-stall', { topic: { name: 'adapter-test-stall', partitions: 1, replication: 3, minInsync: 1, uncleanElection: false } }),
+      );
+      try {
+        const producer = await session.producer({ index: 0, topic: 'input', ack: 'leader', retries: 5, idempotent: false });
+        const send = (seq: number) => producer.send({ id: `p0-${seq}`, producer: 0, seq, key: `k${seq % 5}` });
+        for (let seq = 0; seq < 10; seq++) await send(seq);
+        await eventually('every replica holding the first ten records', 30_000, async () => {
+          const before = infos.length;
+          await session.faults.inject({ do: 'restart-broker', target: 'crashed', partition: 0, count: 0 });
+          const line = infos.slice(before).find((entry) => entry.startsWith('replicas: before restart-broker'));
+          return line !== undefined && /log end offsets: node 1 10, node 2 10, node 3 10$/.test(line);
+        });
+
+        const stallStarted = Date.now();
+        const stalled = await session.faults.inject({ do: 'stall-replication', target: 'followers', partition: 0, count: 0, durationMs: 1_500 });
+        console.log(`[kafka] ${stalled}`);
+        expect(stalled).toMatch(/^stalled replication to nodes \d, \d with SIGSTOP for 1500 ms, then SIGCONT$/);
+        // Ack leader needs the leader alone: sends go on while the followers are stopped.
+        for (let seq = 10; seq < 20; seq++) await send(seq);
+        expect(Date.now() - stallStarted).toBeLessThan(1_500);
+        const before = infos.length;
+        await session.faults.inject({ do: 'restart-broker', target: 'crashed', partition: 0, count: 0 });
+        const during = infos.slice(before).find((entry) => entry.startsWith('replicas: before restart-broker')) ?? '';
+        console.log(`[kafka] ${during}`);
+        expect(during).toMatch(/, ISR \[\d,\d,\d\], log end offsets: /);
+        expect(during.match(/\(paused\)/g)).toHaveLength(2);
+        expect(during).toMatch(/node \d 20/);
+
+        await eventually('the stalled followers running and caught up again', 30_000, async () => {
+          const mark = infos.length;
+          await session.faults.inject({ do: 'restart-broker', target: 'crashed', partition: 0, count: 0 });
+          const line = infos.slice(mark).find((entry) => entry.startsWith('replicas: before restart-broker'));
+          return line !== undefined && /ISR \[\d,\d,\d\], log end offsets: node 1 20, node 2 20, node 3 20$/.test(line);
+        });
+        expect(infos.filter((line) => /^kafka: node \d: replication resumed after the stall \(SIGCONT\)$/.test(line))).toHaveLength(2);
+        await producer.close();
+        expect(await session.settle(60_000)).toBe(true);
+      } finally {
+        await session.close();
+      }
+    },
+    KAFKA_TEST_TIMEOUT_MS,
+  );
+
+  it.skipIf(skipKafka)(
     kafkaTitle('loses acknowledgments through the proxy: retried sends store extra copies without idempotence, none with it'),
     async () => {
       const drops = () => infos.filter((line) => /^kafka-proxy: dropped the answer to Produce correlation \d+ from node \d$/.test(line));

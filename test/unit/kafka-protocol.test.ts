@@ -1,8 +1,14 @@
 // The Metadata answer that fault injection reads straight from a Kafka broker to find partition
 // leaders: a request naming topics, and a v7/v8 response decoded down to leaders, replicas and ISR.
+// Also the ListOffsets request that asks one replica for its own log end before each fault.
 
 import { describe, expect, it } from 'vitest';
-import { decodeTopicMetadataResponse, encodeMetadataRequestBody } from '../../adapters/kafka/cluster/protocol.js';
+import {
+  decodeListOffsetsResponse,
+  decodeTopicMetadataResponse,
+  encodeListOffsetsRequestBody,
+  encodeMetadataRequestBody,
+} from '../../adapters/kafka/cluster/protocol.js';
 
 /** Writes the classic big-endian encoding, the way a broker answers Metadata v4..v8. */
 class Bytes {
@@ -25,6 +31,11 @@ class Bytes {
   string(value: string): this {
     const bytes = Buffer.from(value);
     return this.int16(bytes.length).push(bytes);
+  }
+  int64(value: number): this {
+    const buffer = Buffer.alloc(8);
+    buffer.writeBigInt64BE(BigInt(value));
+    return this.push(buffer);
   }
   int32s(values: readonly number[]): this {
     this.int32(values.length);
@@ -84,5 +95,23 @@ describe('Kafka Metadata with topics', () => {
   it('fails with a protocol error on a cut-off answer', () => {
     const whole = response(8);
     expect(() => decodeTopicMetadataResponse(whole.subarray(0, whole.length - 10), 8)).toThrow(/ended early|does not fit/);
+  });
+});
+
+describe('ListOffsets for one replica\'s log end', () => {
+  it('asks as the debugging replica (-2) for the latest offset, with the fields of each version', () => {
+    const v1 = new Bytes().int32(-2).int32(1).string('t').int32(1).int32(3).int64(-1).buffer();
+    expect(encodeListOffsetsRequestBody(1, 't', 3)).toEqual(v1);
+    const v5 = new Bytes().int32(-2).int8(0).int32(1).string('t').int32(1).int32(3).int32(-1).int64(-1).buffer();
+    expect(encodeListOffsetsRequestBody(5, 't', 3)).toEqual(v5);
+  });
+
+  it('reads the offset of a v1 and a v4 answer, and turns an error code into a rejection', () => {
+    const v1 = new Bytes().int32(1).string('t').int32(1).int32(0).int16(0).int64(-1).int64(431).buffer();
+    expect(decodeListOffsetsResponse(v1, 1)).toBe(431);
+    const v4 = new Bytes().int32(0).int32(1).string('t').int32(1).int32(0).int16(0).int64(-1).int64(77).int32(2).buffer();
+    expect(decodeListOffsetsResponse(v4, 4)).toBe(77);
+    const refused = new Bytes().int32(0).int32(1).string('t').int32(1).int32(0).int16(6).int64(-1).int64(-1).int32(-1).buffer();
+    expect(() => decodeListOffsetsResponse(refused, 4)).toThrow('ListOffsets answered error code 6');
   });
 });

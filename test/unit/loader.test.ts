@@ -386,10 +386,10 @@ describe('schema errors: one line each, with file, line, column and field', () =
 
   it('reports a oneOf failure once, naming every alternative', () => {
     expect(errorLines(`${BASE}faults:\n  - { at: { ms: 1 }, do: crash-broker, target: leadr }\n`)).toEqual([
-      'x.yaml:18:48: faults[0].target must be one of leader, follower, any, crashed, paused, coordinator, or an integer from 0 to 32 (got "leadr")',
+      'x.yaml:18:48: faults[0].target must be one of leader, follower, followers, any, crashed, paused, coordinator, or an integer from 0 to 32 (got "leadr")',
     ]);
     expect(errorLines(`${BASE}faults:\n  - { at: { ms: 1 }, do: crash-broker, target: -1 }\n`)).toEqual([
-      'x.yaml:18:48: faults[0].target must be one of leader, follower, any, crashed, paused, coordinator, or an integer from 0 to 32 (got -1)',
+      'x.yaml:18:48: faults[0].target must be one of leader, follower, followers, any, crashed, paused, coordinator, or an integer from 0 to 32 (got -1)',
     ]);
   });
 
@@ -404,7 +404,7 @@ describe('schema errors: one line each, with file, line, column and field', () =
       'x.yaml:18:11: faults[0].at must be a mapping with exactly one of sent, acked, processed, ms (got a mapping of sent, acked)',
       'x.yaml:19:5: faults[1] must be a mapping (got "crash-broker")',
       'x.yaml:20:9: faults[2].at must be a mapping with exactly one of sent, acked, processed, ms (got an empty mapping)',
-      'x.yaml:21:9: faults[2].do must be one of crash-broker, power-loss, restart-broker, pause-broker, resume-broker, partition, heal, drop-acks, crash-consumer, crash-producer (got "crash")',
+      'x.yaml:21:9: faults[2].do must be one of crash-broker, power-loss, restart-broker, pause-broker, resume-broker, partition, heal, drop-acks, stall-replication, crash-consumer, crash-producer (got "crash")',
     ]);
     // A key with nothing after it: the error points at the key, not at the end of the line.
     expect(errorLines(edit(BASE, '  ack: all', '  ack:'))).toEqual([

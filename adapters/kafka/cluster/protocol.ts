@@ -3,15 +3,28 @@
 // port only says the JVM bound a socket, while a Metadata answer says the broker finished
 // starting, was unfenced by the controller quorum and knows its peers.
 //
-// Only two requests are spoken: ApiVersions v0 (every broker answers it, whatever its version,
-// so it tells us which Metadata versions this broker accepts) and Metadata v4..v8 (the newest
-// versions before the flexible encoding, so no compact arrays or tagged fields are needed). The
-// same Metadata answer also names a topic's partition leaders, which fault injection needs.
+// Only three requests are spoken: ApiVersions v0 (every broker answers it, whatever its version,
+// so it tells us which Metadata versions this broker accepts), Metadata v4..v8 (the newest
+// versions before the flexible encoding, so no compact arrays or tagged fields are needed), and
+// ListOffsets v1..v5 for one replica's log end. The same Metadata answer also names a topic's
+// partition leaders and ISR, which fault injection needs.
 
 import { Socket } from 'node:net';
 
+const API_KEY_LIST_OFFSETS = 2;
 const API_KEY_METADATA = 3;
 const API_KEY_API_VERSIONS = 18;
+/** The ListOffsets versions spoken: v1 has replica_id and one timestamp per partition, v6 went flexible. */
+const LIST_OFFSETS_MIN_VERSION = 1;
+const LIST_OFFSETS_MAX_VERSION = 5;
+/**
+ * The replica id Kafka reserves for debugging tools: a broker answers it from its own replica,
+ * leader or follower, and, as for another broker, with the log end offset rather than the high
+ * watermark a consumer (replica id -1) would get.
+ */
+const DEBUGGING_REPLICA_ID = -2;
+/** The timestamp that asks ListOffsets for the latest offset. */
+const LATEST_TIMESTAMP = -1n;
 /** The Metadata versions this encoder speaks: v4 added allow_auto_topic_creation, v9 went flexible. */
 const METADATA_MIN_VERSION = 4;
 const METADATA_MAX_VERSION = 8;
@@ -66,6 +79,13 @@ class Writer {
     return this;
   }
 
+  int64(value: bigint): this {
+    const buffer = Buffer.alloc(8);
+    buffer.writeBigInt64BE(value);
+    this.chunks.push(buffer);
+    return this;
+  }
+
   nullableString(value: string | null): this {
     if (value === null) return this.int16(-1);
     const bytes = Buffer.from(value, 'utf8');
@@ -103,6 +123,14 @@ export class Reader {
     const value = this.buffer.readInt32BE(this.offset);
     this.offset += 4;
     return value;
+  }
+
+  /** An int64 as a number: offsets stay far below 2^53. */
+  int64(): number {
+    this.need(8);
+    const value = this.buffer.readBigInt64BE(this.offset);
+    this.offset += 8;
+    return Number(value);
   }
 
   nullableString(): string | null {
@@ -342,7 +370,7 @@ class Connection {
 }
 
 /** Where a readiness check got to, so an error can say "port closed" apart from "no answer". */
-export type ProbeStage = 'connect' | 'api-versions' | 'metadata';
+export type ProbeStage = 'connect' | 'api-versions' | 'metadata' | 'list-offsets';
 
 export class ProbeError extends Error {
   constructor(readonly stage: ProbeStage, cause: Error) {
@@ -376,6 +404,73 @@ async function askMetadata<T>(
   topics: readonly string[],
   decode: (body: Buffer, version: number) => T,
 ): Promise<T> {
+  return converse(host, port, timeoutMs, async (connection, reached) => {
+    const version = chooseMetadataVersion(await askApiVersions(connection));
+    reached('metadata');
+    const body = await connection.request(API_KEY_METADATA, version, encodeMetadataRequestBody(version, topics));
+    return decode(body, version);
+  });
+}
+
+async function askApiVersions(connection: Connection): Promise<Map<number, ApiVersionRange>> {
+  return decodeApiVersionsResponse(await connection.request(API_KEY_API_VERSIONS, 0, Buffer.alloc(0)));
+}
+
+/**
+ * The log end offset of one partition's replica on the broker at host:port, from that broker's
+ * own log, leader or follower. Rejects when the broker holds no replica of it (an error code)
+ * or does not answer in time (paused, stopped).
+ */
+export async function replicaLogEnd(host: string, port: number, topic: string, partition: number, timeoutMs: number): Promise<number> {
+  return converse(host, port, timeoutMs, async (connection, reached) => {
+    const range = (await askApiVersions(connection)).get(API_KEY_LIST_OFFSETS);
+    reached('list-offsets');
+    const version = Math.min(range?.max ?? -1, LIST_OFFSETS_MAX_VERSION);
+    if (range === undefined || version < Math.max(range.min, LIST_OFFSETS_MIN_VERSION)) {
+      throw new KafkaProtocolError(`the broker does not speak ListOffsets v${LIST_OFFSETS_MIN_VERSION}..v${LIST_OFFSETS_MAX_VERSION}`);
+    }
+    const body = await connection.request(API_KEY_LIST_OFFSETS, version, encodeListOffsetsRequestBody(version, topic, partition));
+    return decodeListOffsetsResponse(body, version);
+  });
+}
+
+export function encodeListOffsetsRequestBody(version: number, topic: string, partition: number): Buffer {
+  const writer = new Writer().int32(DEBUGGING_REPLICA_ID);
+  if (version >= 2) writer.int8(0); // isolation_level: ignored for a non-consumer replica id
+  writer.int32(1).nullableString(topic).int32(1).int32(partition);
+  if (version >= 4) writer.int32(-1); // current_leader_epoch: unknown
+  writer.int64(LATEST_TIMESTAMP);
+  return writer.toBuffer();
+}
+
+/** The offset of the one partition a ListOffsets v1..v5 response answers, or its error as a rejection. */
+export function decodeListOffsetsResponse(body: Buffer, version: number): number {
+  const reader = new Reader(body);
+  if (version >= 2) reader.int32(); // throttle_time_ms
+  const topics = reader.arrayLength(6);
+  for (let t = 0; t < topics; t++) {
+    reader.string();
+    const partitions = reader.arrayLength(22);
+    for (let p = 0; p < partitions; p++) {
+      reader.int32(); // partition_index
+      const errorCode = reader.int16();
+      reader.int64(); // timestamp
+      const offset = reader.int64();
+      if (version >= 4) reader.int32(); // leader_epoch
+      if (errorCode !== 0) throw new KafkaProtocolError(`ListOffsets answered error code ${errorCode}`);
+      return offset;
+    }
+  }
+  throw new KafkaProtocolError('ListOffsets answered no partition');
+}
+
+/** Opens a connection, holds one conversation under a deadline, and always closes it. */
+async function converse<T>(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  talk: (connection: Connection, reached: (stage: ProbeStage) => void) => Promise<T>,
+): Promise<T> {
   let stage: ProbeStage = 'connect';
   let connection: Connection | undefined;
   let finished = false;
@@ -387,11 +482,9 @@ async function askMetadata<T>(
     connection = await Connection.open(host, port, timeoutMs);
     if (finished) connection.destroy();
     stage = 'api-versions';
-    const ranges = decodeApiVersionsResponse(await connection.request(API_KEY_API_VERSIONS, 0, Buffer.alloc(0)));
-    const version = chooseMetadataVersion(ranges);
-    stage = 'metadata';
-    const body = await connection.request(API_KEY_METADATA, version, encodeMetadataRequestBody(version, topics));
-    return decode(body, version);
+    return talk(connection, (next) => {
+      stage = next;
+    });
   })();
   // The losing side of the race must not surface later as an unhandled rejection.
   conversation.catch(() => undefined);

@@ -9,7 +9,8 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { ClusterConnection } from '../adapters/contract.js';
 import { clusterConfigSchema, type ClusterConfigSource } from '../spec/connection.js';
 import { LoadError } from './errors.js';
-import { errorCode, parseYamlMapping, schemaErrors, sortErrors, wholeFileError, type FileContext } from './loader.js';
+import { capErrors, readInputFile } from './input-file.js';
+import { errorCode, parseYamlMapping, schemaErrors, sortErrors, type FileContext } from './loader.js';
 
 export type ClusterConfigResult =
   | { readonly connection: ClusterConnection; readonly errors?: undefined }
@@ -27,20 +28,16 @@ function configValidator(): ValidateFunction<ClusterConfigSource> {
  * are relative to the config file's folder, as they are in the configuration files of most tools.
  */
 export async function loadClusterConfig(file: string, env: Readonly<Record<string, string | undefined>>): Promise<ClusterConfigResult> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    return { errors: [wholeFileError(file, `cannot read the cluster config (${errorCode(error)})`)] };
-  }
-  const parsed = parseYamlMapping(text, file, {
+  const input = await readInputFile(file, 'cluster config');
+  if (input.error !== undefined) return { errors: [input.error] };
+  const parsed = parseYamlMapping(input.text, file, {
     expected: 'the connection to a running cluster: brokers, and optionally tls and sasl',
     fields: 'cluster config fields',
   });
-  if (parsed.errors !== undefined) return { errors: sortErrors(parsed.errors) };
+  if (parsed.errors !== undefined) return { errors: capErrors(sortErrors(parsed.errors), file) };
   const { data, context } = parsed;
   const validate = configValidator();
-  if (!validate(data)) return { errors: sortErrors(schemaErrors(validate.errors ?? [], context)) };
+  if (!validate(data)) return { errors: capErrors(sortErrors(schemaErrors(validate.errors ?? [], context)), file) };
 
   const errors: LoadError[] = [];
   const folder = dirname(resolve(file));

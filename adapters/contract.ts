@@ -207,7 +207,11 @@ export interface BrokerFault {
 }
 
 export interface FaultInjector {
-  /** Injects a fault and says, in a short phrase, what it did (such as "crashed broker 2"). */
+  /**
+   * Injects a fault and says, in a short phrase, what it did (such as "crashed broker 2"). A
+   * fault with nothing to act on says why and ends in ": nothing to KIND" (such as "no crashed
+   * broker: nothing to restart-broker"); the runner then notes it in the result.
+   */
   inject(fault: BrokerFault): Promise<string>;
   /** Undoes every fault still in force: heals, resumes, restarts. Says what it did. */
   healAll(): Promise<readonly string[]>;

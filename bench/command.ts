@@ -254,12 +254,13 @@ async function bench(args: readonly string[], io: BenchIo, deps: BenchDeps): Pro
       }
       progress.clear();
       runs.push(run);
-      io.stdout.write(`${formatTableRow(run, widths)}\n`);
+      // Workload names come from the user's files; escaped, they cannot drive the terminal.
+      io.stdout.write(`${oneLine(formatTableRow(run, widths))}\n`);
     }
     io.stdout.write(`\n${tableFootnotes(runs).join('\n')}\n\n${formatBenchSummary(runs)}\n`);
     for (const run of runs.filter((candidate) => candidate.status !== 'ok')) {
-      io.stdout.write(`${STATUS_WORDS[run.status].padEnd(5)} ${runName(run)}: ${run.reason ?? ''}\n`);
-      if (run.status === 'failed' || run.status === 'error') io.stdout.write(`      reproduce: ${benchReproduceCommand(run)}\n`);
+      io.stdout.write(`${STATUS_WORDS[run.status].padEnd(5)} ${oneLine(`${runName(run)}: ${run.reason ?? ''}`)}\n`);
+      if (run.status === 'failed' || run.status === 'error') io.stdout.write(`      reproduce: ${oneLine(benchReproduceCommand(run))}\n`);
     }
 
     const result = buildBenchResult(packageVersion(), runs);

@@ -163,6 +163,15 @@ describe('seeds of repeated runs', () => {
     expect(seeds).toEqual([]);
   });
 
+  it('escapes control characters of scenario names and file names in the human output', async () => {
+    const file = join(dir, 'clear\u001b[2J.yaml');
+    await writeFile(file, SCENARIO.replace(/^name: .*$/mu, 'name: "\\e[2J\\e[31mred"'));
+    const result = await cli(['run', file, '--adapter', 'stub']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('clear\\x1b[2J.yaml  \\x1b[2J\\x1b[31mred');
+    expect(result.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/u);
+  });
+
   it('escapes control characters of arguments in its errors', async () => {
     const result = await cli(['run', scenario, '--adapter', 'no\u001b[2Jsuch']);
     expect(result.stderr).toBe('deliverycheck: unknown adapter no\\x1b[2Jsuch (known: stub)\n');

@@ -6,7 +6,6 @@
 // setup failure or an error.
 
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -574,11 +573,12 @@ async function resolveAdapterWithDefects(name: string, context: Context): Promis
 }
 
 async function readCheckFile(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    throw new CliError(`cannot read ${path}: ${errorLine(error)}`);
+  // Read like every input, so a FIFO or a device named by --check cannot hang the command.
+  const input = await (await import('./input-file.js')).readInputFile(path, 'Markdown file');
+  if (input.error !== undefined) {
+    throw new CliError(input.code !== undefined ? `cannot read ${path}: ${input.code}` : `--check ${input.error.format()}`);
   }
+  return input.text;
 }
 
 /** The command that writes the same Markdown again: the paths and adapter of this run. */

@@ -14,7 +14,10 @@ export const MAX_INPUT_BYTES = 1024 * 1024;
 /** At most this many errors are listed per file; a binary file would otherwise give thousands. */
 export const MAX_ERRORS_PER_FILE = 20;
 
-export type InputText = { readonly text: string; readonly error?: undefined } | { readonly error: LoadError };
+/** The text, or an error; `code` is the system's error code when the file could not be read at all. */
+export type InputText =
+  | { readonly text: string; readonly error?: undefined; readonly code?: undefined }
+  | { readonly error: LoadError; readonly code?: string };
 
 function wholeFile(file: string, message: string): LoadError {
   return new LoadError({ file, line: 0, column: 0, field: '', message });
@@ -48,7 +51,7 @@ export async function readInputFile(file: string, noun: string): Promise<InputTe
     size = stats.size;
   } catch (error) {
     const code = codeOf(error);
-    return { error: wholeFile(file, code === 'ENOENT' ? 'no such file' : `cannot be read (${code})`) };
+    return { error: wholeFile(file, code === 'ENOENT' ? 'no such file' : `cannot be read (${code})`), code };
   }
   if (size > MAX_INPUT_BYTES) return { error: tooLarge(file, noun) };
   let bytes: Buffer;
@@ -58,14 +61,21 @@ export async function readInputFile(file: string, noun: string): Promise<InputTe
     try {
       const stats = await handle.stat();
       if (!stats.isFile()) return { error: wholeFile(file, `is ${kindOf(stats)}, not a regular file; a ${noun} must be a regular file`) };
-      // One byte more than the limit tells a file that grew past it from one that fits.
-      const buffer = Buffer.alloc(MAX_INPUT_BYTES + 1);
+      // Room for the size stat gave and one byte more, grown should the file grow, to one byte
+      // past the limit: that byte tells a file that grew too large from one that fits.
+      const limit = MAX_INPUT_BYTES + 1;
+      let buffer = Buffer.allocUnsafe(Math.min(stats.size + 1, limit));
       let length = 0;
       for (;;) {
+        if (length === buffer.length) {
+          if (buffer.length === limit) break;
+          const grown = Buffer.allocUnsafe(Math.min(buffer.length * 2, limit));
+          buffer.copy(grown, 0, 0, length);
+          buffer = grown;
+        }
         const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
         if (bytesRead === 0) break;
         length += bytesRead;
-        if (length === buffer.length) break;
       }
       if (length > MAX_INPUT_BYTES) return { error: tooLarge(file, noun) };
       bytes = buffer.subarray(0, length);
@@ -73,7 +83,7 @@ export async function readInputFile(file: string, noun: string): Promise<InputTe
       await handle.close();
     }
   } catch (error) {
-    return { error: wholeFile(file, `cannot be read (${codeOf(error)})`) };
+    return { error: wholeFile(file, `cannot be read (${codeOf(error)})`), code: codeOf(error) };
   }
   return decodeInput(bytes, file, noun);
 }

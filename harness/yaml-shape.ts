@@ -70,7 +70,9 @@ export function checkYamlShape(doc: Document, errorAt: ErrorAt): LoadError[] {
       node.items.forEach((item, index) => children.push({ node: item, depth: depth + 1, field: `${field}[${index}]` }));
     } else {
       for (const pair of node.items) {
-        if (!isScalar(pair.key)) {
+        // An empty key (`? ` with nothing after it, or `"": 1`) names no field either.
+        const empty = pair.key === null || (isScalar(pair.key) && (pair.key.value === null || pair.key.value === ''));
+        if (!isScalar(pair.key) || empty) {
           const what = isSeq(pair.key) ? 'a list' : isMap(pair.key) ? 'a mapping' : isAlias(pair.key) ? 'an alias' : 'empty';
           errors.push(errorAt(start(pair.key) || start(pair.value) || start(node), field, `a key in ${describe(field)} is ${what}; keys must be plain names`));
           continue;

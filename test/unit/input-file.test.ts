@@ -130,6 +130,12 @@ describe('the shape of a YAML input', () => {
     }
   });
 
+  it('refuses an empty key at its line instead of naming an empty field', () => {
+    expect(loadScenarioText(`${BASE}? \n: 1\n`, 'empty.yaml').errors.map(String)).toEqual([
+      'empty.yaml:10:3: a key in the top level is empty; keys must be plain names',
+    ]);
+  });
+
   it('refuses a !!binary value in one line instead of one error per byte', () => {
     const errors = loadScenarioText(BASE.replace('name: only required fields', 'name: !!binary aGVsbG8gd29ybGQ='), 'bin.yaml').errors.map(String);
     expect(errors).toEqual(['bin.yaml:2:16: name has the tag !!binary; only plain values, lists and mappings are read']);
@@ -140,6 +146,12 @@ describe('the shape of a YAML input', () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/^a\\x1b\[31m\.yaml:10:1: \\x1b\[2J is not a known field/u);
     expect(errors[0]).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/u);
+  });
+
+  it('escapes line separators and bidirectional overrides too, which would split or reorder a line', () => {
+    const errors = loadScenarioText(`${BASE}"a\\u2028b\\u202ec": 1\n`, 'sep.yaml').errors.map(String);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^sep\.yaml:10:1: a\\u2028b\\u202ec is not a known field/u);
   });
 
   it('says an empty rates list needs at least one entry', async () => {

@@ -52,11 +52,13 @@ export function describeWitness(witness: Witness): string {
   return where === '' ? witness.note : `${where}: ${witness.note}`;
 }
 
-// C0 and C1 control characters and DEL, the line and paragraph separators, and the bidirectional
-// overrides. Message ids can come from a real broker's log (a phantom is by definition something
-// we did not write) and names from the user's files, so they may hold characters that would move
-// the cursor, change colours, break a line in a log viewer or reorder what the reader sees.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
+// C0 and C1 control characters and DEL, the line and paragraph separators, the bidirectional
+// overrides and the invisible zero-width characters (a byte order mark inside a key, say).
+// Message ids can come from a real broker's log (a phantom is by definition something we did not
+// write) and names from the user's files, so they may hold characters that would move the
+// cursor, change colours, break a line in a log viewer, reorder what the reader sees, or make
+// "topic is not a known field" name a key that only looks like `topic`.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/gu;
 
 /** Makes text safe for one line of terminal output: line breaks become spaces, controls escapes. */
 export function oneLine(text: string): string {

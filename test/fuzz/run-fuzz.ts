@@ -121,8 +121,8 @@ async function loadWorkloadLikeBench(file: string, io: CliIo): Promise<number> {
   return loaded.errors.length > 0 ? 2 : 0;
 }
 
-// Raw control characters other than the line feed; oneLine escapes all of them.
-const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+// Raw control and invisible characters other than the line feed; oneLine escapes all of them.
+const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/u;
 const STACK_TRACE = /^\s+at\s|\b(?:TypeError|RangeError|ReferenceError|SyntaxError)\b|Maximum call stack|\bnode:internal\b/mu;
 
 /** What is wrong with an outcome, or undefined when it keeps the contract. */

@@ -148,10 +148,10 @@ describe('the shape of a YAML input', () => {
     expect(errors[0]).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/u);
   });
 
-  it('escapes line separators and bidirectional overrides too, which would split or reorder a line', () => {
-    const errors = loadScenarioText(`${BASE}"a\\u2028b\\u202ec": 1\n`, 'sep.yaml').errors.map(String);
+  it('escapes line separators, bidirectional overrides and invisible characters too, which would split, reorder or disguise a line', () => {
+    const errors = loadScenarioText(`${BASE}"a\\u2028b\\u202ec\\ufeffd": 1\n`, 'sep.yaml').errors.map(String);
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/^sep\.yaml:10:1: a\\u2028b\\u202ec is not a known field/u);
+    expect(errors[0]).toMatch(/^sep\.yaml:10:1: a\\u2028b\\u202ec\\ufeffd is not a known field/u);
   });
 
   it('says an empty rates list needs at least one entry', async () => {

@@ -216,7 +216,9 @@ export interface FaultInjector {
    * Injects a fault and says, in a short phrase, what it did (such as "crashed broker 2").
    * Before it acts it reports, through the session's `info`, the fault's partition as the
    * adapter sees it (leader, ISR, each replica's log end), so that a control that missed its
-   * anomaly can be diagnosed from the history.
+   * anomaly can be diagnosed from the history. A fault with nothing to act on says why and ends
+   * in ": nothing to KIND" (such as "no crashed broker: nothing to restart-broker"); the runner
+   * then notes it in the result.
    */
   inject(fault: BrokerFault): Promise<string>;
   /** Undoes every fault still in force: heals, resumes, ends stalls, restarts. Says what it did. */

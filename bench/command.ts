@@ -14,6 +14,8 @@ import type { Adapter } from '../adapters/contract.js';
 import { adapterNames, loadAdapter } from '../adapters/registry.js';
 import { withDeadline } from '../harness/deadline.js';
 import { ProgressLine, type TextSink } from '../harness/report/human.js';
+import { checkOutputPaths, OutputPathError, outputFile } from '../harness/output-paths.js';
+import { oneLine } from '../harness/report/claims.js';
 import { writeReportFile } from '../harness/report/json.js';
 import { shellQuote } from '../harness/reproduce.js';
 import { BENCH_LIMITS, type BenchRun, type BenchWorkload } from '../spec/bench.js';
@@ -110,7 +112,7 @@ export async function benchCommand(args: readonly string[], io: BenchIo, deps: B
   try {
     return await bench(args, io, deps);
   } catch (error) {
-    io.stderr.write(`deliverycheck: ${errorLine(error)}\n`);
+    io.stderr.write(`deliverycheck: ${oneLine(errorLine(error))}\n`);
     return 2;
   }
 }
@@ -206,6 +208,12 @@ async function bench(args: readonly string[], io: BenchIo, deps: BenchDeps): Pro
   if (chart !== undefined && !/\.(svg|html?)$/iu.test(chart)) {
     throw new BenchInputError(`--chart must name a .svg or .html file, not ${JSON.stringify(chart)}`);
   }
+  // Checked before any workload runs, so a long benchmark cannot lose its result at the end.
+  await checkOutputPaths([outputFile('--json', values.json), outputFile('--markdown', values.markdown), outputFile('--chart', chart)]).catch(
+    (error: unknown) => {
+      throw error instanceof OutputPathError ? new BenchInputError(error.message) : error;
+    },
+  );
   const adapters = await resolveAdapters(parseAdapterList(values.adapter ?? 'reference'), deps);
   const paths = positionals.length > 0 ? positionals : defaultPaths();
 
@@ -246,12 +254,13 @@ async function bench(args: readonly string[], io: BenchIo, deps: BenchDeps): Pro
       }
       progress.clear();
       runs.push(run);
-      io.stdout.write(`${formatTableRow(run, widths)}\n`);
+      // Workload names come from the user's files; escaped, they cannot drive the terminal.
+      io.stdout.write(`${oneLine(formatTableRow(run, widths))}\n`);
     }
     io.stdout.write(`\n${tableFootnotes(runs).join('\n')}\n\n${formatBenchSummary(runs)}\n`);
     for (const run of runs.filter((candidate) => candidate.status !== 'ok')) {
-      io.stdout.write(`${STATUS_WORDS[run.status].padEnd(5)} ${runName(run)}: ${run.reason ?? ''}\n`);
-      if (run.status === 'failed' || run.status === 'error') io.stdout.write(`      reproduce: ${benchReproduceCommand(run)}\n`);
+      io.stdout.write(`${STATUS_WORDS[run.status].padEnd(5)} ${oneLine(`${runName(run)}: ${run.reason ?? ''}`)}\n`);
+      if (run.status === 'failed' || run.status === 'error') io.stdout.write(`      reproduce: ${oneLine(benchReproduceCommand(run))}\n`);
     }
 
     const result = buildBenchResult(packageVersion(), runs);

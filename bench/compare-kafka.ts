@@ -28,6 +28,7 @@ import { environmentClusterOptions, startCluster, type ClusterHandle, type Clust
 import { checkJava, ensureKafka, javaCommand, kafkaClasspath } from '../adapters/kafka/cluster/fetch.js';
 import { withDeadline } from '../harness/deadline.js';
 import type { TextSink } from '../harness/report/human.js';
+import { checkOutputPath } from '../harness/output-paths.js';
 import { writeReportFile } from '../harness/report/json.js';
 import {
   PRODUCER_LATENCY_FIELDS,
@@ -494,6 +495,7 @@ export async function compareKafkaPerfCommand(args: readonly string[], io: Compa
       io.stdout.write(COMPARE_KAFKA_PERF_USAGE);
       return 0;
     }
+    if (json !== undefined) await checkOutputPath({ option: '--json', path: json, kind: 'file' });
     const result = await compareKafkaPerf(settings, { log: (line) => io.stderr.write(`compare-kafka-perf: ${line}\n`) });
     io.stdout.write(`${formatComparison(result)}\n`);
     if (json !== undefined) await writeReportFile(json, `${JSON.stringify(result, null, 2)}\n`);

@@ -6,7 +6,6 @@
 // setup failure or an error.
 
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -18,6 +17,7 @@ import { packageRoot, packageVersion } from '../spec/root.js';
 import { LIMITS, type Scenario } from '../spec/scenario.js';
 import { CAPABILITIES } from '../spec/vocabulary.js';
 import { loadClusterConfig } from './connection.js';
+import { checkOutputPaths, makeFolders, OutputPathError, outputFile } from './output-paths.js';
 import { exitCodeFor, oneLine } from './report/claims.js';
 import { formatSummary, HumanReporter, ProgressLine, STATUS_WORDS, type TextSink } from './report/human.js';
 import { buildRunResult, formatJson, writeReportFile } from './report/json.js';
@@ -203,7 +203,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo(), dep
   try {
     return await dispatch(argv, { io, deps, env });
   } catch (error) {
-    io.stderr.write(`deliverycheck: ${errorLine(error)}\n`);
+    // Arguments may hold control characters; escaped, they cannot drive the terminal.
+    io.stderr.write(`deliverycheck: ${oneLine(errorLine(error))}\n`);
     if (!(error instanceof CliError) && isSet(env.DELIVERYCHECK_DEBUG) && error instanceof Error && error.stack) {
       io.stderr.write(`${error.stack}\n`);
     }
@@ -299,6 +300,36 @@ function parseInteger(text: string, option: string, min: number, max: number): n
   return value;
 }
 
+/** Runs the output path checks, turning their refusal into a one-line error of the command. */
+async function checkOutputs(outputs: Parameters<typeof checkOutputPaths>[0]): Promise<void> {
+  try {
+    await checkOutputPaths(outputs);
+  } catch (error) {
+    if (error instanceof OutputPathError) throw new CliError(error.message);
+    throw error;
+  }
+}
+
+/**
+ * `--repeat N` runs seeds S to S+N-1; each must be a valid seed. Clamping the last ones to the
+ * top would run one seed several times and report it as several runs.
+ */
+function checkSeedRoom(seed: number | undefined, repeat: number): void {
+  if (seed === undefined || seed + repeat - 1 <= LIMITS.seed) return;
+  throw new CliError(
+    `--seed ${seed} with --repeat ${repeat} would run seeds up to ${seed + repeat - 1}, past the highest seed ${LIMITS.seed}; give --seed ${LIMITS.seed - repeat + 1} or less`,
+  );
+}
+
+/** The same check for scenarios that bring their own seed, when --seed is not given. */
+function checkScenarioSeedRoom(scenarios: readonly Scenario[], repeat: number): void {
+  const scenario = scenarios.find((candidate) => candidate.seed + repeat - 1 > LIMITS.seed);
+  if (scenario === undefined) return;
+  throw new CliError(
+    `--repeat ${repeat} would run ${oneLine(scenario.file)} at seeds up to ${scenario.seed + repeat - 1}, past the highest seed ${LIMITS.seed}; give --seed or a smaller --repeat`,
+  );
+}
+
 /** `suites/` of the current folder when there is one, else the suites that ship with the package. */
 function defaultPaths(): string[] {
   if (existsSync(join(process.cwd(), 'suites'))) return ['suites'];
@@ -373,16 +404,30 @@ async function runCommand(args: readonly string[], context: Context): Promise<nu
   }
   const seed = values.seed === undefined ? undefined : parseSeed(values.seed);
   const repeat = values.repeat === undefined ? 1 : parseInteger(values.repeat, '--repeat', 1, MAX_REPEAT);
+  checkSeedRoom(seed, repeat);
+  const historyDir = values.history;
+  // Every output path is checked before anything starts, so a long run cannot lose its result.
+  await checkOutputs([
+    outputFile('--json', values.json),
+    outputFile('--junit', values.junit),
+    outputFile('--rates', values.rates),
+    historyDir === undefined ? undefined : { option: '--history', path: historyDir, kind: 'folder' },
+  ]);
   const adapter = await withCluster(await resolveAdapter(values.adapter ?? 'reference', context), values.brokers, values['cluster-config'], context);
   if (adapter === undefined) return 2;
   const defects = [...new Set(values.defect ?? [])];
   checkDefects(adapter, defects);
-  const historyDir = values.history;
-  if (historyDir !== undefined) await mkdir(historyDir, { recursive: true });
 
   const paths = positionals.length > 0 ? positionals : defaultPaths();
   const loaded = await context.deps.loadScenarios(paths);
   if (!reportLoad(loaded, paths, context)) return 2;
+  if (seed === undefined) checkScenarioSeedRoom(loaded.scenarios, repeat);
+  // Made only now that the scenarios loaded: a run that never starts leaves no folder behind.
+  if (historyDir !== undefined) {
+    await makeFolders(historyDir).catch((error: unknown) => {
+      throw new CliError(`--history ${historyDir}: ${errorLine(error)}`);
+    });
+  }
 
   const { io, env } = context;
   const reporter = new HumanReporter({
@@ -407,7 +452,8 @@ async function runCommand(args: readonly string[], context: Context): Promise<nu
     for (let round = 0; round < repeat; round += 1) {
       for (const [index, scenario] of loaded.scenarios.entries()) {
         reporter.starting(round * loaded.scenarios.length + index + 1, scenario.file);
-        const roundSeed = Math.min(LIMITS.seed, (seed ?? scenario.seed) + round);
+        // checkSeedRoom and checkScenarioSeedRoom made sure this stays a valid seed.
+        const roundSeed = (seed ?? scenario.seed) + round;
         const result = await runGuarded(scenario, repeat === 1 ? options : { ...options, seed: roundSeed }, context);
         results.push(result);
         reporter.finished(result);
@@ -546,11 +592,12 @@ async function resolveAdapterWithDefects(name: string, context: Context): Promis
 }
 
 async function readCheckFile(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    throw new CliError(`cannot read ${path}: ${errorLine(error)}`);
+  // Read like every input, so a FIFO or a device named by --check cannot hang the command.
+  const input = await (await import('./input-file.js')).readInputFile(path, 'Markdown file');
+  if (input.error !== undefined) {
+    throw new CliError(input.code !== undefined ? `cannot read ${path}: ${input.code}` : `--check ${input.error.format()}`);
   }
+  return input.text;
 }
 
 /** The command that writes the same Markdown again: the paths and adapter of this run. */
@@ -583,6 +630,7 @@ async function sensitivityCommand(args: readonly string[], context: Context): Pr
   if (values.markdown !== undefined && values.check !== undefined) {
     throw new CliError('give --markdown or --check, not both');
   }
+  await checkOutputs([outputFile('--markdown', values.markdown)]);
   const adapter = await resolveAdapterWithDefects(values.adapter ?? 'reference', context);
   // The committed file is read before the long run, so a mistyped path fails at once.
   const expected = values.check === undefined ? undefined : await readCheckFile(values.check);

@@ -3,13 +3,13 @@
 // in an environment variable are read here, so that a missing file or an unset variable is bad
 // input with a line and field, reported before any broker is contacted.
 
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { ClusterConnection } from '../adapters/contract.js';
 import { clusterConfigSchema, type ClusterConfigSource } from '../spec/connection.js';
 import { LoadError } from './errors.js';
-import { errorCode, parseYamlMapping, schemaErrors, sortErrors, wholeFileError, type FileContext } from './loader.js';
+import { capErrors, readInputFile } from './input-file.js';
+import { parseYamlMapping, schemaErrors, sortErrors, type FileContext } from './loader.js';
 
 export type ClusterConfigResult =
   | { readonly connection: ClusterConnection; readonly errors?: undefined }
@@ -27,31 +27,27 @@ function configValidator(): ValidateFunction<ClusterConfigSource> {
  * are relative to the config file's folder, as they are in the configuration files of most tools.
  */
 export async function loadClusterConfig(file: string, env: Readonly<Record<string, string | undefined>>): Promise<ClusterConfigResult> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    return { errors: [wholeFileError(file, `cannot read the cluster config (${errorCode(error)})`)] };
-  }
-  const parsed = parseYamlMapping(text, file, {
+  const input = await readInputFile(file, 'cluster config');
+  if (input.error !== undefined) return { errors: [input.error] };
+  const parsed = parseYamlMapping(input.text, file, {
     expected: 'the connection to a running cluster: brokers, and optionally tls and sasl',
     fields: 'cluster config fields',
   });
-  if (parsed.errors !== undefined) return { errors: sortErrors(parsed.errors) };
+  if (parsed.errors !== undefined) return { errors: capErrors(sortErrors(parsed.errors), file) };
   const { data, context } = parsed;
   const validate = configValidator();
-  if (!validate(data)) return { errors: sortErrors(schemaErrors(validate.errors ?? [], context)) };
+  if (!validate(data)) return { errors: capErrors(sortErrors(schemaErrors(validate.errors ?? [], context)), file) };
 
   const errors: LoadError[] = [];
   const folder = dirname(resolve(file));
   const pem = async (field: 'ca' | 'cert' | 'key', path: string | undefined): Promise<string | undefined> => {
     if (path === undefined) return undefined;
-    try {
-      return await readFile(resolve(folder, path), 'utf8');
-    } catch (error) {
-      errors.push(context.errorAt(['tls', field], 'value', `tls.${field}: cannot read ${path} (${errorCode(error)})`));
-      return undefined;
-    }
+    // Read like every input: a FIFO or a device named here must not hang the run.
+    const input = await readInputFile(resolve(folder, path), 'PEM file');
+    if (input.error === undefined) return input.text;
+    const why = input.code !== undefined ? `cannot read ${path} (${input.code})` : `${path} ${input.error.message}`;
+    errors.push(context.errorAt(['tls', field], 'value', `tls.${field}: ${why}`));
+    return undefined;
   };
   const tlsSource = data.tls;
   const [ca, cert, key] = await Promise.all([pem('ca', tlsSource?.ca), pem('cert', tlsSource?.cert), pem('key', tlsSource?.key)]);

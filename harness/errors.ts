@@ -1,6 +1,8 @@
 // The error a user sees for bad input: one line that names the file, the place in it and the
 // field, so an editor or a CI log can jump straight to the mistake (DESIGN.md, "Principles").
 
+import { oneLine } from './report/claims.js';
+
 export interface LoadErrorInit {
   /** The path as the user gave it (a relative path stays relative). */
   readonly file: string;
@@ -31,8 +33,10 @@ export class LoadError implements LoadErrorInit {
 
   /** `file:line:column: message`, or `file: message` when the error has no position. */
   format(): string {
+    // File names, keys and values come from the user's input and may hold control characters
+    // (a key "\e[2J" would clear the terminal), so they are escaped, and the error stays one line.
     const where = this.line > 0 ? `${this.file}:${this.line}:${this.column}` : this.file;
-    return `${where}: ${this.message}`;
+    return oneLine(`${where}: ${this.message}`);
   }
 
   toString(): string {

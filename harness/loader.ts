@@ -4,7 +4,7 @@
 // Every file is read and every error is reported, each as one line with file, line and column,
 // because a user fixing a suite wants the whole list at once rather than one error per run.
 
-import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document, type YAMLError } from 'yaml';
@@ -32,6 +32,8 @@ import {
 } from '../spec/vocabulary.js';
 import { LoadError } from './errors.js';
 import { buildMinimum, checkMinimum } from './load-minimum.js';
+import { capErrors, readInputFile } from './input-file.js';
+import { checkYamlShape, MAX_YAML_DEPTH, topLevelFieldAt } from './yaml-shape.js';
 
 export { LoadError } from './errors.js';
 
@@ -108,13 +110,10 @@ export async function loadYamlFiles<T>(
   const loaded = await Promise.all(
     found.map(async (entry) => {
       if (entry.error !== undefined) return { errors: [entry.error] };
-      let text: string;
-      try {
-        text = await readFile(entry.file, 'utf8');
-      } catch (error) {
-        return { errors: [wholeFileError(entry.file, `cannot be read (${errorCode(error)})`)] };
-      }
-      return loadText(text, entry.file);
+      const input = await readInputFile(entry.file, noun.replace(/s$/u, ''));
+      if (input.error !== undefined) return { errors: [input.error] };
+      const result = loadText(input.text, entry.file);
+      return { ...result, errors: capErrors(result.errors, entry.file) };
     }),
   );
   const items: T[] = [];
@@ -347,7 +346,11 @@ export function parseYamlMapping(text: string, file: string, words: YamlMappingW
     // only confuse; the first error of each line is the one to fix.
     const firstPerLine = new Map<number, LoadError>();
     for (const problem of yamlProblems) {
-      const error = bare.errorAtOffset(problem.pos[0], '', yamlMessage(problem));
+      let error = bare.errorAtOffset(problem.pos[0], '', yamlMessage(problem));
+      if (isStackOverflow(problem)) {
+        const field = topLevelFieldAt(text, error.line);
+        if (field !== '') error = bare.errorAtOffset(problem.pos[0], field, `${field}: ${error.message}`);
+      }
       if (!firstPerLine.has(error.line)) firstPerLine.set(error.line, error);
     }
     return { errors: sortErrors([...firstPerLine.values()]) };
@@ -355,13 +358,29 @@ export function parseYamlMapping(text: string, file: string, words: YamlMappingW
   if (doc.contents === null) {
     return { errors: [bare.errorAtOffset(0, '', `the file is empty; it must hold ${words.expected}`)] };
   }
+  // Too deep a nesting, a collection as a key and tags such as !!binary are refused before the
+  // document becomes data: each would otherwise overflow the stack, print a warning of the YAML
+  // library, or turn into data no field can hold.
+  const shapeErrors = checkYamlShape(doc, (offset, field, message) => bare.errorAtOffset(offset, field, message));
+  if (shapeErrors.length > 0) return { errors: sortErrors(shapeErrors) };
 
   let data: unknown;
   try {
     data = doc.toJS();
   } catch (error) {
     // yaml refuses documents that expand aliases without bound; that is bad input too.
-    return { errors: [bare.errorAtOffset(0, '', error instanceof Error ? oneLine(error.message) : String(error))] };
+    const message = error instanceof Error ? oneLine(error.message) : String(error);
+    return {
+      errors: [
+        bare.errorAtOffset(
+          0,
+          '',
+          /excessive alias count/iu.test(message)
+            ? 'its aliases (*name) expand to too much data; the YAML library refuses such a file as a resource exhaustion attack'
+            : message,
+        ),
+      ],
+    };
   }
   if (!isMap(doc.contents) || !isRecord(data)) {
     return {
@@ -402,9 +421,18 @@ export function sortErrors(errors: readonly LoadError[]): LoadError[] {
   return [...errors].sort((a, b) => a.line - b.line || a.column - b.column);
 }
 
+function isStackOverflow(problem: YAMLError): boolean {
+  return /maximum call stack/iu.test(problem.message);
+}
+
 function yamlMessage(problem: YAMLError): string {
   if (problem.code === 'MULTIPLE_DOCS') {
     return 'the file holds more than one YAML document; put each scenario in a file of its own';
+  }
+  // The parser is recursive: a nesting deep enough to overflow its stack is reported by it as
+  // this bare RangeError message, which says nothing a user could act on.
+  if (isStackOverflow(problem)) {
+    return `lists or mappings nest too deeply to be read (a file may nest at most ${MAX_YAML_DEPTH} levels)`;
   }
   return oneLine(problem.message);
 }
@@ -543,7 +571,13 @@ function describeSchema(schema: unknown): string {
     case 'boolean':
       return 'true or false';
     case 'array':
-      return typeof schema.maxItems === 'number' ? `a list of at most ${schema.maxItems} entries` : 'a list';
+    {
+      const fewest = typeof schema.minItems === 'number' && schema.minItems > 0 ? schema.minItems : undefined;
+      const most = typeof schema.maxItems === 'number' ? schema.maxItems : undefined;
+      if (fewest !== undefined && most !== undefined) return `a list of ${fewest} to ${most} entries`;
+      if (fewest !== undefined) return `a list of at least ${fewest} ${fewest === 1 ? 'entry' : 'entries'}`;
+      return most !== undefined ? `a list of at most ${most} entries` : 'a list';
+    }
     case 'object': {
       const keys = isRecord(schema.properties) ? Object.keys(schema.properties).join(', ') : '';
       if (schema.minProperties === 1 && schema.maxProperties === 1) return `a mapping with exactly one of ${keys}`;

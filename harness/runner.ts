@@ -31,6 +31,7 @@ import type { Fault, Scenario } from '../spec/scenario.js';
 import type { TriggerKind } from '../spec/vocabulary.js';
 import { check, judge } from './checker.js';
 import { DeadlineError, withDeadline } from './deadline.js';
+import { describeFailure, noteActor, noteOperation } from './failure.js';
 import { errorText, HistoryRecorder, offsetsRecord, slug } from './history.js';
 import { progressShortfall, progressVerdict } from './progress.js';
 import { Random } from './random.js';
@@ -116,7 +117,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       ...history,
       ...notes,
       status: 'error',
-      reason: errorText(failure),
+      reason: describeFailure(failure),
       counts: checked.counts,
       anomalies: {},
       durationMs: elapsed(),
@@ -184,7 +185,11 @@ class Run {
 
   /** Runs an adapter operation under its deadline. */
   private op<T>(operation: Promise<T>, what: string, timeoutMs = this.opTimeoutMs): Promise<T> {
-    return withDeadline(operation, timeoutMs, what);
+    return withDeadline(operation, timeoutMs, what).catch((error: unknown) => {
+      // Should the error end the run, its reason names the operation (harness/failure.ts).
+      noteOperation(error, what);
+      throw error;
+    });
   }
 
   async execute(): Promise<void> {
@@ -305,7 +310,8 @@ class Run {
   }
 
   /** A fatal error in an actor (such as a missed deadline) ends the whole run as an error. */
-  private abort(error: unknown): void {
+  private abort(error: unknown, actor: string): void {
+    noteActor(error, actor);
     this.aborted ??= error;
   }
 
@@ -379,7 +385,7 @@ class Run {
       this.openClients.delete(producer);
       await this.op(producer.close(), `closing producer ${index}`);
     } catch (error) {
-      this.abort(error);
+      this.abort(error, `producer ${index}`);
     }
   }
 
@@ -400,7 +406,7 @@ class Run {
     } catch (error) {
       // A hung send is fatal to the run. It is handed to abort() rather than thrown, since this
       // promise may have nobody awaiting it when it settles.
-      if (error instanceof DeadlineError) this.abort(error);
+      if (error instanceof DeadlineError) this.abort(error, `producer ${index}`);
       // A crashed producer's sends have no outcome: whether they were stored, only the drain knows.
       else if (currentGeneration() === generation) {
         this.recorder.record({ type: 'error', producer: index, id: message.id, error: errorText(error) });
@@ -496,7 +502,7 @@ class Run {
       }
       await this.drop(producer, 'close');
     } catch (error) {
-      this.abort(error);
+      this.abort(error, `transactional producer ${index}`);
     }
   }
 
@@ -534,7 +540,7 @@ class Run {
             results.set(message.id, result);
           })
           .catch((error: unknown) => {
-            if (error instanceof DeadlineError) this.abort(error);
+            if (error instanceof DeadlineError) this.abort(error, `transactional producer ${index}`);
             errors.push(`${message.id}: ${errorText(error)}`);
           })
           .finally(() => inFlight.delete(sending));
@@ -614,7 +620,7 @@ class Run {
       this.openClients.delete(consumer);
       await this.op(consumer.close(), `closing consumer ${index}`);
     } catch (error) {
-      this.abort(error);
+      this.abort(error, `consumer ${index}`);
     }
   }
 
@@ -744,7 +750,7 @@ class Run {
       await this.drop(producer, 'close');
       await this.drop(consumer, 'close');
     } catch (error) {
-      this.abort(error);
+      this.abort(error, `pipeline consumer ${index}`);
     }
   }
 
@@ -842,8 +848,10 @@ class Run {
       try {
         const result = await this.op(session.faults.inject(brokerFault), `injecting ${fault.do}`);
         this.recorder.record({ type: 'fault', do: fault.do, target: fault.target, result });
+        // A fault that found nothing to act on tested nothing; the result says so, not only the history.
+        if (/: nothing to [\w-]+$/u.test(result)) this.notes.push(`fault ${fault.do} at ${fault.at.kind} ${fault.at.value} did nothing: ${result}`);
       } catch (error) {
-        this.abort(error);
+        this.abort(error, `the fault ${fault.do}`);
       }
     });
   }

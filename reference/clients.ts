@@ -93,6 +93,13 @@ function call<T>(cluster: Cluster, client: Endpoint, brokerId: number, work: () 
   });
 }
 
+/** What a failed request was and what it waited for, for its error: `Produce to broker 1 (after 3 resends)`. */
+function requestFailure(what: string, broker: number, code: ErrorCode, resends: number): string {
+  const waited = code === 'REQUEST_TIMED_OUT' ? ` got no answer within ${CLIENT_TIMING.requestTimeoutMs} ms` : '';
+  const tries = resends > 0 ? ` (after ${resends} ${resends === 1 ? 'resend' : 'resends'})` : '';
+  return `${what} to broker ${broker}${waited}${tries}`;
+}
+
 /**
  * A round trip of the client at endpoint `client` to the controller or group coordinator, which
  * this model keeps always available. It goes over the client's one connection to it, so one
@@ -226,7 +233,9 @@ export class ReferenceProducer implements Producer {
       // fresh metadata instead of going out (like a batch in Kafka's accumulator).
       if (cluster.sim.now - (this.refusedAtMs.get(leader) ?? -Infinity) < CLIENT_TIMING.reconnectBackoffMs) {
         this.leaders.delete(part.key);
-        if (cluster.sim.now >= giveUpAtMs) throw new BrokerError('BROKER_NOT_AVAILABLE');
+        if (cluster.sim.now >= giveUpAtMs) {
+          throw new BrokerError('BROKER_NOT_AVAILABLE', `Produce gave up after ${CLIENT_TIMING.deliveryTimeoutMs} ms without a connection to broker ${leader}`);
+        }
         await cluster.sim.sleep(CLIENT_TIMING.retryBackoffMs);
         continue;
       }
@@ -254,7 +263,9 @@ export class ReferenceProducer implements Producer {
       if (outcome.kind === 'ok') return { partition: part.index, offset: outcome.value };
       if (outcome.code === 'BROKER_NOT_AVAILABLE') this.refusedAtMs.set(leader, cluster.sim.now);
       this.leaders.delete(part.key);
-      if (FATAL.has(outcome.code) || attempt >= this.options.retries) throw new BrokerError(outcome.code);
+      if (FATAL.has(outcome.code) || attempt >= this.options.retries) {
+        throw new BrokerError(outcome.code, requestFailure('Produce', leader, outcome.code, attempt));
+      }
       attempt++;
       this.info(this.name, `${message.id}: ${outcome.code} from broker ${leader}, resend ${attempt} of ${this.options.retries}`);
       await cluster.sim.sleep(CLIENT_TIMING.retryBackoffMs);
@@ -288,7 +299,9 @@ export class ReferenceProducer implements Producer {
         this.leaders.set(part.key, leader);
         return leader;
       }
-      if (this.cluster.sim.now >= deadlineMs) throw new BrokerError('LEADER_NOT_AVAILABLE');
+      if (this.cluster.sim.now >= deadlineMs) {
+        throw new BrokerError('LEADER_NOT_AVAILABLE', `Metadata gave up after ${CLIENT_TIMING.maxBlockMs} ms without a leader of partition ${part.index}`);
+      }
       await this.cluster.sim.sleep(CLIENT_TIMING.retryBackoffMs);
     }
   }
@@ -433,12 +446,13 @@ export class ReferenceTransactionalProducer extends ReferenceProducer implements
         });
         this.assertOpen();
         if (outcome.kind === 'ok') return outcome.value;
-        if (FATAL.has(outcome.code)) throw new BrokerError(outcome.code);
+        if (FATAL.has(outcome.code)) throw new BrokerError(outcome.code, requestFailure(what, host, outcome.code, 0));
         lastCode = outcome.code;
       }
       if (cluster.sim.now >= giveUpAtMs) {
         this.info(this.name, `${what} gave up after ${CLIENT_TIMING.coordinatorTimeoutMs} ms: ${lastCode}`);
-        throw new BrokerError(lastCode);
+        const unfound = host === null ? ' finding no coordinator' : '';
+        throw new BrokerError(lastCode, `${what} gave up after ${CLIENT_TIMING.coordinatorTimeoutMs} ms${unfound}`);
       }
       await cluster.sim.sleep(CLIENT_TIMING.retryBackoffMs);
     }
@@ -611,7 +625,7 @@ export class ReferenceConsumer implements Consumer {
     const code = await roundTrip(this.cluster, this.endpoint, () =>
       this.cluster.commit(this.options.group, this.memberId, this.generation, offsets),
     );
-    if (code !== null) throw new BrokerError(code);
+    if (code !== null) throw new BrokerError(code, 'OffsetCommit');
   }
 
   async close(): Promise<void> {

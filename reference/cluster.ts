@@ -72,8 +72,15 @@ export type ErrorCode =
   | 'INVALID_TXN_STATE';
 
 export class BrokerError extends Error {
-  constructor(readonly code: ErrorCode) {
-    super(code);
+  /**
+   * `detail` says which request failed and what it waited for ("AddPartitionsToTxn gave up
+   * after 5000 ms"); the message is then `detail: CODE`, and `code` stays the bare code.
+   */
+  constructor(
+    readonly code: ErrorCode,
+    detail?: string,
+  ) {
+    super(detail === undefined ? code : `${detail}: ${code}`);
     this.name = 'BrokerError';
   }
 }

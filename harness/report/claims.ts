@@ -52,16 +52,20 @@ export function describeWitness(witness: Witness): string {
   return where === '' ? witness.note : `${where}: ${witness.note}`;
 }
 
-// C0 and C1 control characters and DEL. Message ids can come from a real broker's log (a phantom
-// is by definition something we did not write), so they may hold bytes that would move the
-// cursor or change colours if printed to a terminal as they are.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/gu;
+// C0 and C1 control characters and DEL, the line and paragraph separators, the bidirectional
+// overrides and the invisible zero-width characters (a byte order mark inside a key, say).
+// Message ids can come from a real broker's log (a phantom is by definition something we did not
+// write) and names from the user's files, so they may hold characters that would move the
+// cursor, change colours, break a line in a log viewer, reorder what the reader sees, or make
+// "topic is not a known field" name a key that only looks like `topic`.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/gu;
 
 /** Makes text safe for one line of terminal output: line breaks become spaces, controls escapes. */
 export function oneLine(text: string): string {
-  return text
-    .replace(/\s*[\r\n]+\s*/gu, ' ')
-    .replace(CONTROL, (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return text.replace(/\s*[\r\n]+\s*/gu, ' ').replace(CONTROL, (char) => {
+    const code = char.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
 }
 
 export type StatusCounts = Readonly<Record<ScenarioStatus, number>>;

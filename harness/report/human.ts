@@ -205,7 +205,8 @@ export class ProgressLine {
 
   show(text: string): void {
     if (!this.enabled) return;
-    this.io.stderr.write(`${CLEAR_LINE}${fitLine(text, this.io.columns)}`);
+    // The text names files and workloads from the user's input: escaped, it cannot move the cursor.
+    this.io.stderr.write(`${CLEAR_LINE}${fitLine(oneLine(text), this.io.columns)}`);
     this.shown = true;
   }
 

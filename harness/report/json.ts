@@ -1,9 +1,10 @@
 // The `--json` report: the RunResult exactly as spec/result.schema.json describes it, so other
 // tools can read a run without knowing anything about deliverycheck's code.
 
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { RunResult, ScenarioResult } from '../../spec/result.js';
+import { makeFolders } from '../output-paths.js';
 
 export interface RunResultInput {
   readonly version: string;
@@ -30,6 +31,6 @@ export function formatJson(run: RunResult): string {
 
 /** Writes a report file, making its folder first so `--json out/run.json` works in a fresh checkout. */
 export async function writeReportFile(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  await makeFolders(dirname(path));
   await writeFile(path, text, 'utf8');
 }

@@ -24,6 +24,7 @@ import { buildRunResult, formatJson, writeReportFile } from './report/json.js';
 import { formatRates, formatRatesMarkdown, scenarioRates } from './report/rates.js';
 import { formatJunit } from './report/junit.js';
 import { reproduceCommand, shellQuote } from './reproduce.js';
+import { INTERRUPTED_EXIT_CODE, watchInterrupts } from './interrupt.js';
 import type { RunOptions } from './runner.js';
 // The sensitivity module loads no broker and no runner until a check runs, so importing it here
 // keeps --help and argument errors as fast as before.
@@ -50,6 +51,11 @@ export interface CliIo {
   readonly columns?: number;
   /** The environment to read NO_COLOR and DELIVERYCHECK_DEBUG from; defaults to process.env. */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Aborted when the user interrupts (SIGINT, SIGTERM): the command stops, reports what finished
+   * and exits 130. Without an io object, main() watches the process's signals itself.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** The part of the loader's answer the CLI uses; `format()` gives one line naming file, line and field. */
@@ -95,6 +101,9 @@ Usage:
       --repeat N                    run every scenario N times, at seeds S, S+1, ..., and report
                                     per scenario how often each control witnessed and each claim held
       --rates FILE                  write those rates (or one run's results) as a Markdown table
+  deliverycheck check HISTORY...    judge recorded histories (files, or folders of *.jsonl) again:
+                                    the same verdicts and report as the run that wrote them
+      --json FILE, --junit FILE     as for run
   deliverycheck validate [PATH...]  check scenario files, run nothing
   deliverycheck adapters            list adapters, their capabilities and defect switches
   deliverycheck sensitivity [PATH...]
@@ -119,7 +128,7 @@ Usage:
   deliverycheck --help
 
 Exit codes: 0 every claim held (skips allowed), 1 a claim was violated,
-            2 bad input, setup failure or an error.
+            2 bad input, setup failure or an error, 130 interrupted (SIGINT, SIGTERM).
             sensitivity: 1 also when the baseline fails or a defect is caught by nothing;
             specificity: 1 when there is a false alarm.
             bench: 1 when a run lost or duplicated messages its modes forbid.
@@ -139,6 +148,12 @@ const RUN_OPTIONS = {
   'cluster-config': { type: 'string' },
   repeat: { type: 'string' },
   rates: { type: 'string' },
+} as const;
+
+const CHECK_OPTIONS = {
+  ...HELP_OPTION,
+  json: { type: 'string' },
+  junit: { type: 'string' },
 } as const;
 
 /** At most this many runs per scenario with --repeat, so a typo cannot start a week-long run. */
@@ -180,8 +195,20 @@ function processIo(): CliIo {
   };
 }
 
+/** The commands that stop cleanly on SIGINT and SIGTERM; the others end as Node ends them. */
+const INTERRUPTIBLE: ReadonlySet<string | undefined> = new Set(['run', 'check', 'sensitivity', 'specificity', 'bench']);
+
 /** Runs the command line and returns its exit code. */
-export async function main(argv: readonly string[], io: CliIo = processIo(), deps: CliDeps = defaultDeps): Promise<number> {
+export async function main(argv: readonly string[], givenIo?: CliIo, deps: CliDeps = defaultDeps): Promise<number> {
+  // Only the real process's signals are watched: a test that passes io passes its own signal.
+  const watch =
+    givenIo === undefined && INTERRUPTIBLE.has(argv[0])
+      ? watchInterrupts(
+          (line) => process.stderr.write(`${line}\n`),
+          (code) => process.exit(code),
+        )
+      : undefined;
+  const io = givenIo ?? { ...processIo(), ...(watch !== undefined ? { signal: watch.signal } : {}) };
   const env = io.env ?? process.env;
   try {
     return await dispatch(argv, { io, deps, env });
@@ -191,6 +218,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo(), dep
       io.stderr.write(`${error.stack}\n`);
     }
     return 2;
+  } finally {
+    watch?.dispose();
   }
 }
 
@@ -221,6 +250,8 @@ async function dispatch(argv: readonly string[], context: Context): Promise<numb
       return 0;
     case 'run':
       return runCommand(rest, context);
+    case 'check':
+      return checkCommand(rest, context);
     case 'validate':
       return validateCommand(rest, context);
     case 'adapters':
@@ -378,15 +409,18 @@ async function runCommand(args: readonly string[], context: Context): Promise<nu
     ...(values.brokers !== undefined ? ['--brokers', values.brokers] : []),
     ...(values['cluster-config'] !== undefined ? ['--cluster-config', values['cluster-config']] : []),
   ];
-  const options: RunOptions = { adapter, seed, defects, historyDir, clusterArgs };
+  const signal = io.signal;
+  const options: RunOptions = { adapter, seed, defects, historyDir, clusterArgs, ...(signal !== undefined ? { signal } : {}) };
   const results: ScenarioResult[] = [];
-  reporter.begin(loaded.scenarios.length * repeat);
+  const total = loaded.scenarios.length * repeat;
+  reporter.begin(total);
   try {
     // Repeated runs go round by round over the whole suite, so that an interrupted run has still
     // sampled every scenario, and a real broker's slow drift (a filling disk, a warming JIT)
     // spreads over all scenarios alike.
-    for (let round = 0; round < repeat; round += 1) {
+    rounds: for (let round = 0; round < repeat; round += 1) {
       for (const [index, scenario] of loaded.scenarios.entries()) {
+        if (signal?.aborted === true) break rounds;
         reporter.starting(round * loaded.scenarios.length + index + 1, scenario.file);
         const roundSeed = Math.min(LIMITS.seed, (seed ?? scenario.seed) + round);
         const result = await runGuarded(scenario, repeat === 1 ? options : { ...options, seed: roundSeed }, context);
@@ -401,6 +435,8 @@ async function runCommand(args: readonly string[], context: Context): Promise<nu
     });
   }
   reporter.end(results);
+  const interrupted = signal?.aborted === true;
+  if (interrupted) io.stdout.write(`interrupted: ${total - results.length} of ${total} runs not started\n`);
   const rates = scenarioRates(results);
   if (repeat > 1) io.stdout.write(`\n${formatRates(rates)}`);
   if (values.rates !== undefined) await writeReport(values.rates, formatRatesMarkdown(rates, adapter.name));
@@ -408,7 +444,41 @@ async function runCommand(args: readonly string[], context: Context): Promise<nu
   const run = buildRunResult({ version: packageVersion(), adapter: adapter.name, defects, scenarios: results });
   if (values.json !== undefined) await writeReport(values.json, formatJson(run));
   if (values.junit !== undefined) await writeReport(values.junit, formatJunit(run));
-  return exitCodeFor(results);
+  return interrupted ? INTERRUPTED_EXIT_CODE : exitCodeFor(results);
+}
+
+async function checkCommand(args: readonly string[], context: Context): Promise<number> {
+  const { values, positionals } = parseStrict(args, CHECK_OPTIONS, true, () =>
+    parseArgs({ args: [...args], options: CHECK_OPTIONS, strict: true, allowPositionals: true }),
+  );
+  if (values.help === true) {
+    context.io.stdout.write(USAGE);
+    return 0;
+  }
+  if (positionals.length === 0) throw new CliError(`check needs the histories to check (files, or folders of *.jsonl) ${SEE_HELP}`);
+  const { io, env } = context;
+  const { checkHistories, CheckInputError } = await import('./check-command.js');
+  let checked: Awaited<ReturnType<typeof checkHistories>>;
+  try {
+    checked = await checkHistories(positionals, io.signal);
+  } catch (error) {
+    if (!(error instanceof CheckInputError)) throw error;
+    for (const line of error.lines) io.stderr.write(`deliverycheck: ${oneLine(line)}\n`);
+    return 2;
+  }
+  // The same report as the run's, printed once every history is checked, in the run's order.
+  const reporter = new HumanReporter({ stdout: io.stdout, stderr: io.stderr, color: io.isTTY && !isSet(env.NO_COLOR), progress: false });
+  reporter.begin(checked.results.length);
+  for (const result of checked.results) reporter.finished(result);
+  reporter.end(checked.results);
+  // Several seeds of one scenario are a --repeat run's histories: its rates come back too.
+  const rates = scenarioRates(checked.results);
+  if (rates.length < checked.results.length) io.stdout.write(`\n${formatRates(rates)}`);
+  if (checked.interrupted) io.stdout.write('interrupted: not every history was checked\n');
+  const run = buildRunResult({ version: packageVersion(), adapter: checked.adapter, defects: checked.defects, scenarios: checked.results });
+  if (values.json !== undefined) await writeReport(values.json, formatJson(run));
+  if (values.junit !== undefined) await writeReport(values.junit, formatJunit(run));
+  return checked.interrupted ? INTERRUPTED_EXIT_CODE : exitCodeFor(checked.results);
 }
 
 /**

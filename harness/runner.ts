@@ -29,9 +29,10 @@ import type { MessageRef } from '../spec/history.js';
 import type { ScenarioResult } from '../spec/result.js';
 import type { Fault, Scenario } from '../spec/scenario.js';
 import type { TriggerKind } from '../spec/vocabulary.js';
-import { check, judge } from './checker.js';
 import { DeadlineError, withDeadline } from './deadline.js';
 import { errorText, HistoryRecorder, offsetsRecord, slug } from './history.js';
+import { InterruptedError, interruptionReason } from './interrupt.js';
+import { resultOfHistory } from './outcome.js';
 import { Random } from './random.js';
 import { reproduceCommand } from './reproduce.js';
 
@@ -46,6 +47,13 @@ export interface RunOptions {
   readonly operationTimeoutMs?: number;
   /** The command-line options that named the user's cluster, for the reproduce command. */
   readonly clusterArgs?: readonly string[];
+  /** Aborted when the user interrupts the run (SIGINT, SIGTERM): the scenario ends `interrupted`. */
+  readonly signal?: AbortSignal;
+}
+
+/** Errors that end the whole run rather than one operation: a missed deadline, an interruption. */
+function isFatal(error: unknown): boolean {
+  return error instanceof DeadlineError || error instanceof InterruptedError;
 }
 
 /** Settings of the run that are not part of the scenario language (yet). */
@@ -102,35 +110,23 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     await run.execute();
   } catch (error) {
     failure = error;
-  } finally {
+  }
+  try {
     await run.shutdown();
-    recorder.close();
+  } catch (error) {
+    failure ??= error;
   }
-  const history = historyPath === undefined ? {} : { history: historyPath };
-  const notes = run.notes.length > 0 ? { notes: run.notes } : {};
-  const checked = check(recorder.events);
-  if (failure !== undefined) {
-    return {
-      ...base,
-      ...history,
-      ...notes,
-      status: 'error',
-      reason: errorText(failure),
-      counts: checked.counts,
-      anomalies: {},
-      durationMs: elapsed(),
-    };
-  }
-  const judged = judge(checked, scenario.expect);
-  return {
-    ...base,
-    ...history,
-    ...notes,
-    status: judged.held ? 'passed' : 'failed',
-    counts: checked.counts,
-    anomalies: judged.anomalies,
+  // The end line says how the run stopped, so that the history alone gives this very result.
+  const stopped =
+    failure === undefined
+      ? {}
+      : { status: failure instanceof InterruptedError ? ('interrupted' as const) : ('error' as const), reason: errorText(failure) };
+  recorder.record({ type: 'end', ...stopped, ...(run.notes.length > 0 ? { notes: [...run.notes] } : {}) });
+  recorder.close();
+  return resultOfHistory(recorder.events, {
+    ...(historyPath === undefined ? {} : { history: historyPath }),
     durationMs: elapsed(),
-  };
+  });
 }
 
 /** suites/producer-acks/a.yaml with seed 7 → suites__producer-acks__a.seed-7.jsonl */
@@ -142,6 +138,30 @@ export function historyFileName(file: string, seed: number): string {
   return `${stem}.seed-${seed}.jsonl`;
 }
 
+
+interface Interruption {
+  /** Rejects with the InterruptedError `onAbort` returns when the signal aborts. */
+  readonly promise: Promise<never>;
+  /** Stops listening: a finished run must not keep a listener on a signal that outlives it. */
+  dispose(): void;
+}
+
+/**
+ * The interruption of one run by a signal; undefined without a signal. Its promise is never left
+ * unhandled: a run that is not interrupted never settles it, and one that is may have no
+ * operation racing it at that moment.
+ */
+function interruptionOf(signal: AbortSignal | undefined, onAbort: () => InterruptedError): Interruption | undefined {
+  if (signal === undefined) return undefined;
+  let fire: () => void = () => undefined;
+  const promise = new Promise<never>((_, reject) => {
+    fire = () => reject(onAbort());
+  });
+  promise.catch(() => undefined);
+  if (signal.aborted) queueMicrotask(fire);
+  else signal.addEventListener('abort', fire, { once: true });
+  return { promise, dispose: () => signal.removeEventListener('abort', fire) };
+}
 
 /** A crash of a consumer or producer that waits for its actor to reach the right point. */
 interface ArmedCrash {
@@ -166,6 +186,9 @@ class Run {
   private readonly armedProducerCrashes: ArmedCrash[] = [];
   private stopConsumers = false;
   private aborted: unknown;
+  /** Rejects when the run is interrupted; undefined when nothing can interrupt it. */
+  private readonly interruption: Interruption | undefined;
+  private currentPhase = 'setup';
   private readonly group: string;
   private readonly openClients = new Set<Producer | Consumer>();
 
@@ -178,11 +201,26 @@ class Run {
     this.opTimeoutMs = options.operationTimeoutMs ?? RUN.operationTimeoutMs;
     this.pendingFaults = [...scenario.faults];
     this.group = `deliverycheck-${seed}`;
+    this.interruption = interruptionOf(options.signal, () => this.interrupt());
   }
 
-  /** Runs an adapter operation under its deadline. */
+  /**
+   * Runs an adapter operation under its deadline; once the run is interrupted, it gives up at
+   * once, so that nothing waits for a broker after Ctrl-C.
+   */
   private op<T>(operation: Promise<T>, what: string, timeoutMs = this.opTimeoutMs): Promise<T> {
-    return withDeadline(operation, timeoutMs, what);
+    const bounded = withDeadline(operation, timeoutMs, what);
+    return this.interruption === undefined ? bounded : Promise.race([bounded, this.interruption.promise]);
+  }
+
+  /** Stops the run where it is: no more faults, no more sends or polls; every actor unwinds. */
+  private interrupt(): InterruptedError {
+    const reason = interruptionReason(this.options.signal as AbortSignal);
+    const error = new InterruptedError(`${reason} in phase ${this.currentPhase}`);
+    this.aborted ??= error;
+    this.stopConsumers = true;
+    this.pendingFaults.length = 0;
+    return error;
   }
 
   async execute(): Promise<void> {
@@ -197,6 +235,25 @@ class Run {
     };
     // A read-process-write pipeline writes to an output topic set up like the input topic.
     const pipeline = scenario.consumer.commit === 'transactional';
+    // The setup line comes first, before the adapter is even opened, so that every history, that
+    // of a run that could not open its adapter too, can be checked on its own.
+    const clusterArgs = this.options.clusterArgs ?? [];
+    this.recorder.record({
+      type: 'setup',
+      scenario: scenario.name,
+      file: scenario.file,
+      adapter: adapter.name,
+      seed: this.seed,
+      topic: topic.name,
+      partitions: topic.partitions,
+      ack: scenario.producer.ack,
+      commit: scenario.consumer.commit,
+      isolation: scenario.consumer.isolation,
+      defects: [...this.options.defects],
+      expect: { ...scenario.expect },
+      ...(clusterArgs.length > 0 ? { clusterArgs: [...clusterArgs] } : {}),
+    });
+    if (this.aborted !== undefined) throw this.aborted;
     this.session = await this.op(
       adapter.open({
         seed: this.seed,
@@ -212,19 +269,6 @@ class Run {
     );
     const session = this.session;
     this.recorder.clock = () => session.clock.now();
-    this.recorder.record({
-      type: 'setup',
-      scenario: scenario.name,
-      file: scenario.file,
-      adapter: adapter.name,
-      seed: this.seed,
-      topic: topic.name,
-      partitions: topic.partitions,
-      ack: scenario.producer.ack,
-      commit: scenario.consumer.commit,
-      isolation: scenario.consumer.isolation,
-      defects: [...this.options.defects],
-    });
 
     this.phase('workload');
     this.armTimeTriggers();
@@ -281,17 +325,20 @@ class Run {
 
   /** Closes every client and the session, whatever state the run ended in. */
   async shutdown(): Promise<void> {
+    this.interruption?.dispose();
     this.stopConsumers = true;
     this.aborted ??= new Error('the run ended');
+    // Not this.op: closing must go on after an interruption, under its deadline only.
     for (const client of this.openClients) {
-      await this.op(client.close(), 'closing a client').catch(() => undefined);
+      await withDeadline(client.close(), this.opTimeoutMs, 'closing a client').catch(() => undefined);
     }
     if (this.session !== undefined) {
-      await this.op(this.session.close(), 'closing the session');
+      await withDeadline(this.session.close(), this.opTimeoutMs, 'closing the session');
     }
   }
 
   private phase(name: string, note?: string): void {
+    this.currentPhase = name;
     this.recorder.record({ type: 'phase', name, ...(note === undefined ? {} : { note }) });
   }
 
@@ -398,7 +445,7 @@ class Run {
     } catch (error) {
       // A hung send is fatal to the run. It is handed to abort() rather than thrown, since this
       // promise may have nobody awaiting it when it settles.
-      if (error instanceof DeadlineError) this.abort(error);
+      if (isFatal(error)) this.abort(error);
       // A crashed producer's sends have no outcome: whether they were stored, only the drain knows.
       else if (currentGeneration() === generation) {
         this.recorder.record({ type: 'error', producer: index, id: message.id, error: errorText(error) });
@@ -429,7 +476,7 @@ class Run {
     this.openClients.delete(client);
     await this.op(how === 'close' ? client.close() : client.crash(), `${how === 'close' ? 'closing' : 'crashing'} a client`).catch(
       (error: unknown) => {
-        if (error instanceof DeadlineError) throw error;
+        if (isFatal(error)) throw error;
       },
     );
   }
@@ -532,7 +579,7 @@ class Run {
             results.set(message.id, result);
           })
           .catch((error: unknown) => {
-            if (error instanceof DeadlineError) this.abort(error);
+            if (isFatal(error)) this.abort(error);
             errors.push(`${message.id}: ${errorText(error)}`);
           })
           .finally(() => inFlight.delete(sending));
@@ -547,7 +594,7 @@ class Run {
       await this.op(producer.commitTransaction(), `producer ${index} committing a transaction`);
       return { kind: 'committed', results };
     } catch (error) {
-      if (error instanceof DeadlineError) throw error;
+      if (isFatal(error)) throw error;
       return { kind: 'failed', error: errorText(error) };
     }
   }
@@ -657,7 +704,7 @@ class Run {
       this.recorder.record({ type: 'commit', consumer: index, offsets });
       return true;
     } catch (error) {
-      if (error instanceof DeadlineError) throw error;
+      if (isFatal(error)) throw error;
       this.recorder.record({ type: 'commit-error', consumer: index, offsets, error: errorText(error) });
       return false;
     }
@@ -718,18 +765,18 @@ class Run {
               crashed = await this.crashPoint(consumer, index, 'after-commit', producer);
             }
           } catch (error) {
-            if (error instanceof DeadlineError) throw error;
+            if (isFatal(error)) throw error;
             this.recorder.record({ type: 'commit-error', consumer: index, offsets: offsetsRecord(offsets), error: errorText(error) });
             // Whatever the transaction wrote is aborted (now, or by the successor's fencing), so
             // the input goes back to the committed offsets and a fresh producer takes over.
             await this.op(producer.abortTransaction(), `pipeline ${index} aborting`).catch((abortError: unknown) => {
-              if (abortError instanceof DeadlineError) throw abortError;
+              if (isFatal(abortError)) throw abortError;
             });
             await this.drop(producer, 'close');
             producer = await this.openTransactionalProducer(index, 'output');
             await this.op(consumer.seekToCommitted(), `consumer ${index} going back to the committed offsets`).catch(
               (seekError: unknown) => {
-                if (seekError instanceof DeadlineError) throw seekError;
+                if (isFatal(seekError)) throw seekError;
               },
             );
           }

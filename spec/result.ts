@@ -45,10 +45,14 @@ export interface ScenarioResult {
   readonly name: string;
   readonly seed: number;
   readonly status: ScenarioStatus;
-  /** Why a scenario was skipped or ended in error. */
+  /** Why a scenario was skipped, ended in error or was interrupted. */
   readonly reason?: string;
   readonly counts: Counts;
   readonly anomalies: { readonly [A in Anomaly]?: AnomalyVerdict };
+  /**
+   * Real milliseconds the scenario took: its run, or under `deliverycheck check` the reading and
+   * checking of its history (a history keeps no real time, so that it stays byte-identical).
+   */
   readonly durationMs: number;
   /** The command that reproduces this result. */
   readonly reproduce: string;
@@ -135,7 +139,7 @@ export const resultSchema = {
         },
         allOf: [
           {
-            if: { properties: { status: { enum: ['skipped', 'error'] } } },
+            if: { properties: { status: { enum: ['skipped', 'error', 'interrupted'] } } },
             then: { properties: { reason: true }, required: ['reason'] },
           },
         ],

@@ -112,7 +112,8 @@ export const GUARANTEE_ALLOWS: Readonly<Record<Guarantee, readonly Anomaly[]>> =
   'exactly-once': [],
 };
 
-export const SCENARIO_STATUSES = ['passed', 'failed', 'skipped', 'error'] as const;
+/** `interrupted`: the run was stopped (SIGINT, SIGTERM) before this scenario's verdict. */
+export const SCENARIO_STATUSES = ['passed', 'failed', 'skipped', 'error', 'interrupted'] as const;
 export type ScenarioStatus = (typeof SCENARIO_STATUSES)[number];
 
 /** The kinds of line in a history; spec/history.md describes each. */
@@ -129,6 +130,7 @@ export const HISTORY_EVENT_TYPES = [
   'fault',
   'info',
   'drain',
+  'end',
 ] as const;
 export type HistoryEventType = (typeof HISTORY_EVENT_TYPES)[number];
 

@@ -3,7 +3,8 @@
 // the JUnit file share these words, so a developer sees the same sentence in a terminal and in CI.
 
 import type { AnomalyVerdict, ScenarioResult, Witness } from '../../spec/result.js';
-import { ANOMALIES, type Anomaly, type ScenarioStatus } from '../../spec/vocabulary.js';
+import { ANOMALIES, SCENARIO_STATUSES, type Anomaly, type ScenarioStatus } from '../../spec/vocabulary.js';
+import { INTERRUPTED_EXIT_CODE } from '../interrupt.js';
 
 export interface ViolatedClaim {
   readonly anomaly: Anomaly;
@@ -67,14 +68,18 @@ export function oneLine(text: string): string {
 export type StatusCounts = Readonly<Record<ScenarioStatus, number>>;
 
 export function countStatuses(results: readonly ScenarioResult[]): StatusCounts {
-  const counts: Record<ScenarioStatus, number> = { passed: 0, failed: 0, skipped: 0, error: 0 };
+  const counts = Object.fromEntries(SCENARIO_STATUSES.map((status) => [status, 0])) as Record<ScenarioStatus, number>;
   for (const result of results) counts[result.status] += 1;
   return counts;
 }
 
-/** The exit code of a run: 2 when any scenario ended in error, else 1 when any failed, else 0. */
-export function exitCodeFor(results: readonly ScenarioResult[]): 0 | 1 | 2 {
+/**
+ * The exit code of a run: 130 when a scenario was interrupted (as a shell reports Ctrl-C), else
+ * 2 when any scenario ended in error, else 1 when any failed, else 0.
+ */
+export function exitCodeFor(results: readonly ScenarioResult[]): 0 | 1 | 2 | typeof INTERRUPTED_EXIT_CODE {
   const counts = countStatuses(results);
+  if (counts.interrupted > 0) return INTERRUPTED_EXIT_CODE;
   if (counts.error > 0) return 2;
   if (counts.failed > 0) return 1;
   return 0;

@@ -30,13 +30,14 @@ const STATUS_WORDS: Readonly<Record<ScenarioStatus, string>> = {
   failed: 'FAIL',
   skipped: 'SKIP',
   error: 'ERROR',
+  interrupted: 'INTR',
 };
 
 function statusWord(status: ScenarioStatus, style: HumanStyle): string {
   // Padding first, so colour codes do not count against the column width.
   const word = STATUS_WORDS[status].padEnd(5);
   if (status === 'passed') return green(style)(word);
-  if (status === 'skipped') return yellow(style)(word);
+  if (status === 'skipped' || status === 'interrupted') return yellow(style)(word);
   return bold(style)(red(style)(word));
 }
 
@@ -82,6 +83,8 @@ export function formatSummary(results: readonly ScenarioResult[], style: HumanSt
     part(counts.skipped, `${counts.skipped} skipped`, yellow(style)),
     ', ',
     part(counts.error, plural(counts.error, 'error'), red(style)),
+    // Said only when it happened, so the usual summary keeps its four parts.
+    counts.interrupted > 0 ? `, ${yellow(style)(`${counts.interrupted} interrupted`)}` : '',
   ].join('');
 }
 
@@ -92,9 +95,9 @@ export function formatSummary(results: readonly ScenarioResult[], style: HumanSt
 export function formatDetails(results: readonly ScenarioResult[], style: HumanStyle): string {
   const blocks: string[] = [];
   for (const result of results) {
-    if (result.status !== 'failed' && result.status !== 'error') continue;
+    if (result.status !== 'failed' && result.status !== 'error' && result.status !== 'interrupted') continue;
     const lines = [head(result, style)];
-    if (result.status === 'error') lines.push(`  ${oneLine(result.reason ?? 'the scenario ended in an error')}`);
+    if (result.status !== 'failed') lines.push(`  ${oneLine(result.reason ?? `the scenario ended: ${result.status}`)}`);
     for (const claim of violatedClaims(result)) {
       lines.push(`  ${describeClaim(claim)}`);
       const shown = claim.verdict.witnesses.slice(0, WITNESSES_SHOWN);

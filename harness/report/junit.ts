@@ -87,19 +87,20 @@ function testcase(result: ScenarioResult): string[] {
       `      <failure${attributes([['message', message], ['type', 'violated-claim']])}>` +
         `${escapeXmlText(failureBody(result))}</failure>`,
     );
-  } else if (result.status === 'error') {
-    const reason = result.reason ?? 'the scenario ended in an error';
+  } else if (result.status === 'error' || result.status === 'interrupted') {
+    // An interrupted scenario reached no verdict: for CI that is an error, of its own type.
+    const reason = result.reason ?? `the scenario ended: ${result.status}`;
     const body = [reason, `reproduce: ${result.reproduce}`];
     if (result.history !== undefined) body.push(`history: ${result.history}`);
     children.push(
-      `      <error${attributes([['message', reason], ['type', 'error']])}>${escapeXmlText(body.join('\n'))}</error>`,
+      `      <error${attributes([['message', reason], ['type', result.status]])}>${escapeXmlText(body.join('\n'))}</error>`,
     );
   } else if (result.status === 'skipped') {
     children.push(`      <skipped${attributes([['message', result.reason ?? 'skipped']])}/>`);
   }
   // Notes matter for passed scenarios too: a pass whose fault never fired proves little.
   const output = [...(result.notes ?? []).map((note) => `note: ${note}`)];
-  if (result.history !== undefined && result.status !== 'failed' && result.status !== 'error') {
+  if (result.history !== undefined && (result.status === 'passed' || result.status === 'skipped')) {
     output.push(`history: ${result.history}`);
   }
   if (output.length > 0) children.push(`      <system-out>${escapeXmlText(output.join('\n'))}</system-out>`);
@@ -114,7 +115,7 @@ export function formatJunit(run: RunResult): string {
   const totals = [
     ['tests', run.scenarios.length],
     ['failures', counts.failed],
-    ['errors', counts.error],
+    ['errors', counts.error + counts.interrupted],
     ['skipped', counts.skipped],
     ['time', seconds(totalMs)],
   ] as const;

@@ -8,6 +8,7 @@
 
 import type { ScenarioResult } from '../../spec/result.js';
 import { ANOMALIES, type Anomaly, type ScenarioStatus } from '../../spec/vocabulary.js';
+import { countStatuses } from './claims.js';
 
 /** One scenario's results over its repeated runs. */
 export interface ScenarioRates {
@@ -24,18 +25,22 @@ export interface ScenarioRates {
   readonly reason?: string;
 }
 
-/** Groups results by scenario file, in the order the files first appear, and counts. */
-export function scenarioRates(results: readonly ScenarioResult[]): ScenarioRates[] {
+/** Results by scenario file, in the order the files first appear. */
+export function resultsByFile(results: readonly ScenarioResult[]): Map<string, ScenarioResult[]> {
   const byFile = new Map<string, ScenarioResult[]>();
   for (const result of results) {
     const runs = byFile.get(result.file);
     if (runs === undefined) byFile.set(result.file, [result]);
     else runs.push(result);
   }
-  return [...byFile.values()].map((runs) => {
+  return byFile;
+}
+
+/** Groups results by scenario file, in the order the files first appear, and counts. */
+export function scenarioRates(results: readonly ScenarioResult[]): ScenarioRates[] {
+  return [...resultsByFile(results).values()].map((runs) => {
     const first = runs[0] as ScenarioResult;
-    const statuses: Record<ScenarioStatus, number> = { passed: 0, failed: 0, skipped: 0, error: 0 };
-    for (const run of runs) statuses[run.status] += 1;
+    const statuses = countStatuses(runs);
     const checkedRuns = runs.filter((run) => run.status === 'passed' || run.status === 'failed');
     const witnessed: { anomaly: Anomaly; runs: number }[] = [];
     const violated: { anomaly: Anomaly; runs: number }[] = [];
@@ -63,7 +68,7 @@ export function scenarioRates(results: readonly ScenarioResult[]): ScenarioRates
 /** What one scenario's row says, in words: "lost witnessed 3/3", "claims held 3/3". */
 export function describeRates(rates: ScenarioRates): string {
   if (rates.checked === 0) {
-    const status = rates.statuses.error > 0 ? 'error' : 'skipped';
+    const status = rates.statuses.error > 0 ? 'error' : rates.statuses.interrupted > 0 ? 'interrupted' : 'skipped';
     return rates.reason === undefined ? status : `${status}: ${rates.reason}`;
   }
   const parts: string[] = [];
@@ -78,6 +83,7 @@ export function describeRates(rates: ScenarioRates): string {
     );
   }
   if (rates.statuses.error > 0) parts.push(`${rates.statuses.error} error`);
+  if (rates.statuses.interrupted > 0) parts.push(`${rates.statuses.interrupted} interrupted`);
   return parts.join('; ');
 }
 
@@ -94,7 +100,7 @@ export function formatRatesMarkdown(all: readonly ScenarioRates[], adapter: stri
     `| scenario (adapter ${adapter}) | runs | passed | result |`,
     '|---|---:|---:|---|',
     ...all.map((rates) => {
-      const runs = rates.statuses.passed + rates.statuses.failed + rates.statuses.error + rates.statuses.skipped;
+      const runs = Object.values(rates.statuses).reduce((sum, count) => sum + count, 0);
       const scenario = rates.file.replace(/^.*?suites\//, '').replace(/\.yaml$/, '');
       return `| ${scenario} | ${runs} | ${rates.statuses.passed} | ${describeRates(rates).replace(/\|/g, '\\|')} |`;
     }),

@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { setTimeout as delay } from 'node:timers/promises';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import type { RunResult } from '../../spec/result.js';
@@ -78,6 +79,46 @@ describe('deliverycheck check', () => {
     expect(result?.status).toBe('error');
     expect(result?.anomalies).toEqual({});
   }, 60_000);
+
+  it('checks the history a SIGKILLed run left: a prefix of the whole history, ending in a whole line', async () => {
+    const dir = scratch();
+    const child = execa('node', [bin, 'run', 'suites', '--history', dir], { cwd: root, reject: false, env: { NO_COLOR: '1' } });
+    // Killed in the middle of its second scenario, well before any 64 KB buffer would fill again.
+    let partialName: string | undefined;
+    const startedMs = performance.now();
+    while (partialName === undefined && performance.now() - startedMs < 60_000) {
+      await delay(5);
+      const names = readdirSync(dir).sort();
+      if (names.length < 2) continue;
+      partialName = names.find((name) => {
+        const text = readFileSync(join(dir, name), 'utf8');
+        return text.length > 20_000 && !text.includes('"type":"end"');
+      });
+    }
+    child.kill('SIGKILL');
+    await child;
+    expect(partialName).toBeDefined();
+    // The scenario seen unfinished may have finished before the kill landed; the one after it has not.
+    partialName = readdirSync(dir).find((name) => {
+      const text = readFileSync(join(dir, name), 'utf8');
+      return text !== '' && !text.includes('"type":"end"');
+    });
+    expect(partialName).toBeDefined();
+    const partialPath = join(dir, partialName as string);
+    const partial = readFileSync(partialPath, 'utf8');
+    expect(partial.endsWith('\n')).toBe(true);
+    expect(partial).not.toContain('"type":"end"');
+    const setup = JSON.parse(partial.slice(0, partial.indexOf('\n'))) as { file: string; seed: number };
+    // The same scenario and seed give the same history byte for byte: the killed one is its prefix.
+    const whole = scratch();
+    await deliverycheck(['run', setup.file, '--seed', String(setup.seed), '--history', whole]);
+    const complete = readFileSync(join(whole, partialName as string), 'utf8');
+    expect(complete.startsWith(partial)).toBe(true);
+    const check = await deliverycheck(['check', partialPath]);
+    expect(check.exitCode).toBe(2);
+    expect(check.stderr).toBe('');
+    expect(check.stdout).toMatch(/ERROR .* partial history: it ends at line \d+ in phase [a-z-]+, before the drain finished/);
+  }, 120_000);
 
   it('refuses what is not a history with one line naming the file and the line, and exits 2', async () => {
     const dir = scratch();

@@ -429,10 +429,7 @@ async function runCommand(args: readonly string[], context: Context): Promise<nu
       }
     }
   } finally {
-    // What the adapter started for the run, such as a local Kafka cluster, ends with the run.
-    await adapter.dispose?.().catch((error: unknown) => {
-      io.stderr.write(`deliverycheck: adapter ${adapter.name} could not stop what it started: ${errorLine(error)}\n`);
-    });
+    await disposeAdapter(adapter, io);
   }
   reporter.end(results);
   const interrupted = signal?.aborted === true;
@@ -513,6 +510,46 @@ async function runGuarded(scenario: Scenario, options: RunOptions, context: Cont
       }),
     };
   }
+}
+
+/** What the adapter started for the command, such as a local Kafka cluster, ends with it. */
+async function disposeAdapter(adapter: Adapter, io: CliIo): Promise<void> {
+  await adapter.dispose?.().catch((error: unknown) => {
+    io.stderr.write(`deliverycheck: adapter ${adapter.name} could not stop what it started: ${errorLine(error)}\n`);
+  });
+}
+
+/** Thrown through sensitivity and specificity once the user interrupts, to stop their loops. */
+class StopRequested extends Error {}
+
+/**
+ * runGuarded for the commands that run many scenarios: each run gets the command's signal, and
+ * once it aborts, the run in progress ends `interrupted` and the loop ends with it. `rethrow`
+ * turns that end into undefined and passes any other error on.
+ */
+function interruptibleRunner(context: Context): {
+  run: (scenario: Scenario, options: RunOptions) => Promise<ScenarioResult>;
+  rethrow: (error: unknown) => undefined;
+  runs: () => number;
+} {
+  const signal = context.io.signal;
+  // A function, not a field read, since the signal aborts while a run is awaited.
+  const stopped = (): boolean => signal?.aborted === true;
+  let finished = 0;
+  return {
+    run: async (scenario, options) => {
+      if (stopped()) throw new StopRequested();
+      const result = await runGuarded(scenario, signal === undefined ? options : { ...options, signal }, context);
+      if (stopped()) throw new StopRequested();
+      finished += 1;
+      return result;
+    },
+    rethrow: (error) => {
+      if (error instanceof StopRequested) return undefined;
+      throw error;
+    },
+    runs: () => finished,
+  };
 }
 
 async function writeReport(path: string, text: string): Promise<void> {
@@ -644,8 +681,9 @@ async function sensitivityCommand(args: readonly string[], context: Context): Pr
   const { io } = context;
   const progress = new ProgressLine(io, drawsProgress(io));
   const width = Math.max(...adapter.defects.map((defect) => defect.name.length));
+  const interruptible = interruptibleRunner(context);
   const matrix = await sensitivityMatrix(loaded.scenarios, adapter, {
-    runScenario: (scenario, options) => runGuarded(scenario, options, context),
+    runScenario: interruptible.run,
     onProgress: (step: RunStep) => {
       const phase = step.defect === undefined ? 'baseline' : `defect ${step.defect}`;
       progress.show(`[${step.position}/${step.total}] ${phase}: running ${oneLine(step.scenario.file)}`);
@@ -659,8 +697,14 @@ async function sensitivityCommand(args: readonly string[], context: Context): Pr
       progress.clear();
       io.stdout.write(`${row.defect.name.padEnd(width)}  ${formatDefectLine(row)}\n`);
     },
-  });
+  })
+    .catch(interruptible.rethrow)
+    .finally(() => disposeAdapter(adapter, io));
   progress.clear();
+  if (matrix === undefined) {
+    io.stdout.write(`\ninterrupted after ${interruptible.runs()} runs: the matrix is incomplete, and no file was written or compared\n`);
+    return INTERRUPTED_EXIT_CODE;
+  }
   io.stdout.write(`\n${formatMatrixSummary(matrix)}\n`);
 
   const markdownFile = values.markdown ?? values.check;
@@ -710,19 +754,28 @@ async function specificityCommand(args: readonly string[], context: Context): Pr
 
   const { io } = context;
   const progress = new ProgressLine(io, drawsProgress(io));
+  const interruptible = interruptibleRunner(context);
+  let alarmsSoFar = 0;
   const result = await specificityCheck(loaded.scenarios, adapter, {
     seeds,
     firstSeed,
-    runScenario: (scenario, options) => runGuarded(scenario, options, context),
+    runScenario: interruptible.run,
     onProgress: (step: RunStep) => {
       progress.show(`[${step.position}/${step.total}] seed ${step.seed}: running ${oneLine(step.scenario.file)}`);
     },
     onFalseAlarm: (alarm) => {
+      alarmsSoFar += 1;
       progress.clear();
       io.stdout.write(formatAlarm(alarm));
     },
-  });
+  })
+    .catch(interruptible.rethrow)
+    .finally(() => disposeAdapter(adapter, io));
   progress.clear();
+  if (result === undefined) {
+    io.stdout.write(`\ninterrupted after ${interruptible.runs()} runs, ${alarmsSoFar} false ${alarmsSoFar === 1 ? 'alarm' : 'alarms'} by then\n`);
+    return INTERRUPTED_EXIT_CODE;
+  }
   const alarms = result.falseAlarms.length;
   const lastSeed = firstSeed + seeds - 1;
   const scenarios = loaded.scenarios.length;

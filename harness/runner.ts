@@ -158,7 +158,8 @@ function interruptionOf(signal: AbortSignal | undefined, onAbort: () => Interrup
     fire = () => reject(onAbort());
   });
   promise.catch(() => undefined);
-  if (signal.aborted) queueMicrotask(fire);
+  // Already aborted: the run is interrupted before it opens anything.
+  if (signal.aborted) fire();
   else signal.addEventListener('abort', fire, { once: true });
   return { promise, dispose: () => signal.removeEventListener('abort', fire) };
 }
@@ -254,19 +255,22 @@ class Run {
       ...(clusterArgs.length > 0 ? { clusterArgs: [...clusterArgs] } : {}),
     });
     if (this.aborted !== undefined) throw this.aborted;
-    this.session = await this.op(
-      adapter.open({
-        seed: this.seed,
-        brokers: scenario.cluster.brokers,
-        topic,
-        ...(pipeline ? { outputTopic: { ...topic, name: `${topic.name}-output` } } : {}),
-        defects: this.options.defects,
-        faults: [...new Set(scenario.faults.map((fault) => fault.do))],
-        info: (source, message) => this.recorder.record({ type: 'info', source, message }),
-      }),
-      `opening adapter ${adapter.name}`,
-      RUN.openTimeoutMs,
-    );
+    const opening = adapter.open({
+      seed: this.seed,
+      brokers: scenario.cluster.brokers,
+      topic,
+      ...(pipeline ? { outputTopic: { ...topic, name: `${topic.name}-output` } } : {}),
+      defects: this.options.defects,
+      faults: [...new Set(scenario.faults.map((fault) => fault.do))],
+      info: (source, message) => this.recorder.record({ type: 'info', source, message }),
+    });
+    try {
+      this.session = await this.op(opening, `opening adapter ${adapter.name}`, RUN.openTimeoutMs);
+    } catch (error) {
+      // A session that opens after the run gave up on it (a deadline, an interruption) is closed then.
+      opening.then((late) => late.close(), () => undefined).catch(() => undefined);
+      throw error;
+    }
     const session = this.session;
     this.recorder.clock = () => session.clock.now();
 

@@ -142,40 +142,40 @@ function scanSend(text: string, i: number, t: number): HistoryEvent | undefined 
   return { i, t, type: 'send', id, producer, seq, key };
 }
 
+/** The id, partition and offset read by readPlace. */
+let placeId = '';
+let placePartition = 0;
+let placeOffset = 0;
+
+/** `"id":"…","partition":N,"offset":N}` at `at`, the tail of ack, process and drain lines. */
+function readPlace(text: string): boolean {
+  if (!expect(text, '"id":')) return false;
+  const id = readString(text);
+  if (id === undefined || !expect(text, ',"partition":')) return false;
+  placePartition = readInteger(text);
+  if (placePartition < 0 || !expect(text, ',"offset":')) return false;
+  placeOffset = readInteger(text);
+  // A drain line's `aborted` and `output` are rare: such lines go to JSON.parse.
+  if (placeOffset < 0 || !expect(text, '}')) return false;
+  placeId = id;
+  return true;
+}
+
 function scanAck(text: string, i: number, t: number): HistoryEvent | undefined {
   if (!expect(text, 'ack","producer":')) return undefined;
   const producer = readInteger(text);
-  if (producer < 0 || !expect(text, ',"id":')) return undefined;
-  const id = readString(text);
-  if (id === undefined || !expect(text, ',"partition":')) return undefined;
-  const partition = readInteger(text);
-  if (partition < 0 || !expect(text, ',"offset":')) return undefined;
-  const offset = readInteger(text);
-  if (offset < 0 || !expect(text, '}')) return undefined;
-  return { i, t, type: 'ack', producer, id, partition, offset };
+  if (producer < 0 || !expect(text, ',') || !readPlace(text)) return undefined;
+  return { i, t, type: 'ack', producer, id: placeId, partition: placePartition, offset: placeOffset };
 }
 
 function scanProcess(text: string, i: number, t: number): HistoryEvent | undefined {
   if (!expect(text, 'process","consumer":')) return undefined;
   const consumer = readInteger(text);
-  if (consumer < 0 || !expect(text, ',"id":')) return undefined;
-  const id = readString(text);
-  if (id === undefined || !expect(text, ',"partition":')) return undefined;
-  const partition = readInteger(text);
-  if (partition < 0 || !expect(text, ',"offset":')) return undefined;
-  const offset = readInteger(text);
-  if (offset < 0 || !expect(text, '}')) return undefined;
-  return { i, t, type: 'process', consumer, id, partition, offset };
+  if (consumer < 0 || !expect(text, ',') || !readPlace(text)) return undefined;
+  return { i, t, type: 'process', consumer, id: placeId, partition: placePartition, offset: placeOffset };
 }
 
 function scanDrain(text: string, i: number, t: number): HistoryEvent | undefined {
-  if (!expect(text, 'drain","id":')) return undefined;
-  const id = readString(text);
-  if (id === undefined || !expect(text, ',"partition":')) return undefined;
-  const partition = readInteger(text);
-  if (partition < 0 || !expect(text, ',"offset":')) return undefined;
-  const offset = readInteger(text);
-  // `aborted` and `output` are rare: such lines go to JSON.parse.
-  if (offset < 0 || !expect(text, '}')) return undefined;
-  return { i, t, type: 'drain', id, partition, offset };
+  if (!expect(text, 'drain",') || !readPlace(text)) return undefined;
+  return { i, t, type: 'drain', id: placeId, partition: placePartition, offset: placeOffset };
 }

@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import type { Adapter } from '../adapters/contract.js';
 import { adapterNames, loadAdapter } from '../adapters/registry.js';
 import { withDeadline } from '../harness/deadline.js';
+import { INTERRUPTED_EXIT_CODE } from '../harness/interrupt.js';
 import { ProgressLine, type TextSink } from '../harness/report/human.js';
 import { checkOutputPaths, OutputPathError, outputFile } from '../harness/output-paths.js';
 import { oneLine } from '../harness/report/claims.js';
@@ -46,6 +47,8 @@ export interface BenchIo {
   readonly stderrIsTTY?: boolean;
   /** The terminal's width, so the progress line never wraps. */
   readonly columns?: number;
+  /** Aborted on SIGINT or SIGTERM: no step starts after it, and what ran is reported; exit 130. */
+  readonly signal?: AbortSignal;
 }
 
 /** What the command drives; tests may replace the registry. */
@@ -235,6 +238,9 @@ async function bench(args: readonly string[], io: BenchIo, deps: BenchDeps): Pro
     io.stdout.write(`${formatTableHeader(widths)}\n`);
     const runs: BenchRun[] = [];
     for (const [position, entry] of plan.entries()) {
+      // An interrupted benchmark lets its step in progress finish (a step is bounded in time) and
+      // starts no other.
+      if (io.signal?.aborted === true) break;
       const show = (state: StepProgress) =>
         progress.show(describeProgress(position + 1, plan.length, entry.workload, entry.adapter.name, entry.rate, state));
       show({ phase: 'open', sent: 0, total: 0, acknowledged: 0, processed: 0 });
@@ -271,6 +277,10 @@ async function bench(args: readonly string[], io: BenchIo, deps: BenchDeps): Pro
     }
     if (chart !== undefined) {
       await writeOutput(chart, /\.svg$/iu.test(chart) ? renderBenchSvg(result) : renderBenchHtml(result));
+    }
+    if (io.signal?.aborted === true) {
+      io.stdout.write(`interrupted: ${plan.length - runs.length} of ${plan.length} steps not run\n`);
+      return INTERRUPTED_EXIT_CODE;
     }
     if (runs.some((run) => run.status === 'error')) return 2;
     if (runs.some((run) => run.status === 'failed')) return 1;

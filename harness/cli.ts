@@ -24,6 +24,7 @@ import { buildRunResult, formatJson, writeReportFile } from './report/json.js';
 import { formatRates, formatRatesMarkdown, scenarioRates } from './report/rates.js';
 import { formatJunit } from './report/junit.js';
 import { reproduceCommand, shellQuote } from './reproduce.js';
+import { INTERRUPTED_EXIT_CODE, watchInterrupts } from './interrupt.js';
 import type { RunOptions } from './runner.js';
 // The sensitivity module loads no broker and no runner until a check runs, so importing it here
 // keeps --help and argument errors as fast as before.
@@ -51,6 +52,11 @@ export interface CliIo {
   readonly columns?: number;
   /** The environment to read NO_COLOR and DELIVERYCHECK_DEBUG from; defaults to process.env. */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Aborted when the user interrupts (SIGINT, SIGTERM): the command stops, reports what finished
+   * and exits 130. Without an io object, main() watches the process's signals itself.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** The part of the loader's answer the CLI uses; `format()` gives one line naming file, line and field. */
@@ -96,6 +102,9 @@ Usage:
       --repeat N                    run every scenario N times, at seeds S, S+1, ..., and report
                                     per scenario how often each control witnessed and each claim held
       --rates FILE                  write those rates (or one run's results) as a Markdown table
+  deliverycheck check HISTORY...    judge recorded histories (files, or folders of *.jsonl) again:
+                                    the same verdicts and report as the run that wrote them
+      --json FILE, --junit FILE     as for run
   deliverycheck validate [PATH...]  check scenario files, run nothing
   deliverycheck adapters            list adapters, their capabilities and defect switches
   deliverycheck sensitivity [PATH...]
@@ -130,7 +139,8 @@ Usage:
 
 Exit codes: 0 every claim held (skips allowed), 1 a claim was violated,
             2 bad input, setup failure, an error, or an inconclusive run
-              (too little happened for a verdict: see expect.minimum).
+              (too little happened for a verdict: see expect.minimum);
+            130 interrupted (SIGINT, SIGTERM).
             sensitivity: 1 also when the baseline fails or a defect is caught by nothing;
             specificity: 1 when there is a false alarm;
             causality: 1 when a control's anomaly persists without its faults.
@@ -151,6 +161,12 @@ const RUN_OPTIONS = {
   'cluster-config': { type: 'string' },
   repeat: { type: 'string' },
   rates: { type: 'string' },
+} as const;
+
+const CHECK_OPTIONS = {
+  ...HELP_OPTION,
+  json: { type: 'string' },
+  junit: { type: 'string' },
 } as const;
 
 /** At most this many runs per scenario with --repeat, so a typo cannot start a week-long run. */
@@ -197,8 +213,20 @@ function processIo(): CliIo {
   };
 }
 
+/** The commands that stop cleanly on SIGINT and SIGTERM; the others end as Node ends them. */
+const INTERRUPTIBLE: ReadonlySet<string | undefined> = new Set(['run', 'check', 'sensitivity', 'specificity', 'bench']);
+
 /** Runs the command line and returns its exit code. */
-export async function main(argv: readonly string[], io: CliIo = processIo(), deps: CliDeps = defaultDeps): Promise<number> {
+export async function main(argv: readonly string[], givenIo?: CliIo, deps: CliDeps = defaultDeps): Promise<number> {
+  // Only the real process's signals are watched: a test that passes io passes its own signal.
+  const watch =
+    givenIo === undefined && INTERRUPTIBLE.has(argv[0])
+      ? watchInterrupts(
+          (line) => process.stderr.write(`${line}\n`),
+          (code) => process.exit(code),
+        )
+      : undefined;
+  const io = givenIo ?? { ...processIo(), ...(watch !== undefined ? { signal: watch.signal } : {}) };
   const env = io.env ?? process.env;
   try {
     return await dispatch(argv, { io, deps, env });
@@ -209,6 +237,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo(), dep
       io.stderr.write(`${error.stack}\n`);
     }
     return 2;
+  } finally {
+    watch?.dispose();
   }
 }
 
@@ -239,6 +269,8 @@ async function dispatch(argv: readonly string[], context: Context): Promise<numb
       return 0;
     case 'run':
       return runCommand(rest, context);
+    case 'check':
+      return checkCommand(rest, context);
     case 'validate':
       return validateCommand(rest, context);
     case 'adapters':
@@ -442,15 +474,18 @@ async function runCommand(args: readonly string[], context: Context): Promise<nu
     ...(values.brokers !== undefined ? ['--brokers', values.brokers] : []),
     ...(values['cluster-config'] !== undefined ? ['--cluster-config', values['cluster-config']] : []),
   ];
-  const options: RunOptions = { adapter, seed, defects, historyDir, clusterArgs };
+  const signal = io.signal;
+  const options: RunOptions = { adapter, seed, defects, historyDir, clusterArgs, ...(signal !== undefined ? { signal } : {}) };
   const results: ScenarioResult[] = [];
-  reporter.begin(loaded.scenarios.length * repeat);
+  const total = loaded.scenarios.length * repeat;
+  reporter.begin(total);
   try {
     // Repeated runs go round by round over the whole suite, so that an interrupted run has still
     // sampled every scenario, and a real broker's slow drift (a filling disk, a warming JIT)
     // spreads over all scenarios alike.
-    for (let round = 0; round < repeat; round += 1) {
+    rounds: for (let round = 0; round < repeat; round += 1) {
       for (const [index, scenario] of loaded.scenarios.entries()) {
+        if (signal?.aborted === true) break rounds;
         reporter.starting(round * loaded.scenarios.length + index + 1, scenario.file);
         // checkSeedRoom and checkScenarioSeedRoom made sure this stays a valid seed.
         const roundSeed = (seed ?? scenario.seed) + round;
@@ -460,12 +495,11 @@ async function runCommand(args: readonly string[], context: Context): Promise<nu
       }
     }
   } finally {
-    // What the adapter started for the run, such as a local Kafka cluster, ends with the run.
-    await adapter.dispose?.().catch((error: unknown) => {
-      io.stderr.write(`deliverycheck: adapter ${adapter.name} could not stop what it started: ${errorLine(error)}\n`);
-    });
+    await disposeAdapter(adapter, io);
   }
   reporter.end(results);
+  const interrupted = signal?.aborted === true;
+  if (interrupted) io.stdout.write(`interrupted: ${total - results.length} of ${total} runs not started\n`);
   const rates = scenarioRates(results);
   if (repeat > 1) io.stdout.write(`\n${formatRates(rates)}`);
   if (values.rates !== undefined) await writeReport(values.rates, formatRatesMarkdown(rates, adapter.name));
@@ -473,7 +507,41 @@ async function runCommand(args: readonly string[], context: Context): Promise<nu
   const run = buildRunResult({ version: packageVersion(), adapter: adapter.name, defects, scenarios: results });
   if (values.json !== undefined) await writeReport(values.json, formatJson(run));
   if (values.junit !== undefined) await writeReport(values.junit, formatJunit(run));
-  return exitCodeFor(results);
+  return interrupted ? INTERRUPTED_EXIT_CODE : exitCodeFor(results);
+}
+
+async function checkCommand(args: readonly string[], context: Context): Promise<number> {
+  const { values, positionals } = parseStrict(args, CHECK_OPTIONS, true, () =>
+    parseArgs({ args: [...args], options: CHECK_OPTIONS, strict: true, allowPositionals: true }),
+  );
+  if (values.help === true) {
+    context.io.stdout.write(USAGE);
+    return 0;
+  }
+  if (positionals.length === 0) throw new CliError(`check needs the histories to check (files, or folders of *.jsonl) ${SEE_HELP}`);
+  const { io, env } = context;
+  const { checkHistories, CheckInputError } = await import('./check-command.js');
+  let checked: Awaited<ReturnType<typeof checkHistories>>;
+  try {
+    checked = await checkHistories(positionals, io.signal);
+  } catch (error) {
+    if (!(error instanceof CheckInputError)) throw error;
+    for (const line of error.lines) io.stderr.write(`deliverycheck: ${oneLine(line)}\n`);
+    return 2;
+  }
+  // The same report as the run's, printed once every history is checked, in the run's order.
+  const reporter = new HumanReporter({ stdout: io.stdout, stderr: io.stderr, color: io.isTTY && !isSet(env.NO_COLOR), progress: false });
+  reporter.begin(checked.results.length);
+  for (const result of checked.results) reporter.finished(result);
+  reporter.end(checked.results);
+  // Several seeds of one scenario are a --repeat run's histories: its rates come back too.
+  const rates = scenarioRates(checked.results);
+  if (rates.length < checked.results.length) io.stdout.write(`\n${formatRates(rates)}`);
+  if (checked.interrupted) io.stdout.write('interrupted: not every history was checked\n');
+  const run = buildRunResult({ version: packageVersion(), adapter: checked.adapter, defects: checked.defects, scenarios: checked.results });
+  if (values.json !== undefined) await writeReport(values.json, formatJson(run));
+  if (values.junit !== undefined) await writeReport(values.junit, formatJunit(run));
+  return checked.interrupted ? INTERRUPTED_EXIT_CODE : exitCodeFor(checked.results);
 }
 
 /**
@@ -508,6 +576,46 @@ async function runGuarded(scenario: Scenario, options: RunOptions, context: Cont
       }),
     };
   }
+}
+
+/** What the adapter started for the command, such as a local Kafka cluster, ends with it. */
+async function disposeAdapter(adapter: Adapter, io: CliIo): Promise<void> {
+  await adapter.dispose?.().catch((error: unknown) => {
+    io.stderr.write(`deliverycheck: adapter ${adapter.name} could not stop what it started: ${errorLine(error)}\n`);
+  });
+}
+
+/** Thrown through sensitivity and specificity once the user interrupts, to stop their loops. */
+class StopRequested extends Error {}
+
+/**
+ * runGuarded for the commands that run many scenarios: each run gets the command's signal, and
+ * once it aborts, the run in progress ends `interrupted` and the loop ends with it. `rethrow`
+ * turns that end into undefined and passes any other error on.
+ */
+function interruptibleRunner(context: Context): {
+  run: (scenario: Scenario, options: RunOptions) => Promise<ScenarioResult>;
+  rethrow: (error: unknown) => undefined;
+  runs: () => number;
+} {
+  const signal = context.io.signal;
+  // A function, not a field read, since the signal aborts while a run is awaited.
+  const stopped = (): boolean => signal?.aborted === true;
+  let finished = 0;
+  return {
+    run: async (scenario, options) => {
+      if (stopped()) throw new StopRequested();
+      const result = await runGuarded(scenario, signal === undefined ? options : { ...options, signal }, context);
+      if (stopped()) throw new StopRequested();
+      finished += 1;
+      return result;
+    },
+    rethrow: (error) => {
+      if (error instanceof StopRequested) return undefined;
+      throw error;
+    },
+    runs: () => finished,
+  };
 }
 
 async function writeReport(path: string, text: string): Promise<void> {
@@ -641,8 +749,9 @@ async function sensitivityCommand(args: readonly string[], context: Context): Pr
   const { io } = context;
   const progress = new ProgressLine(io, drawsProgress(io));
   const width = Math.max(...adapter.defects.map((defect) => defect.name.length));
+  const interruptible = interruptibleRunner(context);
   const matrix = await sensitivityMatrix(loaded.scenarios, adapter, {
-    runScenario: (scenario, options) => runGuarded(scenario, options, context),
+    runScenario: interruptible.run,
     onProgress: (step: RunStep) => {
       const phase = step.defect === undefined ? 'baseline' : `defect ${step.defect}`;
       progress.show(`[${step.position}/${step.total}] ${phase}: running ${oneLine(step.scenario.file)}`);
@@ -656,8 +765,14 @@ async function sensitivityCommand(args: readonly string[], context: Context): Pr
       progress.clear();
       io.stdout.write(`${row.defect.name.padEnd(width)}  ${formatDefectLine(row)}\n`);
     },
-  });
+  })
+    .catch(interruptible.rethrow)
+    .finally(() => disposeAdapter(adapter, io));
   progress.clear();
+  if (matrix === undefined) {
+    io.stdout.write(`\ninterrupted after ${interruptible.runs()} runs: the matrix is incomplete, and no file was written or compared\n`);
+    return INTERRUPTED_EXIT_CODE;
+  }
   io.stdout.write(`\n${formatMatrixSummary(matrix)}\n`);
 
   const markdownFile = values.markdown ?? values.check;
@@ -701,19 +816,28 @@ async function specificityCommand(args: readonly string[], context: Context): Pr
 
   const { io } = context;
   const progress = new ProgressLine(io, drawsProgress(io));
+  const interruptible = interruptibleRunner(context);
+  let alarmsSoFar = 0;
   const result = await specificityCheck(loaded.scenarios, adapter, {
     seeds,
     firstSeed,
-    runScenario: (scenario, options) => runGuarded(scenario, options, context),
+    runScenario: interruptible.run,
     onProgress: (step: RunStep) => {
       progress.show(`[${step.position}/${step.total}] seed ${step.seed}: running ${oneLine(step.scenario.file)}`);
     },
     onFalseAlarm: (alarm) => {
+      alarmsSoFar += 1;
       progress.clear();
       io.stdout.write(formatAlarm(alarm));
     },
-  });
+  })
+    .catch(interruptible.rethrow)
+    .finally(() => disposeAdapter(adapter, io));
   progress.clear();
+  if (result === undefined) {
+    io.stdout.write(`\ninterrupted after ${interruptible.runs()} runs, ${alarmsSoFar} false ${alarmsSoFar === 1 ? 'alarm' : 'alarms'} by then\n`);
+    return INTERRUPTED_EXIT_CODE;
+  }
   const alarms = result.falseAlarms.length;
   const lastSeed = firstSeed + seeds - 1;
   const scenarios = loaded.scenarios.length;

@@ -29,11 +29,11 @@ import type { MessageRef } from '../spec/history.js';
 import type { ScenarioResult } from '../spec/result.js';
 import type { Fault, Scenario } from '../spec/scenario.js';
 import type { TriggerKind } from '../spec/vocabulary.js';
-import { check, judge } from './checker.js';
 import { DeadlineError, withDeadline } from './deadline.js';
 import { describeFailure, noteActor, noteOperation } from './failure.js';
 import { errorText, HistoryRecorder, offsetsRecord, slug } from './history.js';
-import { progressShortfall, progressVerdict } from './progress.js';
+import { InterruptedError, interruptionReason } from './interrupt.js';
+import { resultOfHistory } from './outcome.js';
 import { Random } from './random.js';
 import { reproduceCommand } from './reproduce.js';
 
@@ -48,6 +48,13 @@ export interface RunOptions {
   readonly operationTimeoutMs?: number;
   /** The command-line options that named the user's cluster, for the reproduce command. */
   readonly clusterArgs?: readonly string[];
+  /** Aborted when the user interrupts the run (SIGINT, SIGTERM): the scenario ends `interrupted`. */
+  readonly signal?: AbortSignal;
+}
+
+/** Errors that end the whole run rather than one operation: a missed deadline, an interruption. */
+function isFatal(error: unknown): boolean {
+  return error instanceof DeadlineError || error instanceof InterruptedError;
 }
 
 /** Settings of the run that are not part of the scenario language (yet). */
@@ -104,36 +111,25 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     await run.execute();
   } catch (error) {
     failure = error;
-  } finally {
+  }
+  try {
     await run.shutdown();
-    recorder.close();
+  } catch (error) {
+    failure ??= error;
   }
-  const history = historyPath === undefined ? {} : { history: historyPath };
-  const notes = run.notes.length > 0 ? { notes: run.notes } : {};
-  const checked = check(recorder.events);
-  if (failure !== undefined) {
-    return {
-      ...base,
-      ...history,
-      ...notes,
-      status: 'error',
-      reason: describeFailure(failure),
-      counts: checked.counts,
-      anomalies: {},
-      durationMs: elapsed(),
-    };
-  }
-  const judged = judge(checked, scenario.expect);
-  const shortfall = progressShortfall(checked.counts, scenario.minimum, scenario.workload.messages);
-  return {
-    ...base,
-    ...history,
-    ...notes,
-    ...progressVerdict(judged.anomalies, shortfall),
-    counts: checked.counts,
-    anomalies: judged.anomalies,
+  // The end line says how the run stopped, so that the history alone gives this very result.
+  const stopped =
+    failure === undefined
+      ? {}
+      : failure instanceof InterruptedError
+        ? { status: 'interrupted' as const, reason: errorText(failure) }
+        : { status: 'error' as const, reason: describeFailure(failure) };
+  recorder.record({ type: 'end', ...stopped, ...(run.notes.length > 0 ? { notes: [...run.notes] } : {}) });
+  recorder.close();
+  return resultOfHistory(recorder.events, {
+    ...(historyPath === undefined ? {} : { history: historyPath }),
     durationMs: elapsed(),
-  };
+  });
 }
 
 /** suites/producer-acks/a.yaml with seed 7 → suites__producer-acks__a.seed-7.jsonl */
@@ -145,6 +141,31 @@ export function historyFileName(file: string, seed: number): string {
   return `${stem}.seed-${seed}.jsonl`;
 }
 
+
+interface Interruption {
+  /** Rejects with the InterruptedError `onAbort` returns when the signal aborts. */
+  readonly promise: Promise<never>;
+  /** Stops listening: a finished run must not keep a listener on a signal that outlives it. */
+  dispose(): void;
+}
+
+/**
+ * The interruption of one run by a signal; undefined without a signal. Its promise is never left
+ * unhandled: a run that is not interrupted never settles it, and one that is may have no
+ * operation racing it at that moment.
+ */
+function interruptionOf(signal: AbortSignal | undefined, onAbort: () => InterruptedError): Interruption | undefined {
+  if (signal === undefined) return undefined;
+  let fire: () => void = () => undefined;
+  const promise = new Promise<never>((_, reject) => {
+    fire = () => reject(onAbort());
+  });
+  promise.catch(() => undefined);
+  // Already aborted: the run is interrupted before it opens anything.
+  if (signal.aborted) fire();
+  else signal.addEventListener('abort', fire, { once: true });
+  return { promise, dispose: () => signal.removeEventListener('abort', fire) };
+}
 
 /** A crash of a consumer or producer that waits for its actor to reach the right point. */
 interface ArmedCrash {
@@ -169,6 +190,9 @@ class Run {
   private readonly armedProducerCrashes: ArmedCrash[] = [];
   private stopConsumers = false;
   private aborted: unknown;
+  /** Rejects when the run is interrupted; undefined when nothing can interrupt it. */
+  private readonly interruption: Interruption | undefined;
+  private currentPhase = 'setup';
   private readonly group: string;
   private readonly openClients = new Set<Producer | Consumer>();
 
@@ -181,15 +205,31 @@ class Run {
     this.opTimeoutMs = options.operationTimeoutMs ?? RUN.operationTimeoutMs;
     this.pendingFaults = [...scenario.faults];
     this.group = `deliverycheck-${seed}`;
+    this.interruption = interruptionOf(options.signal, () => this.interrupt());
   }
 
-  /** Runs an adapter operation under its deadline. */
+  /**
+   * Runs an adapter operation under its deadline; once the run is interrupted, it gives up at
+   * once, so that nothing waits for a broker after Ctrl-C.
+   */
   private op<T>(operation: Promise<T>, what: string, timeoutMs = this.opTimeoutMs): Promise<T> {
-    return withDeadline(operation, timeoutMs, what).catch((error: unknown) => {
+    const bounded = withDeadline(operation, timeoutMs, what);
+    const raced = this.interruption === undefined ? bounded : Promise.race([bounded, this.interruption.promise]);
+    return raced.catch((error: unknown) => {
       // Should the error end the run, its reason names the operation (harness/failure.ts).
       noteOperation(error, what);
       throw error;
     });
+  }
+
+  /** Stops the run where it is: no more faults, no more sends or polls; every actor unwinds. */
+  private interrupt(): InterruptedError {
+    const reason = interruptionReason(this.options.signal as AbortSignal);
+    const error = new InterruptedError(`${reason} in phase ${this.currentPhase}`);
+    this.aborted ??= error;
+    this.stopConsumers = true;
+    this.pendingFaults.length = 0;
+    return error;
   }
 
   async execute(): Promise<void> {
@@ -204,21 +244,9 @@ class Run {
     };
     // A read-process-write pipeline writes to an output topic set up like the input topic.
     const pipeline = scenario.consumer.commit === 'transactional';
-    this.session = await this.op(
-      adapter.open({
-        seed: this.seed,
-        brokers: scenario.cluster.brokers,
-        topic,
-        ...(pipeline ? { outputTopic: { ...topic, name: `${topic.name}-output` } } : {}),
-        defects: this.options.defects,
-        faults: [...new Set(scenario.faults.map((fault) => fault.do))],
-        info: (source, message) => this.recorder.record({ type: 'info', source, message }),
-      }),
-      `opening adapter ${adapter.name}`,
-      RUN.openTimeoutMs,
-    );
-    const session = this.session;
-    this.recorder.clock = () => session.clock.now();
+    // The setup line comes first, before the adapter is even opened, so that every history, that
+    // of a run that could not open its adapter too, can be checked on its own.
+    const clusterArgs = this.options.clusterArgs ?? [];
     this.recorder.record({
       type: 'setup',
       scenario: scenario.name,
@@ -231,7 +259,30 @@ class Run {
       commit: scenario.consumer.commit,
       isolation: scenario.consumer.isolation,
       defects: [...this.options.defects],
+      expect: { ...scenario.expect },
+      minimum: scenario.minimum,
+      messages: scenario.workload.messages,
+      ...(clusterArgs.length > 0 ? { clusterArgs: [...clusterArgs] } : {}),
     });
+    if (this.aborted !== undefined) throw this.aborted;
+    const opening = adapter.open({
+      seed: this.seed,
+      brokers: scenario.cluster.brokers,
+      topic,
+      ...(pipeline ? { outputTopic: { ...topic, name: `${topic.name}-output` } } : {}),
+      defects: this.options.defects,
+      faults: [...new Set(scenario.faults.map((fault) => fault.do))],
+      info: (source, message) => this.recorder.record({ type: 'info', source, message }),
+    });
+    try {
+      this.session = await this.op(opening, `opening adapter ${adapter.name}`, RUN.openTimeoutMs);
+    } catch (error) {
+      // A session that opens after the run gave up on it (a deadline, an interruption) is closed then.
+      opening.then((late) => late.close(), () => undefined).catch(() => undefined);
+      throw error;
+    }
+    const session = this.session;
+    this.recorder.clock = () => session.clock.now();
 
     this.phase('workload');
     this.armTimeTriggers();
@@ -288,17 +339,20 @@ class Run {
 
   /** Closes every client and the session, whatever state the run ended in. */
   async shutdown(): Promise<void> {
+    this.interruption?.dispose();
     this.stopConsumers = true;
     this.aborted ??= new Error('the run ended');
+    // Not this.op: closing must go on after an interruption, under its deadline only.
     for (const client of this.openClients) {
-      await this.op(client.close(), 'closing a client').catch(() => undefined);
+      await withDeadline(client.close(), this.opTimeoutMs, 'closing a client').catch(() => undefined);
     }
     if (this.session !== undefined) {
-      await this.op(this.session.close(), 'closing the session');
+      await withDeadline(this.session.close(), this.opTimeoutMs, 'closing the session');
     }
   }
 
   private phase(name: string, note?: string): void {
+    this.currentPhase = name;
     this.recorder.record({ type: 'phase', name, ...(note === undefined ? {} : { note }) });
   }
 
@@ -406,7 +460,7 @@ class Run {
     } catch (error) {
       // A hung send is fatal to the run. It is handed to abort() rather than thrown, since this
       // promise may have nobody awaiting it when it settles.
-      if (error instanceof DeadlineError) this.abort(error, `producer ${index}`);
+      if (isFatal(error)) this.abort(error, `producer ${index}`);
       // A crashed producer's sends have no outcome: whether they were stored, only the drain knows.
       else if (currentGeneration() === generation) {
         this.recorder.record({ type: 'error', producer: index, id: message.id, error: errorText(error) });
@@ -437,7 +491,7 @@ class Run {
     this.openClients.delete(client);
     await this.op(how === 'close' ? client.close() : client.crash(), `${how === 'close' ? 'closing' : 'crashing'} a client`).catch(
       (error: unknown) => {
-        if (error instanceof DeadlineError) throw error;
+        if (isFatal(error)) throw error;
       },
     );
   }
@@ -540,7 +594,7 @@ class Run {
             results.set(message.id, result);
           })
           .catch((error: unknown) => {
-            if (error instanceof DeadlineError) this.abort(error, `transactional producer ${index}`);
+            if (isFatal(error)) this.abort(error, `transactional producer ${index}`);
             errors.push(`${message.id}: ${errorText(error)}`);
           })
           .finally(() => inFlight.delete(sending));
@@ -555,7 +609,7 @@ class Run {
       await this.op(producer.commitTransaction(), `producer ${index} committing a transaction`);
       return { kind: 'committed', results };
     } catch (error) {
-      if (error instanceof DeadlineError) throw error;
+      if (isFatal(error)) throw error;
       return { kind: 'failed', error: errorText(error) };
     }
   }
@@ -665,7 +719,7 @@ class Run {
       this.recorder.record({ type: 'commit', consumer: index, offsets });
       return true;
     } catch (error) {
-      if (error instanceof DeadlineError) throw error;
+      if (isFatal(error)) throw error;
       this.recorder.record({ type: 'commit-error', consumer: index, offsets, error: errorText(error) });
       return false;
     }
@@ -726,18 +780,18 @@ class Run {
               crashed = await this.crashPoint(consumer, index, 'after-commit', producer);
             }
           } catch (error) {
-            if (error instanceof DeadlineError) throw error;
+            if (isFatal(error)) throw error;
             this.recorder.record({ type: 'commit-error', consumer: index, offsets: offsetsRecord(offsets), error: errorText(error) });
             // Whatever the transaction wrote is aborted (now, or by the successor's fencing), so
             // the input goes back to the committed offsets and a fresh producer takes over.
             await this.op(producer.abortTransaction(), `pipeline ${index} aborting`).catch((abortError: unknown) => {
-              if (abortError instanceof DeadlineError) throw abortError;
+              if (isFatal(abortError)) throw abortError;
             });
             await this.drop(producer, 'close');
             producer = await this.openTransactionalProducer(index, 'output');
             await this.op(consumer.seekToCommitted(), `consumer ${index} going back to the committed offsets`).catch(
               (seekError: unknown) => {
-                if (seekError instanceof DeadlineError) throw seekError;
+                if (isFatal(seekError)) throw seekError;
               },
             );
           }

@@ -3,7 +3,8 @@
 // run began (virtual time on the reference broker, so a seed reproduces the file byte for byte).
 // The checker reads nothing else, which is why every field it needs is spelled out here.
 
-import type { FaultKind } from './vocabulary.js';
+import type { Minimum } from './scenario.js';
+import type { Anomaly, Expectation, FaultKind } from './vocabulary.js';
 
 /** A message as the workload wrote it: a unique id, its producer and that producer's sequence. */
 export interface MessageRef {
@@ -25,7 +26,10 @@ interface Base {
   readonly t: number;
 }
 
-/** The run's settings, first line of every history. */
+/**
+ * The run's settings, first line of every history: what `deliverycheck check` needs besides the
+ * events to reach the run's verdict and to name the command that runs it again.
+ */
 export interface SetupEvent extends Base {
   readonly type: 'setup';
   readonly scenario: string;
@@ -38,6 +42,20 @@ export interface SetupEvent extends Base {
   readonly commit: string;
   readonly isolation: string;
   readonly defects: readonly string[];
+  /**
+   * The scenario's expectation of every anomaly, its guarantee and overrides resolved. A
+   * benchmark's history has none: it has no claims to judge.
+   */
+  readonly expect?: Readonly<Record<Anomaly, Expectation>>;
+  /**
+   * How much the run must have done for a verdict (the scenario's `expect.minimum`, defaults
+   * applied) and the workload's size the shares are of: an empty pass is inconclusive on a
+   * re-check as in the run.
+   */
+  readonly minimum?: Minimum;
+  readonly messages?: number;
+  /** The options that named the user's cluster (--brokers, --cluster-config), when there were any. */
+  readonly clusterArgs?: readonly string[];
 }
 
 /** A change of the runner's phase: workload, heal, catch-up, drain, done. */
@@ -122,6 +140,20 @@ export interface DrainEvent extends Base, PlacedRecord {
   readonly output?: boolean;
 }
 
+/**
+ * The last line of a scenario's history, written once every client and the session are closed.
+ * `status` and `reason` say why the run stopped before its verdict (an error, an interruption);
+ * without them the verdict is the checker's. A history without this line is partial: the run was
+ * killed (spec/history.md says what such a history can and cannot prove).
+ */
+export interface EndEvent extends Base {
+  readonly type: 'end';
+  readonly status?: 'error' | 'interrupted';
+  readonly reason?: string;
+  /** What the run noted that is not a verdict, such as a fault whose trigger never came. */
+  readonly notes?: readonly string[];
+}
+
 export type HistoryEvent =
   | SetupEvent
   | PhaseEvent
@@ -134,7 +166,8 @@ export type HistoryEvent =
   | CommitErrorEvent
   | FaultEvent
   | InfoEvent
-  | DrainEvent;
+  | DrainEvent
+  | EndEvent;
 
 /** An event before the recorder numbers and times it. */
 export type HistoryEventInput = HistoryEvent extends infer E

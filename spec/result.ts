@@ -42,10 +42,14 @@ export interface ScenarioResult {
   readonly name: string;
   readonly seed: number;
   readonly status: ScenarioStatus;
-  /** Why a scenario was skipped, ended in error, or was inconclusive (what was too little). */
+  /** Why a scenario was skipped, ended in error, was inconclusive (what was too little) or was interrupted. */
   readonly reason?: string;
   readonly counts: Counts;
   readonly anomalies: { readonly [A in Anomaly]?: AnomalyVerdict };
+  /**
+   * Real milliseconds the scenario took: its run, or under `deliverycheck check` the reading and
+   * checking of its history (a history keeps no real time, so that it stays byte-identical).
+   */
   readonly durationMs: number;
   /** The command that reproduces this result. */
   readonly reproduce: string;
@@ -132,7 +136,7 @@ export const resultSchema = {
         },
         allOf: [
           {
-            if: { properties: { status: { enum: ['skipped', 'error', 'inconclusive'] } } },
+            if: { properties: { status: { enum: ['skipped', 'error', 'inconclusive', 'interrupted'] } } },
             then: { properties: { reason: true }, required: ['reason'] },
           },
         ],

@@ -119,9 +119,10 @@ export const GUARANTEE_ALLOWS: Readonly<Record<Guarantee, readonly Anomaly[]>> =
 /**
  * How a scenario ended. `inconclusive`: the run did too little for its verdict to mean anything
  * (fewer messages acknowledged, stored or processed than the scenario's `expect.minimum`), and no
- * forbidden anomaly was witnessed; it counts as an error, never as a pass.
+ * forbidden anomaly was witnessed; it counts as an error, never as a pass. `interrupted`: the run
+ * was stopped (SIGINT, SIGTERM) before this scenario's verdict.
  */
-export const SCENARIO_STATUSES = ['passed', 'failed', 'skipped', 'error', 'inconclusive'] as const;
+export const SCENARIO_STATUSES = ['passed', 'failed', 'skipped', 'error', 'inconclusive', 'interrupted'] as const;
 export type ScenarioStatus = (typeof SCENARIO_STATUSES)[number];
 
 /**
@@ -145,6 +146,7 @@ export const HISTORY_EVENT_TYPES = [
   'fault',
   'info',
   'drain',
+  'end',
 ] as const;
 export type HistoryEventType = (typeof HISTORY_EVENT_TYPES)[number];
 

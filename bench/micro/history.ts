@@ -53,6 +53,8 @@ export function generateHistory(events: number, shape: HistoryShape = DEFAULT_SH
     commit: 'after-process',
     isolation: 'read-uncommitted',
     defects: [],
+    // A clean history holds every claim, so `deliverycheck check` can judge it (check-file.ts).
+    expect: { lost: 'none', unprocessed: 'none', duplicated: 'none', reordered: 'none', phantom: 'none', 'aborted-read': 'none', 'inconsistent-offset': 'none' },
   });
   push({ type: 'phase', name: 'workload' });
   // Room for the phase lines around the drain; the remainder is filled with messages.

@@ -1,12 +1,14 @@
 // `npm run bench:micro [-- NAME...] [--max-events N] [--events N,...]`: the micro-benchmarks, with
-// tinybench, printed as a small table. NAME picks some of checker, reference and loading;
-// `--max-events` drops the checker's larger sizes and `--events` names the sizes to check (one
+// tinybench, printed as a small table. NAME picks some of checker, check-file, reference and
+// loading; `--max-events` drops the checker's (and check-file's) larger sizes and `--events`
+// names the sizes to check (one
 // size per process gives each its own memory figures, untouched by an earlier size). The figures are
 // real time on this machine, so the table starts with what the machine was doing: on a shared
 // or busy machine, they are lower bounds. Tests never assert speed; this is for people.
 
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { CHECK_FILE_SIZES, checkFileBenchmarks } from './check-file.js';
 import { CHECKER_SIZES, checkerBenchmarks } from './checker.js';
 import { MIN_GENERATED_EVENTS } from './history.js';
 import { loadingBenchmarks } from './loading.js';
@@ -15,6 +17,7 @@ import { formatMicroTable, type MicroResult } from './table.js';
 
 const SUITES: Readonly<Record<string, () => Promise<MicroResult[]>>> = {
   checker: async () => checkerBenchmarks((sizes ?? CHECKER_SIZES).filter((size) => size <= maxEvents)),
+  'check-file': async () => checkFileBenchmarks((sizes ?? CHECK_FILE_SIZES).filter((size) => size <= maxEvents)),
   reference: referenceBenchmarks,
   loading: loadingBenchmarks,
 };

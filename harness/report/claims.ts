@@ -4,6 +4,7 @@
 
 import type { AnomalyVerdict, ScenarioResult, Witness } from '../../spec/result.js';
 import { ANOMALIES, SCENARIO_STATUSES, type Anomaly, type ScenarioStatus } from '../../spec/vocabulary.js';
+import { INTERRUPTED_EXIT_CODE } from '../interrupt.js';
 
 export interface ViolatedClaim {
   readonly anomaly: Anomaly;
@@ -82,12 +83,14 @@ export function countStatuses(results: readonly ScenarioResult[]): StatusCounts 
 }
 
 /**
- * The exit code of a run: 2 when any scenario ended in error or was inconclusive, else 1 when any
- * failed, else 0. An inconclusive run is no verdict at all, so it must not let a run exit 0; it
- * is not a violated claim either, so it exits as an error does: something to look into.
+ * The exit code of a run: 130 when a scenario was interrupted (as a shell reports Ctrl-C), else
+ * 2 when any scenario ended in error or was inconclusive, else 1 when any failed, else 0. An
+ * inconclusive run is no verdict at all, so it must not let a run exit 0; it is not a violated
+ * claim either, so it exits as an error does: something to look into.
  */
-export function exitCodeFor(results: readonly ScenarioResult[]): 0 | 1 | 2 {
+export function exitCodeFor(results: readonly ScenarioResult[]): 0 | 1 | 2 | typeof INTERRUPTED_EXIT_CODE {
   const counts = countStatuses(results);
+  if (counts.interrupted > 0) return INTERRUPTED_EXIT_CODE;
   if (counts.error > 0 || counts.inconclusive > 0) return 2;
   if (counts.failed > 0) return 1;
   return 0;

@@ -34,13 +34,14 @@ export const STATUS_WORDS: Readonly<Record<ScenarioStatus, string>> = {
   error: 'ERROR',
   // Spelled out: a run that proves nothing must not be mistaken at a glance for one of the others.
   inconclusive: 'INCONCLUSIVE',
+  interrupted: 'INTR',
 };
 
 function statusWord(status: ScenarioStatus, style: HumanStyle): string {
   // Padding first, so colour codes do not count against the column width.
   const word = STATUS_WORDS[status].padEnd(5);
   if (status === 'passed') return green(style)(word);
-  if (status === 'skipped') return yellow(style)(word);
+  if (status === 'skipped' || status === 'interrupted') return yellow(style)(word);
   if (status === 'inconclusive') return bold(style)(magenta(style)(word));
   return bold(style)(red(style)(word));
 }
@@ -91,6 +92,8 @@ export function formatSummary(results: readonly ScenarioResult[], style: HumanSt
     ', ',
     counts.inconclusive > 0 ? `${magenta(style)(`${counts.inconclusive} inconclusive`)}, ` : '',
     part(counts.error, plural(counts.error, 'error'), red(style)),
+    // Said only when it happened, so the usual summary keeps its four parts.
+    counts.interrupted > 0 ? `, ${yellow(style)(`${counts.interrupted} interrupted`)}` : '',
   ].join('');
 }
 
@@ -102,9 +105,11 @@ export function formatSummary(results: readonly ScenarioResult[], style: HumanSt
 export function formatDetails(results: readonly ScenarioResult[], style: HumanStyle): string {
   const blocks: string[] = [];
   for (const result of results) {
-    if (result.status !== 'failed' && result.status !== 'error' && result.status !== 'inconclusive') continue;
+    if (result.status === 'passed' || result.status === 'skipped') continue;
     const lines = [head(result, style)];
-    if (result.status === 'error') lines.push(`  ${oneLine(result.reason ?? 'the scenario ended in an error')}`);
+    if (result.status === 'error' || result.status === 'interrupted') {
+      lines.push(`  ${oneLine(result.reason ?? `the scenario ended: ${result.status}`)}`);
+    }
     if (result.status === 'inconclusive') {
       lines.push(`  too little happened for a verdict: ${oneLine(result.reason ?? 'the run did too little')}`);
     }

@@ -94,8 +94,9 @@ function testcase(result: ScenarioResult): string[] {
       `      <failure${attributes([['message', message], ['type', 'violated-claim']])}>` +
         `${escapeXmlText(failureBody(result))}</failure>`,
     );
-  } else if (result.status === 'error') {
-    children.push(errorElement(result, 'error', result.reason ?? 'the scenario ended in an error', []));
+  } else if (result.status === 'error' || result.status === 'interrupted') {
+    // An interrupted scenario reached no verdict: for CI that is an error, of its own type.
+    children.push(errorElement(result, result.status, result.reason ?? `the scenario ended: ${result.status}`, []));
   } else if (result.status === 'inconclusive') {
     // An <error>, not a <skipped>: CI reporters count a skipped test as harmless and keep the build
     // green, which is exactly the empty pass this status exists to stop. A skip says "not run
@@ -108,8 +109,7 @@ function testcase(result: ScenarioResult): string[] {
   }
   // Notes matter for passed scenarios too: a pass whose fault never fired proves little.
   const output = [...(result.notes ?? []).map((note) => `note: ${note}`)];
-  const historyInBody = result.status === 'failed' || result.status === 'error' || result.status === 'inconclusive';
-  if (result.history !== undefined && !historyInBody) {
+  if (result.history !== undefined && (result.status === 'passed' || result.status === 'skipped')) {
     output.push(`history: ${result.history}`);
   }
   if (output.length > 0) children.push(`      <system-out>${escapeXmlText(output.join('\n'))}</system-out>`);
@@ -124,8 +124,8 @@ export function formatJunit(run: RunResult): string {
   const totals = [
     ['tests', run.scenarios.length],
     ['failures', counts.failed],
-    // Inconclusive scenarios are written as <error> elements, so the totals count them there.
-    ['errors', counts.error + counts.inconclusive],
+    // Inconclusive and interrupted scenarios are written as <error> elements, so the totals count them there.
+    ['errors', counts.error + counts.inconclusive + counts.interrupted],
     ['skipped', counts.skipped],
     ['time', seconds(totalMs)],
   ] as const;

@@ -8,7 +8,7 @@
 
 import type { ScenarioResult } from '../../spec/result.js';
 import { ANOMALIES, type Anomaly, type ScenarioStatus } from '../../spec/vocabulary.js';
-import { noStatuses } from './claims.js';
+import { countStatuses } from './claims.js';
 
 /** One scenario's results over its repeated runs. */
 export interface ScenarioRates {
@@ -25,18 +25,22 @@ export interface ScenarioRates {
   readonly reason?: string;
 }
 
-/** Groups results by scenario file, in the order the files first appear, and counts. */
-export function scenarioRates(results: readonly ScenarioResult[]): ScenarioRates[] {
+/** Results by scenario file, in the order the files first appear. */
+export function resultsByFile(results: readonly ScenarioResult[]): Map<string, ScenarioResult[]> {
   const byFile = new Map<string, ScenarioResult[]>();
   for (const result of results) {
     const runs = byFile.get(result.file);
     if (runs === undefined) byFile.set(result.file, [result]);
     else runs.push(result);
   }
-  return [...byFile.values()].map((runs) => {
+  return byFile;
+}
+
+/** Groups results by scenario file, in the order the files first appear, and counts. */
+export function scenarioRates(results: readonly ScenarioResult[]): ScenarioRates[] {
+  return [...resultsByFile(results).values()].map((runs) => {
     const first = runs[0] as ScenarioResult;
-    const statuses = noStatuses();
-    for (const run of runs) statuses[run.status] += 1;
+    const statuses = countStatuses(runs);
     const checkedRuns = runs.filter((run) => run.status === 'passed' || run.status === 'failed');
     const witnessed: { anomaly: Anomaly; runs: number }[] = [];
     const violated: { anomaly: Anomaly; runs: number }[] = [];
@@ -64,7 +68,14 @@ export function scenarioRates(results: readonly ScenarioResult[]): ScenarioRates
 /** What one scenario's row says, in words: "lost witnessed 3/3", "claims held 3/3". */
 export function describeRates(rates: ScenarioRates): string {
   if (rates.checked === 0) {
-    const status = rates.statuses.error > 0 ? 'error' : rates.statuses.inconclusive > 0 ? 'inconclusive' : 'skipped';
+    const status =
+      rates.statuses.error > 0
+        ? 'error'
+        : rates.statuses.inconclusive > 0
+          ? 'inconclusive'
+          : rates.statuses.interrupted > 0
+            ? 'interrupted'
+            : 'skipped';
     return rates.reason === undefined ? status : `${status}: ${rates.reason}`;
   }
   const parts: string[] = [];
@@ -81,6 +92,7 @@ export function describeRates(rates: ScenarioRates): string {
   if (rates.statuses.error > 0) parts.push(`${rates.statuses.error} error`);
   // Runs that did too little reached no verdict: they are not in the counts above, and say so.
   if (rates.statuses.inconclusive > 0) parts.push(`${rates.statuses.inconclusive} inconclusive`);
+  if (rates.statuses.interrupted > 0) parts.push(`${rates.statuses.interrupted} interrupted`);
   return parts.join('; ');
 }
 

@@ -47,6 +47,15 @@ describe('npm run bench:micro', { timeout: 120_000 }, () => {
     expect(output).toMatch(/^node v\d+.*load average/);
   });
 
+  it('runs check-file at the sizes asked: reading and parsing apart, then the whole check, with memory', () => {
+    const output = execFileSync(process.execPath, ['--expose-gc', MICRO, 'check-file', '--events', '20000'], { encoding: 'utf8' });
+    const rows = output.split('\n').filter((line) => line.startsWith('check-file'));
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatch(/^check-file, read \+ parse\s+20000 events\s+.+events\/s\s+\d+ MiB\s+\d+ MiB$/);
+    expect(rows[1]).toMatch(/^check-file, read \+ parse \+ check\s+20000 events\s+.+events\/s\s+\d+ MiB\s+\d+ MiB$/);
+    expect(output).toMatch(/s of CPU \([\d.]+ M events per CPU second\)/);
+  });
+
   it('runs the reference broker and loading benchmarks', () => {
     const output = execFileSync(process.execPath, [MICRO, 'reference', 'loading'], { encoding: 'utf8' });
     expect(output).toMatch(/reference append \+ fetch, data path\s+100k messages/);

@@ -56,7 +56,7 @@ describe('scenarioRates', () => {
 
   it('groups runs by scenario in the order scenarios first appear', () => {
     expect(rates.map((entry) => entry.file)).toEqual([CONTROL, CLAIM, SKIPPED]);
-    expect(rates[0]?.statuses).toEqual({ passed: 2, failed: 1, skipped: 0, error: 0, inconclusive: 0 });
+    expect(rates[0]?.statuses).toEqual({ passed: 2, failed: 1, skipped: 0, error: 0, inconclusive: 0, interrupted: 0 });
   });
 
   it('counts the runs that witnessed a control and the runs that broke a claim, over checked runs only', () => {

@@ -324,7 +324,7 @@ describe('specificityCheck', () => {
     expect(runner.runs.every((run) => run.defects.length === 0)).toBe(true);
     expect(steps.map((step) => `${step.position}/${step.total}@${step.seed}`).slice(0, 4)).toEqual(['1/9@10', '2/9@10', '3/9@10', '4/9@11']);
     expect(result.runs).toBe(9);
-    expect(result.statuses).toEqual({ passed: 4, failed: 1, skipped: 3, error: 1, inconclusive: 0 });
+    expect(result.statuses).toEqual({ passed: 4, failed: 1, skipped: 3, error: 1, inconclusive: 0, interrupted: 0 });
     expect(streamed).toEqual(['suites/a.yaml@11', 'suites/b.yaml@12']);
     expect(result.falseAlarms).toEqual([
       {

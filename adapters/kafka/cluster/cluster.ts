@@ -562,6 +562,10 @@ function killOwnedNow(): void {
 }
 
 function onSignal(received: NodeJS.Signals): void {
+  // A command that handles the signal itself (deliverycheck run stops cleanly on Ctrl-C) stops
+  // the cluster with the adapter's dispose(); should it exit at once instead, the exit handler
+  // kills the JVMs, and should even that be skipped (SIGKILL), their watchdogs do.
+  if (process.listenerCount(received) > 1) return;
   killOwnedNow();
   uninstallHandlers();
   // Our listener replaced the default action (exit); when nobody else handles the signal, raise

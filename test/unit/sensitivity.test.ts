@@ -230,7 +230,7 @@ describe('inconclusive runs in the matrix and in specificity', () => {
     const oracle: Oracle = (file, _defects, seed) =>
       file === 'suites/c.yaml' && seed === 2 ? { status: 'inconclusive', reason: SHORT } : { status: 'passed' };
     const result = await specificityCheck(suite, flaky, { seeds: 2, firstSeed: 1, runScenario: fakeRunner(oracle).runScenario });
-    expect(result.statuses).toEqual({ passed: 5, failed: 0, skipped: 0, error: 0, inconclusive: 1 });
+    expect(result.statuses).toEqual({ passed: 5, failed: 0, skipped: 0, error: 0, inconclusive: 1, interrupted: 0 });
     expect(result.falseAlarms.map((alarm) => [alarm.file, alarm.seed, alarm.status, alarm.reason])).toEqual([
       ['suites/c.yaml', 2, 'inconclusive', SHORT],
     ]);

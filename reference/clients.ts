@@ -17,6 +17,7 @@ import type {
 import { hashKey } from '../harness/random.js';
 import type { MessageRef } from '../spec/history.js';
 import { BrokerError, type Cluster, type ErrorCode, type FetchResult, type PartitionState } from './cluster.js';
+import type { Endpoint } from './network.js';
 import type { ProducerIdentity, TransactionCoordinator } from './transactions.js';
 
 export const CLIENT_TIMING = {
@@ -59,11 +60,13 @@ export class ClientClosed extends Error {
 type Outcome<T> = { readonly kind: 'ok'; readonly value: T } | { readonly kind: 'error'; readonly code: ErrorCode };
 
 /**
- * One request from a client to a broker and its answer, with the client's timeout. `handle` runs
- * at the broker and answers through `reply`; the answer must cross the network back itself.
+ * One request from the client at endpoint `client` to a broker and its answer, with the client's
+ * timeout. `handle` runs at the broker and answers through `reply`; the answer must cross the
+ * network back itself, on the same connection (Cluster.replyFrom to `client`).
  */
 function request<T>(
   cluster: Cluster,
+  client: Endpoint,
   brokerId: number,
   handle: (reply: (outcome: Outcome<T>) => void) => void,
 ): Promise<Outcome<T>> {
@@ -75,27 +78,43 @@ function request<T>(
       timer.cancel();
       resolve(outcome);
     };
-    cluster.deliver(brokerId, () => handle(settle), () => settle({ kind: 'error', code: 'BROKER_NOT_AVAILABLE' }));
+    cluster.deliver(client, brokerId, () => handle(settle), () => settle({ kind: 'error', code: 'BROKER_NOT_AVAILABLE' }));
   });
 }
 
 /** A request whose work runs at the broker at once; the answer crosses the network back. */
-function call<T>(cluster: Cluster, brokerId: number, work: () => T | BrokerError): Promise<Outcome<T>> {
-  return request<T>(cluster, brokerId, (reply) => {
+function call<T>(cluster: Cluster, client: Endpoint, brokerId: number, work: () => T | BrokerError): Promise<Outcome<T>> {
+  return request<T>(cluster, client, brokerId, (reply) => {
     const incarnation = cluster.broker(brokerId).incarnation;
     const result = work();
-    cluster.replyFrom(brokerId, incarnation, () =>
+    cluster.replyFrom(brokerId, incarnation, client, () =>
       reply(result instanceof BrokerError ? { kind: 'error', code: result.code } : { kind: 'ok', value: result }),
     );
   });
 }
 
-/** A round trip to the controller or group coordinator, which this model keeps always available. */
-async function roundTrip<T>(cluster: Cluster, work: () => T): Promise<T> {
-  await cluster.sim.sleep(cluster.latency());
-  const value = work();
-  await cluster.sim.sleep(cluster.latency());
-  return value;
+/**
+ * A round trip of the client at endpoint `client` to the controller or group coordinator, which
+ * this model keeps always available. It goes over the client's one connection to it, so one
+ * client's requests are handled, and answered, in the order it made them.
+ */
+function roundTrip<T>(cluster: Cluster, client: Endpoint, work: () => T): Promise<T> {
+  const network = cluster.network;
+  const controller = cluster.controllerEndpoint;
+  return cluster.sim.wait<T>((resolve, reject) => {
+    network.send(client, controller, () => {
+      let value: T;
+      try {
+        value = work();
+      } catch (error) {
+        // The work's error is the caller's to handle, as it was an awaited call's; thrown inside
+        // an event it would end the whole simulation instead.
+        network.send(controller, client, () => reject(error instanceof Error ? error : new Error(String(error))));
+        return;
+      }
+      network.send(controller, client, () => resolve(value));
+    });
+  });
 }
 
 interface SendStamp {
@@ -115,26 +134,43 @@ export class ReferenceProducer implements Producer {
   protected readonly sequences = new Map<number, number>();
   /** The last send to each partition: an idempotent producer sends one at a time per partition. */
   private readonly chains = new Map<number, Promise<unknown>>();
+  /** This instance's end of its connections to the brokers and the controller. */
+  protected readonly endpoint: Endpoint;
 
   constructor(
     protected readonly cluster: Cluster,
     protected readonly coordinator: TransactionCoordinator,
     protected readonly options: ProducerOptions,
     protected readonly info: (source: string, message: string) => void,
-  ) {}
+  ) {
+    this.endpoint = cluster.network.endpoint();
+  }
 
   protected get name(): string {
     return this.options.topic === 'input' ? `producer-${this.options.index}` : `pipeline-${this.options.index}`;
   }
 
   send(message: MessageRef): Promise<SendResult> {
-    const parts = this.cluster.topicPartitions(this.options.topic);
-    const part = parts[hashKey(message.key) % parts.length] as PartitionState;
+    const part = this.partitionFor(message);
     if (!this.options.idempotent) return this.sendTo(part, message, undefined);
-    // Sequence numbers must reach the leader in order. Kafka keeps up to five batches in flight
-    // and reorders them on error; sending one at a time per partition gives the same guarantee.
+    return this.inSendOrder(part, () => this.sendIdempotent(part, message));
+  }
+
+  protected partitionFor(message: MessageRef): PartitionState {
+    const parts = this.cluster.topicPartitions(this.options.topic);
+    return parts[hashKey(message.key) % parts.length] as PartitionState;
+  }
+
+  /**
+   * Runs `step` once the previous step for the same partition settled. Sequence numbers must
+   * reach the leader in order: Kafka keeps up to five batches in flight and reorders them on
+   * error, and sending one at a time per partition gives the same guarantee. The place in the
+   * chain is taken when this is called, so calling it from send() without awaiting anything
+   * first gives the steps, and the sequence numbers they take, the order of the send() calls.
+   */
+  protected inSendOrder(part: PartitionState, step: () => Promise<SendResult>): Promise<SendResult> {
     const previous = this.chains.get(part.key) ?? Promise.resolve();
-    const mine = previous.then(() => this.sendIdempotent(part, message));
+    const mine = previous.then(step);
     this.chains.set(
       part.key,
       mine.catch(() => undefined),
@@ -144,7 +180,7 @@ export class ReferenceProducer implements Producer {
 
   protected async ensureIdentity(): Promise<ProducerIdentity> {
     if (this.identity === undefined) {
-      const pid = await roundTrip(this.cluster, () => this.coordinator.allocatePid());
+      const pid = await roundTrip(this.cluster, this.endpoint, () => this.coordinator.allocatePid());
       this.identity = { pid, epoch: 0 };
     }
     return this.identity;
@@ -200,14 +236,15 @@ export class ReferenceProducer implements Producer {
       if (this.options.ack === 'none') {
         // Fire and forget: the request leaves, and whatever becomes of it, nobody is told.
         cluster.deliver(
+          this.endpoint,
           leader,
-          () => cluster.produce(leader, requestBody, () => undefined),
+          () => cluster.produce(leader, this.endpoint, requestBody, () => undefined),
           () => this.refusedAtMs.set(leader, cluster.sim.now),
         );
         return { partition: part.index, offset: null };
       }
-      const outcome = await request<number>(cluster, leader, (reply) =>
-        cluster.produce(leader, requestBody, (result) =>
+      const outcome = await request<number>(cluster, this.endpoint, leader, (reply) =>
+        cluster.produce(leader, this.endpoint, requestBody, (result) =>
           reply(result instanceof BrokerError ? { kind: 'error', code: result.code } : { kind: 'ok', value: result }),
         ),
       );
@@ -228,7 +265,7 @@ export class ReferenceProducer implements Producer {
     if (cached !== undefined && cached !== null) return cached;
     const deadlineMs = this.cluster.sim.now + CLIENT_TIMING.maxBlockMs;
     for (;;) {
-      const leader = await roundTrip(this.cluster, () => part.leader);
+      const leader = await roundTrip(this.cluster, this.endpoint, () => part.leader);
       this.assertOpen();
       if (leader !== null) {
         this.leaders.set(part.key, leader);
@@ -254,7 +291,11 @@ export class ReferenceProducer implements Producer {
 
 export class ReferenceTransactionalProducer extends ReferenceProducer implements TransactionalProducer {
   private inTransaction = false;
-  private readonly transactionPartitions = new Set<number>();
+  /**
+   * The AddPartitionsToTxn of each partition of the open transaction: asked by its first send
+   * and awaited by every send to it, so that it is asked once per transaction.
+   */
+  private readonly partitionsAdded = new Map<number, Promise<void>>();
 
   constructor(
     cluster: Cluster,
@@ -282,21 +323,40 @@ export class ReferenceTransactionalProducer extends ReferenceProducer implements
     this.assertOpen();
     if (this.inTransaction) throw new BrokerError('INVALID_TXN_STATE');
     this.inTransaction = true;
-    this.transactionPartitions.clear();
+    this.partitionsAdded.clear();
   }
 
+  /**
+   * Kafka's transactional producer appends records in send() order, and adds a partition new to
+   * the transaction before it sends the partition's first batch. So a send takes its place in
+   * the partition's chain at once, and awaits the partition's AddPartitionsToTxn inside its
+   * step. Awaiting that answer first, as each send's own, would let whichever of two sends made
+   * at once heard back first take the lower sequence number.
+   */
   override async send(message: MessageRef): Promise<SendResult> {
     this.assertOpen();
     if (!this.inTransaction) throw new BrokerError('INVALID_TXN_STATE');
-    const parts = this.cluster.topicPartitions(this.options.topic);
-    const part = parts[hashKey(message.key) % parts.length] as PartitionState;
-    if (!this.transactionPartitions.has(part.key)) {
-      await this.coordinatorRequest('AddPartitionsToTxn', () =>
-        this.coordinator.addPartitions(this.transactionalOptions.transactionalId, this.currentIdentity(), [part.key]),
-      );
-      this.transactionPartitions.add(part.key);
-    }
-    return super.send(message);
+    const part = this.partitionFor(message);
+    const added = this.addPartition(part);
+    return this.inSendOrder(part, async () => {
+      await added;
+      return this.sendIdempotent(part, message);
+    });
+  }
+
+  /** The partition's AddPartitionsToTxn in the open transaction, asked now if nobody asked yet. */
+  private addPartition(part: PartitionState): Promise<void> {
+    const asked = this.partitionsAdded.get(part.key);
+    if (asked !== undefined) return asked;
+    const adding = this.coordinatorRequest('AddPartitionsToTxn', () =>
+      this.coordinator.addPartitions(this.transactionalOptions.transactionalId, this.currentIdentity(), [part.key]),
+    ).then(() => undefined);
+    this.partitionsAdded.set(part.key, adding);
+    // The sends waiting on a request that failed fail with it; the next send asks again.
+    adding.catch(() => {
+      if (this.partitionsAdded.get(part.key) === adding) this.partitionsAdded.delete(part.key);
+    });
+    return adding;
   }
 
   protected override sendIdempotent(part: PartitionState, message: MessageRef): Promise<SendResult> {
@@ -345,12 +405,12 @@ export class ReferenceTransactionalProducer extends ReferenceProducer implements
       this.assertOpen();
       const host = cluster.coordinatorFor(transactionalId);
       if (host !== null) {
-        const outcome = await request<T>(cluster, host, (reply) => {
+        const outcome = await request<T>(cluster, this.endpoint, host, (reply) => {
           const incarnation = cluster.broker(host).incarnation;
           const result = cluster.coordinatorFor(transactionalId) === host ? work() : new BrokerError('NOT_COORDINATOR');
           // A lost answer of the coordinator leaves the client to time out and ask again.
           if (!(result instanceof BrokerError) && cluster.dropAck(host, `${what} of ${transactionalId}`)) return;
-          cluster.replyFrom(host, incarnation, () =>
+          cluster.replyFrom(host, incarnation, this.endpoint, () =>
             reply(result instanceof BrokerError ? { kind: 'error', code: result.code } : { kind: 'ok', value: result }),
           );
         });
@@ -378,6 +438,8 @@ export class ReferenceConsumer implements Consumer {
   private state: 'open' | 'closed' | 'crashed' = 'open';
   private lastAutoCommitMs = 0;
   private polls = 0;
+  /** This member's end of its connections: a restarted consumer is a new member with new ones. */
+  private readonly endpoint: Endpoint;
 
   constructor(
     private readonly cluster: Cluster,
@@ -387,6 +449,7 @@ export class ReferenceConsumer implements Consumer {
     private readonly info: (source: string, message: string) => void,
   ) {
     this.memberId = `consumer-${options.index}.${instance}`;
+    this.endpoint = cluster.network.endpoint();
     this.backgroundHeartbeats();
   }
 
@@ -419,7 +482,7 @@ export class ReferenceConsumer implements Consumer {
   private async resolvePositions(): Promise<void> {
     if (this.unresolved.size === 0) return;
     const group = this.options.group;
-    const committed = await roundTrip(this.cluster, () => {
+    const committed = await roundTrip(this.cluster, this.endpoint, () => {
       const offsets = this.cluster.committed(group);
       const stable = new Map<number, number>();
       for (const p of this.unresolved) {
@@ -464,7 +527,7 @@ export class ReferenceConsumer implements Consumer {
   }
 
   private async heartbeat(): Promise<void> {
-    const { generation, partitions } = await roundTrip(this.cluster, () =>
+    const { generation, partitions } = await roundTrip(this.cluster, this.endpoint, () =>
       this.cluster.heartbeat(this.options.group, this.memberId),
     );
     this.assertOpen();
@@ -490,7 +553,7 @@ export class ReferenceConsumer implements Consumer {
         const leader = part.leader;
         const from = this.next.get(p) ?? 0;
         if (leader === null) return { p, from, result: undefined };
-        const outcome = await call<FetchResult>(cluster, leader, () =>
+        const outcome = await call<FetchResult>(cluster, this.endpoint, leader, () =>
           cluster.fetch(leader, part.key, from, max, this.options.isolation),
         );
         return { p, from, result: outcome.kind === 'ok' ? outcome.value : undefined };
@@ -528,7 +591,7 @@ export class ReferenceConsumer implements Consumer {
 
   async commit(offsets: ReadonlyMap<number, number>): Promise<void> {
     this.assertOpen();
-    const code = await roundTrip(this.cluster, () =>
+    const code = await roundTrip(this.cluster, this.endpoint, () =>
       this.cluster.commit(this.options.group, this.memberId, this.generation, offsets),
     );
     if (code !== null) throw new BrokerError(code);
@@ -538,7 +601,7 @@ export class ReferenceConsumer implements Consumer {
     if (this.state !== 'open') return;
     if (this.options.autoCommit) await this.autoCommit();
     this.state = 'closed';
-    await roundTrip(this.cluster, () => this.cluster.leave(this.options.group, this.memberId));
+    await roundTrip(this.cluster, this.endpoint, () => this.cluster.leave(this.options.group, this.memberId));
   }
 
   async crash(): Promise<void> {

@@ -18,11 +18,12 @@ import type { TopicRole, TopicSettings } from '../adapters/contract.js';
 import { hashKey } from '../harness/random.js';
 import { Defects } from './defects.js';
 import { Replica, type ControlKind, type LogRecord } from './log.js';
+import { Network, type Endpoint } from './network.js';
 import type { Simulation } from './sim.js';
 
 /** Timings in virtual milliseconds. Kafka's defaults are seconds; the ratios are what matter. */
 export const TIMING = {
-  /** One-way network latency between any two parties: drawn from this range. */
+  /** One-way network latency of one message between any two parties: drawn from this range. */
   latencyMinMs: 0.2,
   latencyMaxMs: 1.0,
   /** How long a follower's fetch waits at the leader for new data before an empty answer. */
@@ -102,7 +103,11 @@ class Broker {
   /** Counts pauses, so the session timer of an earlier pause cannot fence a later one. */
   pauses = 0;
   readonly replicas = new Map<number, Replica>();
-  constructor(readonly id: number) {}
+  constructor(
+    readonly id: number,
+    /** The broker's end of its connections; it keeps it across restarts, as a host keeps its address. */
+    readonly endpoint: Endpoint,
+  ) {}
 }
 
 interface PendingAck {
@@ -177,6 +182,9 @@ export class Cluster {
   /** The most recently crashed and paused brokers, for the targets `crashed` and `paused`. */
   readonly crashedOrder: number[] = [];
   readonly pausedOrder: number[] = [];
+  readonly network: Network;
+  /** The end of the controller and group coordinator, which this model keeps always available. */
+  readonly controllerEndpoint: Endpoint;
 
   constructor(
     readonly sim: Simulation,
@@ -185,7 +193,9 @@ export class Cluster {
     this.topic = options.topic;
     this.info = options.info;
     this.defects = options.defects ?? new Defects([]);
-    this.brokers = Array.from({ length: options.brokers }, (_, id) => new Broker(id));
+    this.network = new Network(sim, () => this.latency());
+    this.brokers = Array.from({ length: options.brokers }, (_, id) => new Broker(id, this.network.endpoint()));
+    this.controllerEndpoint = this.network.endpoint();
     this.addTopic('input', options.topic);
     if (options.outputTopic !== undefined) this.addTopic('output', options.outputTopic);
     for (const broker of this.brokers) this.startBrokerLoops(broker);
@@ -217,7 +227,7 @@ export class Cluster {
 
   // ---------------------------------------------------------------- network
 
-  latency(): number {
+  private latency(): number {
     return this.sim.random.between(TIMING.latencyMinMs, TIMING.latencyMaxMs);
   }
 
@@ -228,14 +238,15 @@ export class Cluster {
   }
 
   /**
-   * Delivers work to a broker after one network hop. A crashed broker refuses the connection
-   * (`onRefused` runs back at the sender after another hop); a paused one queues the work.
+   * Delivers work from endpoint `from` to a broker after one network hop on their connection. A
+   * crashed broker refuses the connection (`onRefused` runs back at the sender after another
+   * hop); a paused one queues the work, and runs it in arrival order when it resumes.
    */
-  deliver(to: number, work: () => void, onRefused: () => void): void {
-    this.sim.schedule(this.latency(), () => {
-      const broker = this.broker(to);
+  deliver(from: Endpoint, to: number, work: () => void, onRefused: () => void): void {
+    const broker = this.broker(to);
+    this.network.send(from, broker.endpoint, () => {
       if (broker.state === 'crashed') {
-        this.sim.schedule(this.latency(), onRefused);
+        this.network.send(broker.endpoint, from, onRefused);
       } else if (broker.state === 'paused') {
         broker.inbox.push(work);
       } else {
@@ -245,17 +256,18 @@ export class Cluster {
   }
 
   /**
-   * Sends a reply from a broker back to a client after one hop, unless the broker's process
-   * died since (its incarnation changed) or is paused (then it leaves on resume).
+   * Sends a reply from a broker back to endpoint `to` after one hop on their connection, unless
+   * the broker's process died since (its incarnation changed) or is paused (then it leaves on
+   * resume, after the replies queued before it).
    */
-  replyFrom(brokerId: number, incarnation: number, send: () => void): void {
+  replyFrom(brokerId: number, incarnation: number, to: Endpoint, send: () => void): void {
     const broker = this.broker(brokerId);
     if (broker.incarnation !== incarnation || broker.state === 'crashed') return;
     if (broker.state === 'paused') {
-      broker.inbox.push(() => this.replyFrom(brokerId, incarnation, send));
+      broker.inbox.push(() => this.replyFrom(brokerId, incarnation, to, send));
       return;
     }
-    this.sim.schedule(this.latency(), send);
+    this.network.send(broker.endpoint, to, send);
   }
 
   // ---------------------------------------------------------------- produce
@@ -273,17 +285,22 @@ export class Cluster {
   }
 
   /**
-   * Handles a produce request at broker `brokerId`. `reply` gets the offset, or an error;
-   * with ack `none` it is never called.
+   * Handles a produce request at broker `brokerId` from the client at endpoint `from`. `reply`
+   * runs at the client with the offset, or an error; with ack `none` it is never called.
    */
-  produce(brokerId: number, request: ProduceRequest, reply: (result: number | BrokerError) => void): void {
+  produce(
+    brokerId: number,
+    from: Endpoint,
+    request: ProduceRequest,
+    reply: (result: number | BrokerError) => void,
+  ): void {
     const broker = this.broker(brokerId);
     const part = this.partition(request.partition);
     const incarnation = broker.incarnation;
     const answer = (result: number | BrokerError): void => {
       if (request.ack === 'none') return;
       if (!(result instanceof BrokerError) && this.dropAck(brokerId, `${request.id} (offset ${result})`)) return;
-      this.replyFrom(brokerId, incarnation, () => reply(result));
+      this.replyFrom(brokerId, incarnation, from, () => reply(result));
     };
     if (part.leader !== brokerId || broker.fenced) {
       answer(new BrokerError('NOT_LEADER_OR_FOLLOWER'));
@@ -464,11 +481,12 @@ export class Cluster {
       if (finish()) again(0);
     });
     this.deliver(
+      broker.endpoint,
       leaderId,
       () => {
         const leaderIncarnation = this.broker(leaderId).incarnation;
         this.handleReplicaFetch(leaderId, broker.id, p, fetchOffset, (response) => {
-          this.replyFrom(leaderId, leaderIncarnation, () => {
+          this.replyFrom(leaderId, leaderIncarnation, broker.endpoint, () => {
             if (!alive() || !finish()) return;
             if (broker.state === 'paused') {
               broker.inbox.push(() => this.applyFetch(broker, p, response, again));

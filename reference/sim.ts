@@ -65,8 +65,17 @@ export class Simulation {
 
   /** Runs `run` after `delayMs` of virtual time. Events at the same time run in schedule order. */
   schedule(delayMs: number, run: () => void): Timer {
+    return this.scheduleAt(this.now + Math.max(0, delayMs), run);
+  }
+
+  /**
+   * Runs `run` at virtual time `atMs` (now, if that has passed). An absolute time, so that two
+   * events meant for the same instant get exactly the same time and run in schedule order:
+   * `now + (atMs - now)` need not equal `atMs` in floating point.
+   */
+  scheduleAt(atMs: number, run: () => void): Timer {
     const event: QueuedEvent = {
-      at: this.now + Math.max(0, delayMs),
+      at: Math.max(this.now, atMs),
       order: this.order++,
       run,
       cancelled: false,

@@ -75,12 +75,13 @@ function dataPath(): void {
 async function replicated(): Promise<void> {
   const { sim, cluster } = openCluster();
   const { leaderId, key } = leaderOf(cluster);
+  const client = cluster.network.endpoint();
   let read = 0;
   for (let sent = 0; sent < REPLICATED_MESSAGES; sent += BATCH) {
     await sim.wait<void>((resolve, reject) => {
       let waiting = BATCH;
       for (let seq = sent; seq < sent + BATCH; seq++) {
-        cluster.produce(leaderId, { partition: key, id: ids[seq] ?? '', producer: 0, seq, key: 'k1', ack: 'all' }, (result) => {
+        cluster.produce(leaderId, client, { partition: key, id: ids[seq] ?? '', producer: 0, seq, key: 'k1', ack: 'all' }, (result) => {
           if (result instanceof BrokerError) reject(result);
           else if (--waiting === 0) resolve();
         });

@@ -129,7 +129,11 @@ async function runMutant(mutant: Mutant, paths: readonly string[], quick: boolea
   const errors: string[] = [];
   for (const defect of defectsOf(mutant, quick)) {
     const before = await baselines.get(defect);
-    const after = await runCli(targets, mutant, defect);
+    // With a defect only the scenarios that catch it can move, so only they run again.
+    const again =
+      defect === undefined ? targets : [...before.statuses].filter(([, status]) => status === 'failed').map(([file]) => file);
+    if (again.length === 0) continue;
+    const after = await runCli(again, mutant, defect);
     for (const [file, now] of after.statuses) {
       const was = before.statuses.get(file);
       if (now === 'error' && was !== 'error') errors.push(file);

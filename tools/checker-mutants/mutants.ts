@@ -114,7 +114,7 @@ export const MUTANTS: readonly Mutant[] = [
     rule: 'reordered',
     bug: 'Walks a producer\'s sends of a key in the order they were acknowledged instead of the order they were sent, so a send that overtook an earlier one, and was acknowledged first, looks in order.',
     detection: 'suite',
-    killers: ['suites/ordering/in-flight-resends-after-leader-crash-witness-reordering.yaml'],
+    killers: ['suites/controls/leader-crashes-with-sends-in-flight-reorder-a-key.yaml'],
     replacements: [
       {
         file: CHECKER,

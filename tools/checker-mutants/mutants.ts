@@ -110,21 +110,17 @@ export const MUTANTS: readonly Mutant[] = [
     ],
   },
   {
-    name: 'reordered-in-acknowledgment-order',
+    name: 'reordered-unless-acknowledged-first',
     rule: 'reordered',
-    bug: 'Walks a producer\'s sends of a key in the order they were acknowledged instead of the order they were sent, so a send that overtook an earlier one, and was acknowledged first, looks in order.',
+    bug: 'Forgives a later send stored below an earlier one when the later send was acknowledged first, judging order by the acknowledgments the producer saw instead of by the sends it made.',
     detection: 'suite',
     killers: ['suites/controls/leader-crashes-with-sends-in-flight-reorder-a-key.yaml'],
     replacements: [
       {
         file: CHECKER,
-        find: 'if (tally.groupInSeqOrder[group] === true) {',
-        replace: 'if (tally.groupInSeqOrder[group] === undefined) {',
-      },
-      {
-        file: CHECKER,
-        find: 'walk.sort((a, b) => seqOf(a) - seqOf(b));',
-        replace: 'walk.sort((a, b) => (tally.ackAt[a] ?? 0) - (tally.ackAt[b] ?? 0));',
+        find: 'if (offset === earlierOffset || !reordered.occurs()) return;',
+        replace:
+          'if (offset === earlierOffset || (tally.ackAt[message] ?? 0) < (tally.ackAt[earlier] ?? 0) || !reordered.occurs()) return;',
       },
     ],
   },

@@ -565,7 +565,7 @@ describe('kafka adapter on a local cluster (real JVMs)', () => {
         expect([0, 1]).toContain(result.exitCode);
         const run = JSON.parse(await readFile(join(dir, 'out.json'), 'utf8')) as RunResult;
         expect(run.scenarios.map((scenario) => scenario.status)).toEqual([expect.stringMatching(/^(passed|failed)$/), 'skipped']);
-        expect(run.scenarios[1]?.reason).toBe('adapter kafka lacks fault.crash-broker');
+        expect(run.scenarios[1]?.reason).toBe('adapter kafka lacks fault.crash-broker, fault.stall-replication');
       } finally {
         await rm(dir, { recursive: true, force: true });
       }

@@ -36,6 +36,7 @@ import {
   renderSensitivityMarkdown,
   sensitivityMatrix,
   specificityCheck,
+  renderSpecificityMarkdown,
   type RunStep,
   type ScenarioAlarm,
   type SensitivityMatrix,
@@ -119,6 +120,7 @@ Usage:
       --adapter NAME                the broker adapter (default: reference)
       --seeds N                     seeds per scenario (default: 200)
       --first-seed S                the first seed (default: 1)
+      --markdown FILE               write the result as Markdown
   deliverycheck causality [PATH...]
                                     run every negative control without its faults and
                                     abortEvery over many seeds; fails when a witnessed
@@ -185,6 +187,8 @@ const SPECIFICITY_OPTIONS = {
   seeds: { type: 'string' },
   'first-seed': { type: 'string' },
 } as const;
+
+const SPECIFICITY_COMMAND_OPTIONS = { ...SPECIFICITY_OPTIONS, markdown: { type: 'string' } } as const;
 
 /** Seeds per scenario of `specificity` when --seeds is not given. */
 const DEFAULT_SPECIFICITY_SEEDS = 200;
@@ -802,14 +806,16 @@ function formatMatrixSummary(matrix: SensitivityMatrix): string {
 }
 
 async function specificityCommand(args: readonly string[], context: Context): Promise<number> {
-  const { values, positionals } = parseStrict(args, SPECIFICITY_OPTIONS, true, () =>
-    parseArgs({ args: [...args], options: SPECIFICITY_OPTIONS, strict: true, allowPositionals: true }),
+  const { values, positionals } = parseStrict(args, SPECIFICITY_COMMAND_OPTIONS, true, () =>
+    parseArgs({ args: [...args], options: SPECIFICITY_COMMAND_OPTIONS, strict: true, allowPositionals: true }),
   );
   if (values.help === true) {
     context.io.stdout.write(USAGE);
     return 0;
   }
   const { firstSeed, seeds } = parseSeedRange(values, DEFAULT_SPECIFICITY_SEEDS);
+  // Checked before the long run, so an unwritable path fails at once.
+  await checkOutputs([outputFile('--markdown', values.markdown)]);
   const adapter = await resolveAdapter(values.adapter ?? 'reference', context);
   const loaded = await loadSelection(positionals, context);
   if (loaded === undefined) return 2;
@@ -846,6 +852,14 @@ async function specificityCommand(args: readonly string[], context: Context): Pr
       `${alarms} false ${alarms === 1 ? 'alarm' : 'alarms'} ` +
       `(${scenarios} ${scenarios === 1 ? 'scenario' : 'scenarios'}, seeds ${firstSeed} to ${lastSeed})\n`,
   );
+  if (values.markdown !== undefined) {
+    const words = ['npx', 'deliverycheck', 'specificity', ...loaded.paths.map(quotePath)];
+    if (adapter.name !== 'reference') words.push('--adapter', shellQuote(adapter.name));
+    if (values.seeds !== undefined) words.push('--seeds', String(seeds));
+    if (values['first-seed'] !== undefined) words.push('--first-seed', String(firstSeed));
+    words.push('--markdown', quotePath(values.markdown));
+    await writeReport(values.markdown, renderSpecificityMarkdown(result, { command: words.join(' ') }));
+  }
   return alarms === 0 ? 0 : 1;
 }
 

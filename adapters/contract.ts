@@ -196,33 +196,62 @@ export interface Consumer {
   crash(): Promise<void>;
 }
 
-/** A broker fault for the adapter to inject. Consumer and producer crashes belong to the runner. */
-export interface BrokerFault {
-  readonly do: Exclude<FaultKind, 'crash-consumer' | 'crash-producer'>;
-  readonly target: BrokerTarget | number;
-  /** The partition whose leader or follower the target names. */
-  readonly partition: number;
-  /** For drop-acks: how many acknowledgments to lose. */
-  readonly count: number;
-  /**
-   * For stall-replication: how long the stalled followers stop fetching, capped by the adapter's
-   * safe bound (short enough that they stay registered and in the ISR). Absent: that bound.
-   */
-  readonly durationMs?: number;
+/** A node as the harness sees it: a killed process is `crashed` until it is started again. */
+export type NodeState = 'running' | 'paused' | 'crashed';
+
+export interface NodeInfo {
+  readonly id: number;
+  readonly state: NodeState;
 }
 
-export interface FaultInjector {
+/** A shard's roles and replicas at the instant before a fault, as the adapter found them. */
+export interface ShardObservation {
+  /** The history's line on the shard: leader, in-sync replicas, each replica's log end. */
+  readonly description: string;
+  /** The shard's leader and replicas (the leader among them); undefined when they could not be found in time. */
+  readonly shard?: { readonly leader: number | null; readonly replicas: readonly number[] };
+  /** Which node leads each shard, labelled as fault lines name them, for "(leader of partition 0)". */
+  readonly leaders: readonly { readonly label: string; readonly leader: number | null }[];
+}
+
+/**
+ * The nodes of a cluster the adapter controls: their states and the primitive acts on them.
+ * Which node a fault's target names, whether the fault has anything to act on, and the words of
+ * the history are the harness's (harness/faults.ts), the same for every adapter. An act resolves
+ * once its effect is real (a killed node is gone, a paused one stopped by the kernel) and says
+ * how it acted, as words appended to the harness's, such as " with SIGKILL", or "".
+ */
+export interface NodeControl {
+  /** What the history calls a node: `broker` on the reference broker, `node` on a local cluster. */
+  readonly noun: string;
+  /** The nodes in the order of the scenario's broker indices (index 0 first), with their states now. */
+  nodes(): readonly NodeInfo[];
   /**
-   * Injects a fault and says, in a short phrase, what it did (such as "crashed broker 2").
-   * Before it acts it reports, through the session's `info`, the fault's partition as the
-   * adapter sees it (leader, ISR, each replica's log end), so that a control that missed its
-   * anomaly can be diagnosed from the history. A fault with nothing to act on says why and ends
-   * in ": nothing to KIND" (such as "no crashed broker: nothing to restart-broker"); the runner
-   * then notes it in the result.
+   * The input shard a fault names, as the cluster sees it now. `needsRoles`: the fault's target
+   * depends on the leader and replicas, so the adapter may take its time (and reject when it
+   * cannot find them); otherwise the observation only goes into the history and must come at
+   * once, or a fault would move.
    */
-  inject(fault: BrokerFault): Promise<string>;
-  /** Undoes every fault still in force: heals, resumes, ends stalls, restarts. Says what it did. */
-  healAll(): Promise<readonly string[]>;
+  observe(shard: number, needsRoles: boolean): Promise<ShardObservation>;
+  /** The node coordinating the session's first transactional id, when one is in use. */
+  coordinator(): Promise<number | undefined>;
+  /** One of the choices, from the adapter's seeded random source. */
+  pick<T>(choices: readonly T[]): T;
+  kill(id: number): Promise<string>;
+  /** Starts a crashed node on its old data. */
+  start(id: number): Promise<string>;
+  pause(id: number): Promise<string>;
+  resume(id: number): Promise<string>;
+  /** fault.power-loss: kill the node and lose what it had not flushed; says what was lost. */
+  powerLoss?(id: number): Promise<string>;
+  /** fault.drop-acks: the node's next `count` acknowledgments are lost; a predicate such as "will drop its next 5 produce acknowledgments". */
+  dropAcks?(id: number, count: number): Promise<string>;
+  /** fault.stall-replication: the nodes stop replicating for `durationMs` (at most stallMaxMs), then go on by themselves. */
+  stall?(ids: readonly number[], durationMs: number): Promise<{ readonly means: string; readonly then: string }>;
+  /** The longest stall that keeps a follower registered and in sync. */
+  readonly stallMaxMs: number;
+  /** Ends the node's stalls and lost acknowledgments, before a heal resumes or restarts it; says what it did. */
+  clear(id: number): Promise<readonly string[]>;
 }
 
 /** What the final drain read found. */
@@ -234,7 +263,8 @@ export interface StoredRecord extends PlacedRecord {
 
 export interface Session {
   readonly clock: Clock;
-  readonly faults: FaultInjector;
+  /** The nodes the adapter controls; absent when it controls none (a user's own cluster). */
+  readonly nodes?: NodeControl;
   producer(options: ProducerOptions): Promise<Producer>;
   transactionalProducer(options: TransactionalProducerOptions): Promise<TransactionalProducer>;
   consumer(options: ConsumerOptions): Promise<Consumer>;

@@ -31,6 +31,7 @@ import type { Fault, Scenario } from '../spec/scenario.js';
 import type { TriggerKind } from '../spec/vocabulary.js';
 import { DeadlineError, withDeadline } from './deadline.js';
 import { describeFailure, noteActor, noteOperation } from './failure.js';
+import { FaultDriver } from './faults.js';
 import { errorText, HistoryRecorder, offsetsRecord, slug } from './history.js';
 import { InterruptedError, interruptionReason } from './interrupt.js';
 import { resultOfHistory } from './outcome.js';
@@ -186,6 +187,8 @@ class Run {
   private outputSeq = 0;
   private readonly pendingFaults: Fault[];
   private faultQueue: Promise<void> = Promise.resolve();
+  /** Injects broker faults through the session's nodes, once it is open and has some. */
+  private faults: FaultDriver | undefined;
   private readonly armedConsumerCrashes: ArmedCrash[] = [];
   private readonly armedProducerCrashes: ArmedCrash[] = [];
   private stopConsumers = false;
@@ -283,6 +286,9 @@ class Run {
     }
     const session = this.session;
     this.recorder.clock = () => session.clock.now();
+    if (session.nodes !== undefined) {
+      this.faults = new FaultDriver(session.nodes, (source, message) => this.recorder.record({ type: 'info', source, message }));
+    }
 
     this.phase('workload');
     this.armTimeTriggers();
@@ -303,7 +309,7 @@ class Run {
     // still waiting are dropped here. Client crashes triggered by `processed` may still fire in
     // the last catch-up; they are noted, if they never came, only before the drain.
     this.noteUnfiredFaults((fault) => fault.do !== 'crash-consumer' && fault.do !== 'crash-producer');
-    const healed = await this.op(session.faults.healAll(), 'healing every fault');
+    const healed = this.faults === undefined ? [] : await this.op(this.faults.healAll(), 'healing every fault');
     for (const result of healed) this.recorder.record({ type: 'fault', do: 'heal', result });
     // The cluster settles before the last catch-up: until every replica is back in sync, the
     // end offsets consumers chase are not final.
@@ -889,7 +895,6 @@ class Run {
       this.armedProducerCrashes.push({ fault, done: false });
       return;
     }
-    const session = this.live;
     const brokerFault = {
       do: fault.do,
       target: fault.target,
@@ -900,7 +905,8 @@ class Run {
     this.faultQueue = this.faultQueue.then(async () => {
       if (this.aborted !== undefined) return;
       try {
-        const result = await this.op(session.faults.inject(brokerFault), `injecting ${fault.do}`);
+        if (this.faults === undefined) throw new Error(`the adapter controls no node to ${fault.do}`);
+        const result = await this.op(this.faults.inject(brokerFault), `injecting ${fault.do}`);
         this.recorder.record({ type: 'fault', do: fault.do, target: fault.target, result });
         // A fault that found nothing to act on tested nothing; the result says so, not only the history.
         if (/: nothing to [\w-]+$/u.test(result)) this.notes.push(`fault ${fault.do} at ${fault.at.kind} ${fault.at.value} did nothing: ${result}`);

@@ -2,12 +2,13 @@
 
 import type {
   Adapter,
-  BrokerFault,
   ConsumerOptions,
-  FaultInjector,
+  NodeControl,
+  NodeInfo,
   OpenOptions,
   ProducerOptions,
   Session,
+  ShardObservation,
   StoredRecord,
   TransactionalProducerOptions,
 } from '../adapters/contract.js';
@@ -41,128 +42,89 @@ const CAPABILITIES: readonly Capability[] = [
 /** How often settle() looks whether the replicas are back in sync, in virtual milliseconds. */
 const SETTLE_CHECK_MS = 10;
 
-class ReferenceFaults implements FaultInjector {
+/** The reference broker's brokers as nodes: every act is immediate, in virtual time. */
+class ReferenceNodes implements NodeControl {
+  readonly noun = 'broker';
+  readonly stallMaxMs = TIMING.stallMaxMs;
   /** The first transactional id a producer used: its coordinator is the target `coordinator`. */
   firstTransactionalId: string | undefined;
 
   constructor(private readonly cluster: Cluster) {}
 
-  async inject(fault: BrokerFault): Promise<string> {
-    const cluster = this.cluster;
-    if (fault.do === 'partition' || fault.do === 'heal') {
-      throw new Error(`the reference broker cannot ${fault.do} the network`);
-    }
-    // The partition as it is at the instant of the fault, for diagnosing a missed control.
-    cluster.info('replicas', `before ${fault.do}: ${cluster.describeReplicas(cluster.partitionOf('input', fault.partition))}`);
-    if (fault.do === 'stall-replication') return this.stall(fault);
-    const target = this.resolve(fault);
-    if (typeof target === 'string') return target;
-    const role = describeRole(cluster, target);
-    switch (fault.do) {
-      case 'crash-broker':
-        cluster.crash(target);
-        return `crashed broker ${target}${role}`;
-      case 'power-loss':
-        return `broker ${target}${role} lost power: ${cluster.powerLoss(target)}`;
-      case 'restart-broker':
-        cluster.restart(target);
-        return `restarted broker ${target}${role}`;
-      case 'pause-broker':
-        cluster.pause(target);
-        return `paused broker ${target}${role}`;
-      case 'resume-broker':
-        cluster.resume(target);
-        return `resumed broker ${target}${role}`;
-      case 'drop-acks':
-        cluster.broker(target).dropAcks += fault.count;
-        return `broker ${target}${role} will drop its next ${fault.count} produce acknowledgments`;
-    }
+  nodes(): readonly NodeInfo[] {
+    return this.cluster.brokers.map((broker) => ({ id: broker.id, state: broker.state === 'up' ? 'running' : broker.state }));
   }
 
-  /** Stalls replication to the targeted followers for the fault's duration, capped by TIMING.stallMaxMs. */
-  private stall(fault: BrokerFault): string {
+  async observe(shard: number): Promise<ShardObservation> {
     const cluster = this.cluster;
-    const part = cluster.partitionOf('input', fault.partition);
-    const followers = part.replicas.filter((r) => r !== part.leader && cluster.broker(r).state === 'up');
-    let targets: number[];
-    if (fault.target === 'followers') targets = followers;
-    else {
-      const one = this.resolve(fault);
-      if (typeof one === 'string') return one;
-      targets = [one];
-    }
-    if (targets.length === 0) return `partition ${fault.partition} has no live follower: nothing to ${fault.do}`;
-    const asked = fault.durationMs ?? TIMING.stallMaxMs;
-    const durationMs = Math.min(asked, TIMING.stallMaxMs);
-    for (const id of targets) cluster.stallReplication(id, durationMs);
-    const capped = asked > durationMs ? ` (asked ${asked} ms, capped at the safe bound)` : '';
-    const names = targets.map((id) => `${id}`).join(', ');
-    return `stalled replication to broker${targets.length > 1 ? 's' : ''} ${names} for ${durationMs} ms${capped}`;
+    const part = cluster.partitionOf('input', shard);
+    return {
+      // The partition as it is at the instant of the fault, for diagnosing a missed control.
+      description: cluster.describeReplicas(part),
+      shard: { leader: part.leader, replicas: part.replicas },
+      leaders: cluster.partitions.map((entry) => ({ label: entry.label, leader: entry.leader })),
+    };
   }
 
-  /** The broker a fault's target names now, or a sentence saying why there is none. */
-  private resolve(fault: BrokerFault): number | string {
-    const cluster = this.cluster;
-    const part = cluster.partitionOf('input', fault.partition);
-    const up = (id: number): boolean => cluster.broker(id).state === 'up';
-    switch (fault.target) {
-      case 'coordinator': {
-        const id = this.firstTransactionalId;
-        const host = id === undefined ? null : cluster.coordinatorFor(id);
-        return host ?? `no transaction coordinator is in use: nothing to ${fault.do}`;
-      }
-      case 'leader':
-        return part.leader ?? `partition ${fault.partition} has no leader: nothing to ${fault.do}`;
-      case 'follower':
-      case 'followers': {
-        const followers = part.replicas.filter((r) => r !== part.leader && up(r));
-        return followers.length > 0
-          ? cluster.sim.random.pick(followers)
-          : `partition ${fault.partition} has no live follower: nothing to ${fault.do}`;
-      }
-      case 'any': {
-        const live = cluster.brokers.filter((b) => b.state === 'up').map((b) => b.id);
-        return live.length > 0 ? cluster.sim.random.pick(live) : `no live broker: nothing to ${fault.do}`;
-      }
-      case 'crashed':
-        return cluster.crashedOrder.at(-1) ?? `no crashed broker: nothing to ${fault.do}`;
-      case 'paused':
-        return cluster.pausedOrder.at(-1) ?? `no paused broker: nothing to ${fault.do}`;
-      default:
-        return fault.target < cluster.brokers.length
-          ? fault.target
-          : `there is no broker ${fault.target}: nothing to ${fault.do}`;
-    }
+  async coordinator(): Promise<number | undefined> {
+    const id = this.firstTransactionalId;
+    return (id === undefined ? null : this.cluster.coordinatorFor(id)) ?? undefined;
   }
 
-  async healAll(): Promise<readonly string[]> {
+  pick<T>(choices: readonly T[]): T {
+    return this.cluster.sim.random.pick(choices);
+  }
+
+  async kill(id: number): Promise<string> {
+    this.cluster.crash(id);
+    return '';
+  }
+
+  async powerLoss(id: number): Promise<string> {
+    return this.cluster.powerLoss(id);
+  }
+
+  async start(id: number): Promise<string> {
+    this.cluster.restart(id);
+    return '';
+  }
+
+  async pause(id: number): Promise<string> {
+    this.cluster.pause(id);
+    return '';
+  }
+
+  async resume(id: number): Promise<string> {
+    this.cluster.resume(id);
+    return '';
+  }
+
+  async dropAcks(id: number, count: number): Promise<string> {
+    this.cluster.broker(id).dropAcks += count;
+    return `will drop its next ${count} produce acknowledgments`;
+  }
+
+  /** Followers stop fetching; each stall ends by itself after its duration. */
+  async stall(ids: readonly number[], durationMs: number): Promise<{ means: string; then: string }> {
+    for (const id of ids) this.cluster.stallReplication(id, durationMs);
+    return { means: '', then: '' };
+  }
+
+  async clear(id: number): Promise<readonly string[]> {
     const done: string[] = [];
-    for (const broker of this.cluster.brokers) {
-      if (this.cluster.endStall(broker.id)) done.push(`replication to broker ${broker.id} resumed`);
-      if (broker.dropAcks > 0) {
-        broker.dropAcks = 0;
-        done.push(`broker ${broker.id} stopped dropping acknowledgments`);
-      }
-      if (broker.state === 'paused') {
-        this.cluster.resume(broker.id);
-        done.push(`resumed broker ${broker.id}`);
-      } else if (broker.state === 'crashed') {
-        this.cluster.restart(broker.id);
-        done.push(`restarted broker ${broker.id}`);
-      }
+    if (this.cluster.endStall(id)) done.push(`replication to broker ${id} resumed`);
+    const broker = this.cluster.broker(id);
+    if (broker.dropAcks > 0) {
+      broker.dropAcks = 0;
+      done.push(`broker ${id} stopped dropping acknowledgments`);
     }
     return done;
   }
 }
 
-function describeRole(cluster: Cluster, id: number): string {
-  const led = cluster.partitions.filter((part) => part.leader === id).map((part) => part.label);
-  return led.length > 0 ? ` (leader of partition${led.length > 1 ? 's' : ''} ${led.join(', ')})` : '';
-}
-
 class ReferenceSession implements Session {
   readonly clock;
-  readonly faults: ReferenceFaults;
+  readonly nodes: ReferenceNodes;
   private readonly consumerInstances = new Map<number, number>();
 
   private readonly coordinator: TransactionCoordinator;
@@ -173,7 +135,7 @@ class ReferenceSession implements Session {
     private readonly info: OpenOptions['info'],
   ) {
     this.clock = { now: () => sim.now, sleep: (ms: number) => sim.sleep(ms) };
-    this.faults = new ReferenceFaults(cluster);
+    this.nodes = new ReferenceNodes(cluster);
     this.coordinator = new TransactionCoordinator(cluster);
   }
 
@@ -182,7 +144,7 @@ class ReferenceSession implements Session {
   }
 
   async transactionalProducer(options: TransactionalProducerOptions): Promise<ReferenceTransactionalProducer> {
-    this.faults.firstTransactionalId ??= options.transactionalId;
+    this.nodes.firstTransactionalId ??= options.transactionalId;
     const producer = new ReferenceTransactionalProducer(this.cluster, this.coordinator, options, this.info);
     await producer.init();
     return producer;

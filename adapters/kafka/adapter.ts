@@ -33,16 +33,17 @@
 import { randomBytes } from 'node:crypto';
 import type {
   Adapter,
-  BrokerFault,
   Clock,
   ClusterConnection,
   Consumer,
   ConsumerOptions,
-  FaultInjector,
+  NodeControl,
+  NodeInfo,
   OpenOptions,
   Producer,
   ProducerOptions,
   Session,
+  ShardObservation,
   StoredRecord,
   TopicRole,
   TopicSettings,
@@ -244,13 +245,13 @@ async function settlesWithin(promise: Promise<unknown>, timeoutMs: number): Prom
 }
 
 /**
- * Broker faults on the local cluster, by node id (1..3). A fault's numeric target is a broker
- * index as the scenario language counts them, from 0: index i is node i + 1.
+ * The local cluster's nodes, by node id (1..3), in the order of the scenario's broker indices:
+ * index i is node i + 1. Every act waits for its effect: a killed JVM is gone, a paused one
+ * stopped by the kernel.
  */
-class LocalClusterFaults implements FaultInjector {
-  /** Node ids in the order they were crashed or paused; `crashed` and `paused` name the last. */
-  private readonly crashed: number[] = [];
-  private readonly paused: number[] = [];
+class KafkaNodes implements NodeControl {
+  readonly noun = 'node';
+  readonly stallMaxMs = STALL_MAX_MS;
   /** The nodes stall-replication stopped, with the timer that continues each. */
   private readonly stalls = new Map<number, NodeJS.Timeout>();
   /** Restarts still waiting for their node to serve, which settle() waits for. */
@@ -263,93 +264,99 @@ class LocalClusterFaults implements FaultInjector {
     private readonly inputTopic: string,
     private readonly firstTransactionalId: () => string | undefined,
     seed: number,
-    /** Reports a fact for the history, from the adapter (`kafka`) or another source. */
-    private readonly info: (message: string, source?: string) => void,
+    /** Reports a fact for the history. */
+    private readonly info: (message: string) => void,
     /** The session's drop-acks proxy, when its scenario has drop-acks. */
     private readonly proxy: KafkaProxy | undefined,
   ) {
     this.random = new Random(seed ^ 0x6b61666b);
   }
 
-  async inject(fault: BrokerFault): Promise<string> {
-    if (fault.do === 'partition' || fault.do === 'heal' || fault.do === 'power-loss') {
-      throw new Error(`the kafka adapter cannot ${fault.do}`);
-    }
-    if (fault.do === 'drop-acks' && this.proxy === undefined) {
-      throw new Error('drop-acks needs a session opened with drop-acks among its faults: only then do its clients connect through the proxy');
-    }
-    // Every fault records the partition as the cluster sees it first (leader, ISR, log ends), so
-    // it needs the metadata; leader and follower targets need it to find their node. The line
-    // gets a moment at most: with brokers down it can take seconds, which would move the fault.
-    const needsMetadata = fault.target === 'leader' || fault.target === 'follower' || fault.target === 'followers';
+  nodes(): readonly NodeInfo[] {
+    return this.cluster.nodes.map((node) => ({ id: node.id, state: node.state === 'stopped' ? 'crashed' : node.state }));
+  }
+
+  /**
+   * The partition as the cluster sees it (leader, ISR, each node's log end). A target that
+   * depends on the roles gets time to find them; otherwise the line gets a moment at most: with
+   * brokers down it can take seconds, which would move the fault.
+   */
+  async observe(shard: number, needsRoles: boolean): Promise<ShardObservation> {
     const [metadata, logEnds] = await Promise.all([
-      needsMetadata
+      needsRoles
         ? this.inputPartitions(TARGET_METADATA_BUDGET_MS)
         : Promise.race([
             this.inputPartitions(ROLE_METADATA_BUDGET_MS).catch(() => undefined),
             new Promise<undefined>((resolve) => setTimeout(resolve, ROLE_METADATA_BUDGET_MS)),
           ]),
-      this.logEnds(fault.partition),
+      this.logEnds(shard),
     ]);
-    this.info(`before ${fault.do}: ${describePartition(fault.partition, metadata, logEnds)}`, 'replicas');
-    if (fault.do === 'stall-replication') return this.stall(fault, metadata ?? []);
-    const target = await this.resolve(fault, metadata ?? []);
-    if (typeof target === 'string') return target;
-    const node = this.cluster.node(target);
-    const role = describeRole(target, metadata ?? []);
-    switch (fault.do) {
-      case 'crash-broker':
-        if (node.state === 'stopped') return `node ${target} is already down: nothing to crash`;
-        await this.cluster.kill(target);
-        this.forget(target);
-        this.crashed.push(target);
-        return `crashed node ${target}${role} with SIGKILL`;
-      case 'restart-broker':
-        if (node.state !== 'stopped') return `node ${target} is ${node.state}: nothing to restart`;
-        this.forget(target);
-        return this.restart(target);
-      case 'pause-broker':
-        if (node.state !== 'running') return `node ${target} is ${node.state}: nothing to pause`;
-        await this.cluster.pause(target);
-        this.paused.push(target);
-        return `paused node ${target}${role} with SIGSTOP`;
-      case 'resume-broker':
-        if (node.state !== 'paused') return `node ${target} is ${node.state}: nothing to resume`;
-        await this.cluster.resume(target);
-        this.forget(target);
-        return `resumed node ${target}${role} with SIGCONT`;
-      case 'drop-acks': {
-        const armed = this.proxy?.arm(target, fault.count) ?? 0;
-        return (
-          `node ${target}${role} will lose its next ${fault.count} answers to Produce, transaction and offset commit requests ` +
-          `(${armed} armed in the proxy)`
-        );
-      }
+    const view = metadata?.find((entry) => entry.partition === shard);
+    return {
+      description: describePartition(shard, metadata, logEnds),
+      ...(view === undefined ? {} : { shard: { leader: view.leader >= 0 ? view.leader : null, replicas: view.replicas } }),
+      leaders: [...(metadata ?? [])]
+        .sort((a, b) => a.partition - b.partition)
+        .map((entry) => ({ label: `${entry.partition}`, leader: entry.leader >= 0 ? entry.leader : null })),
+    };
+  }
+
+  async coordinator(): Promise<number | undefined> {
+    const transactionalId = this.firstTransactionalId();
+    return transactionalId === undefined ? undefined : this.admin.transactionCoordinator(transactionalId);
+  }
+
+  pick<T>(choices: readonly T[]): T {
+    return this.random.pick(choices);
+  }
+
+  async kill(id: number): Promise<string> {
+    await this.cluster.kill(id);
+    return ' with SIGKILL';
+  }
+
+  /** Starts a crashed node and waits a while for it to serve; the start goes on in the background. */
+  async start(id: number): Promise<string> {
+    const starting = this.cluster.start(id);
+    const tracked = starting.then(
+      () => undefined,
+      (error: unknown) => this.info(`node ${id} did not come back: ${describeError(error)}`),
+    );
+    this.starting.set(id, tracked);
+    void tracked.finally(() => {
+      if (this.starting.get(id) === tracked) this.starting.delete(id);
+    });
+    if (await settlesWithin(starting, RESTART_WAIT_MS)) return '';
+    return `; it was not serving yet after ${RESTART_WAIT_MS} ms`;
+  }
+
+  async pause(id: number): Promise<string> {
+    await this.cluster.pause(id);
+    return ' with SIGSTOP';
+  }
+
+  async resume(id: number): Promise<string> {
+    await this.cluster.resume(id);
+    return ' with SIGCONT';
+  }
+
+  async dropAcks(id: number, count: number): Promise<string> {
+    if (this.proxy === undefined) {
+      throw new Error('drop-acks needs a session opened with drop-acks among its faults: only then do its clients connect through the proxy');
     }
+    const armed = this.proxy.arm(id, count);
+    return `will lose its next ${count} answers to Produce, transaction and offset commit requests (${armed} armed in the proxy)`;
   }
 
   /**
-   * SIGSTOPs the targeted followers and SIGCONTs them after the fault's duration, capped by
-   * STALL_MAX_MS. Everything in those processes stops, not only their fetchers: what they lead
-   * and coordinate waits too, which is why the bound is short and a scenario stalls the
-   * followers of a partition whose leader carries the workload.
+   * SIGSTOPs the nodes and SIGCONTs them after the duration. Everything in those processes
+   * stops, not only their fetchers: what they lead and coordinate waits too, which is why the
+   * bound is short and a scenario stalls the followers of a partition whose leader carries the
+   * workload.
    */
-  private async stall(fault: BrokerFault, partitions: readonly PartitionView[]): Promise<string> {
-    let targets: number[];
-    if (fault.target === 'followers') {
-      const partition = partitions.find((entry) => entry.partition === fault.partition);
-      if (partition === undefined) return `partition ${fault.partition} is unknown: nothing to ${fault.do}`;
-      targets = partition.replicas.filter((id) => id !== partition.leader && this.cluster.node(id).state === 'running');
-    } else {
-      const one = await this.resolve(fault, partitions);
-      if (typeof one === 'string') return one;
-      targets = this.cluster.node(one).state === 'running' ? [one] : [];
-    }
-    if (targets.length === 0) return `partition ${fault.partition} has no running follower: nothing to ${fault.do}`;
-    const asked = fault.durationMs ?? STALL_MAX_MS;
-    const durationMs = Math.min(asked, STALL_MAX_MS);
-    await Promise.all(targets.map((id) => this.cluster.pause(id)));
-    for (const id of targets) {
+  async stall(ids: readonly number[], durationMs: number): Promise<{ means: string; then: string }> {
+    await Promise.all(ids.map((id) => this.cluster.pause(id)));
+    for (const id of ids) {
       const timer = setTimeout(() => {
         if (this.stalls.get(id) !== timer) return;
         this.stalls.delete(id);
@@ -361,8 +368,16 @@ class LocalClusterFaults implements FaultInjector {
       }, durationMs);
       this.stalls.set(id, timer);
     }
-    const capped = asked > durationMs ? ` (asked ${asked} ms, capped at the safe bound)` : '';
-    return `stalled replication to node${targets.length > 1 ? 's' : ''} ${targets.join(', ')} with SIGSTOP for ${durationMs} ms${capped}, then SIGCONT`;
+    return { means: ' with SIGSTOP', then: ', then SIGCONT' };
+  }
+
+  /** Ends a stall's timer (the heal resumes the node itself) and disarms the node's lost answers. */
+  async clear(id: number): Promise<readonly string[]> {
+    const timer = this.stalls.get(id);
+    if (timer !== undefined) clearTimeout(timer);
+    this.stalls.delete(id);
+    const left = this.proxy?.disarm(id) ?? 0;
+    return left > 0 ? [`node ${id} stopped losing answers (${left} were still to be lost)`] : [];
   }
 
   /**
@@ -382,28 +397,6 @@ class LocalClusterFaults implements FaultInjector {
       }),
     );
     return new Map(entries);
-  }
-
-  private forget(node: number): void {
-    for (const list of [this.crashed, this.paused]) {
-      const at = list.indexOf(node);
-      if (at >= 0) list.splice(at, 1);
-    }
-  }
-
-  /** Starts a crashed node and waits a while for it to serve; the start goes on in the background. */
-  private async restart(node: number): Promise<string> {
-    const starting = this.cluster.start(node);
-    const tracked = starting.then(
-      () => undefined,
-      (error: unknown) => this.info(`node ${node} did not come back: ${describeError(error)}`),
-    );
-    this.starting.set(node, tracked);
-    void tracked.finally(() => {
-      if (this.starting.get(node) === tracked) this.starting.delete(node);
-    });
-    if (await settlesWithin(starting, RESTART_WAIT_MS)) return `restarted node ${node}`;
-    return `restarted node ${node}; it was not serving yet after ${RESTART_WAIT_MS} ms`;
   }
 
   /**
@@ -436,64 +429,6 @@ class LocalClusterFaults implements FaultInjector {
     }
     throw new Error(`reading the metadata of ${this.inputTopic} failed within ${budgetMs} ms: ${problem}`);
   }
-
-
-  /** The node a fault's target names now, or a sentence saying why there is none. */
-  private async resolve(fault: BrokerFault, partitions: readonly PartitionView[]): Promise<number | string> {
-    const nodes = this.cluster.nodes;
-    const running = nodes.filter((node) => node.state === 'running').map((node) => node.id);
-    switch (fault.target) {
-      case 'leader':
-      case 'follower':
-      case 'followers': {
-        const partition = partitions.find((entry) => entry.partition === fault.partition);
-        if (partition === undefined) return `partition ${fault.partition} is unknown: nothing to ${fault.do}`;
-        if (fault.target === 'leader') {
-          return partition.leader >= 0 ? partition.leader : `partition ${fault.partition} has no leader: nothing to ${fault.do}`;
-        }
-        const followers = partition.replicas.filter((id) => id !== partition.leader && running.includes(id));
-        return followers.length > 0
-          ? this.random.pick(followers)
-          : `partition ${fault.partition} has no live follower: nothing to ${fault.do}`;
-      }
-      case 'any':
-        return running.length > 0 ? this.random.pick(running) : `no node is running: nothing to ${fault.do}`;
-      case 'crashed':
-        return this.crashed.at(-1) ?? `no crashed node: nothing to ${fault.do}`;
-      case 'paused':
-        return this.paused.at(-1) ?? `no paused node: nothing to ${fault.do}`;
-      case 'coordinator': {
-        const transactionalId = this.firstTransactionalId();
-        if (transactionalId === undefined) return `no transaction coordinator is in use: nothing to ${fault.do}`;
-        return this.admin.transactionCoordinator(transactionalId);
-      }
-      default: {
-        const node = nodes[fault.target];
-        return node === undefined ? `there is no broker ${fault.target}: nothing to ${fault.do}` : node.id;
-      }
-    }
-  }
-
-  async healAll(): Promise<readonly string[]> {
-    const done: string[] = [];
-    // The paused nodes below include the stalled ones; their timers must not resume them twice.
-    for (const timer of this.stalls.values()) clearTimeout(timer);
-    this.stalls.clear();
-    for (const [node, count] of this.proxy?.disarmAll() ?? []) {
-      done.push(`node ${node} stopped losing answers (${count} were still to be lost)`);
-    }
-    for (const node of this.cluster.nodes) {
-      if (node.state === 'paused') {
-        await this.cluster.resume(node.id);
-        done.push(`resumed node ${node.id}`);
-      }
-    }
-    const stopped = this.cluster.nodes.filter((node) => node.state === 'stopped').map((node) => node.id);
-    done.push(...(await Promise.all(stopped.map((id) => this.restart(id)))));
-    this.crashed.length = 0;
-    this.paused.length = 0;
-    return done;
-  }
 }
 
 /**
@@ -516,32 +451,10 @@ function describePartition(
   return `${head}, log end offsets: ${ends.join(', ')}`;
 }
 
-/** " (leader of partitions 0, 2)" for a node that leads input partitions, else "". */
-function describeRole(node: number, partitions: readonly PartitionView[]): string {
-  const led = partitions
-    .filter((partition) => partition.leader === node)
-    .map((partition) => partition.partition)
-    .sort((a, b) => a - b);
-  return led.length === 0 ? '' : ` (leader of partition${led.length > 1 ? 's' : ''} ${led.join(', ')})`;
-}
-
 /** The addresses of the local cluster's running nodes (all of them, should none run). */
 function runningAddresses(cluster: ClusterHandle, addresses: readonly string[]): string[] {
   const running = cluster.nodes.flatMap((node, index) => (node.state === 'running' && addresses[index] !== undefined ? [addresses[index]] : []));
   return running.length > 0 ? running : [...addresses];
-}
-
-/** A user's cluster: the adapter controls no broker there, and declares no broker fault. */
-class NoBrokerFaults implements FaultInjector {
-  readonly starting = new Map<number, Promise<void>>();
-
-  async inject(fault: BrokerFault): Promise<string> {
-    throw new Error(`the kafka adapter injects no ${fault.do} into a cluster given with --brokers`);
-  }
-
-  async healAll(): Promise<readonly string[]> {
-    return [];
-  }
 }
 
 // ------------------------------------------------------------------------------- session
@@ -554,7 +467,8 @@ interface SessionProxy {
 
 class KafkaSession implements Session, ClientRegistry {
   readonly clock: Clock;
-  readonly faults: LocalClusterFaults | NoBrokerFaults;
+  /** The local cluster's nodes; none on a user's cluster, where the adapter declares no broker fault. */
+  readonly nodes: KafkaNodes | undefined;
   private readonly threads = new Set<ClientThread>();
   private readonly groups = new Set<string>();
   private readonly clientCounts = new Map<string, number>();
@@ -578,19 +492,10 @@ class KafkaSession implements Session, ClientRegistry {
       now: () => Math.round(performance.now() - openedMs),
       sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
     };
-    this.faults =
+    this.nodes =
       cluster === undefined
-        ? new NoBrokerFaults()
-        : new LocalClusterFaults(
-            cluster,
-            admin,
-            input.name,
-            () => this.firstTransactionalId,
-            options.seed,
-            // The line recorded before each fault is kept every time, even when it repeats.
-            (message, source = 'kafka') => (source === 'replicas' ? this.options.info(source, message) : this.info(source, message)),
-            proxy?.proxy,
-          );
+        ? undefined
+        : new KafkaNodes(cluster, admin, input.name, () => this.firstTransactionalId, options.seed, (message) => this.info('kafka', message), proxy?.proxy);
   }
 
   static async open(
@@ -771,7 +676,7 @@ class KafkaSession implements Session, ClientRegistry {
 
   async settle(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    for (const starting of this.faults.starting.values()) {
+    for (const starting of this.nodes?.starting.values() ?? []) {
       if (!(await settlesWithin(starting, deadline - Date.now()))) break;
     }
     let problems: string[] = [];

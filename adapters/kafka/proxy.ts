@@ -371,10 +371,10 @@ export class KafkaProxy implements DropDecider {
     return this.armed.get(nodeId) ?? 0;
   }
 
-  /** Stops every armed drop; returns what was still armed, node id to count. */
-  disarmAll(): ReadonlyMap<number, number> {
-    const was = new Map(this.armed);
-    this.armed.clear();
+  /** Stops the node's armed drops; returns how many were still armed. */
+  disarm(nodeId: number): number {
+    const was = this.armed.get(nodeId) ?? 0;
+    this.armed.delete(nodeId);
     return was;
   }
 

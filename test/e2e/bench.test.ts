@@ -258,7 +258,6 @@ function memoryAdapter(): Adapter {
       const committed = new Map<number, number>();
       return {
         clock,
-        faults: { inject: async () => 'nothing', healAll: async () => [] },
         producer: async (producerOptions) => ({
           send: async (message) => {
             const partition = hashKey(message.key) % logs.length;

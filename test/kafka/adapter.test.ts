@@ -22,6 +22,7 @@ import { filterAbortedMessages, groupMessagesPerPartition } from '../../adapters
 import { encodeValue, kafkaAcks, kafkaConfig, placeSends, recordId } from '../../adapters/kafka/messages.js';
 import type { Consumer, DeliveredRecord, OpenOptions, Producer, Session } from '../../adapters/contract.js';
 import { main, type CliIo } from '../../harness/cli.js';
+import { FaultDriver } from '../../harness/faults.js';
 import type { RunResult } from '../../spec/result.js';
 import { packageRoot } from '../../spec/root.js';
 import { kafkaSkip, processesUsing } from './prerequisites.js';
@@ -211,6 +212,11 @@ describe('kafka adapter on a local cluster (real JVMs)', () => {
     info: (source, message) => infos.push(`${source}: ${message}`),
     ...extra,
   });
+  /** The harness's fault driver over the session's nodes, recording its lines where the session's go. */
+  const faultsOf = (session: Session): FaultDriver => {
+    if (session.nodes === undefined) throw new Error('the session controls no node');
+    return new FaultDriver(session.nodes, (source, message) => infos.push(`${source}: ${message}`));
+  };
 
   beforeAll(() => {
     if (skipKafka) return;
@@ -229,6 +235,7 @@ describe('kafka adapter on a local cluster (real JVMs)', () => {
       const started = Date.now();
       const session = await (adapter as KafkaAdapter).open(openOptions('adapter-test-acks'));
       console.log(`[kafka] session open (cluster start included) in ${Date.now() - started} ms`);
+      const faults = faultsOf(session);
       try {
         const producer = await session.producer({ index: 0, topic: 'input', ack: 'all', retries: 5, idempotent: false });
         const acks = new Map<string, { partition: number; offset: number | null }>();
@@ -291,6 +298,7 @@ describe('kafka adapter on a local cluster (real JVMs)', () => {
         ...openOptions('adapter-test-big-drain'),
         topic: { name: 'adapter-test-big-drain', partitions: 1, replication: 3, minInsync: 2, uncleanElection: false },
       });
+      const faults = faultsOf(session);
       try {
         const producer = await session.producer({ index: 0, topic: 'input', ack: 'leader', retries: 5, idempotent: false, batching: true });
         const sends: Promise<unknown>[] = [];
@@ -393,12 +401,13 @@ describe('kafka adapter on a local cluster (real JVMs)', () => {
     kafkaTitle('crashes the leader of a partition with SIGKILL, keeps acknowledging ack-all sends, restarts it and settles'),
     async () => {
       const session = await (adapter as KafkaAdapter).open(openOptions('adapter-test-crash'));
+      const faults = faultsOf(session);
       try {
         const producer = await session.producer({ index: 0, topic: 'input', ack: 'all', retries: 10, idempotent: false });
         const send = (seq: number) => producer.send({ id: `p0-${seq}`, producer: 0, seq, key: `k${seq % 5}` });
         for (let seq = 0; seq < 10; seq++) await send(seq);
 
-        const crashed = await session.faults.inject({ do: 'crash-broker', target: 'leader', partition: 0, count: 0 });
+        const crashed = await faults.inject({ do: 'crash-broker', target: 'leader', partition: 0, count: 0 });
         console.log(`[kafka] ${crashed}`);
         const node = Number(/^crashed node (\d)/.exec(crashed)?.[1]);
         expect(crashed).toMatch(/^crashed node \d \(leader of partitions? [0-9, ]*0\b.*\) with SIGKILL$/);
@@ -412,18 +421,18 @@ describe('kafka adapter on a local cluster (real JVMs)', () => {
           return !live.includes(node);
         });
 
-        const restarted = await session.faults.inject({ do: 'restart-broker', target: 'crashed', partition: 0, count: 0 });
+        const restarted = await faults.inject({ do: 'restart-broker', target: 'crashed', partition: 0, count: 0 });
         console.log(`[kafka] ${restarted}`);
         expect(restarted).toMatch(new RegExp(`^restarted node ${node}`));
         const settleStarted = Date.now();
         expect(await session.settle(120_000)).toBe(true);
         console.log(`[kafka] settled in ${Date.now() - settleStarted} ms`);
-        expect(await session.faults.healAll()).toEqual([]);
+        expect(await faults.healAll()).toEqual([]);
         await producer.close();
 
         const stored = await session.drain();
         expect(stored.map((record) => record.id).sort()).toEqual(Array.from({ length: 20 }, (_, seq) => `p0-${seq}`).sort());
-        expect(await session.faults.inject({ do: 'restart-broker', target: 'crashed', partition: 0, count: 0 })).toBe(
+        expect(await faults.inject({ do: 'restart-broker', target: 'crashed', partition: 0, count: 0 })).toBe(
           'no crashed node: nothing to restart-broker',
         );
       } finally {
@@ -439,26 +448,27 @@ describe('kafka adapter on a local cluster (real JVMs)', () => {
       const session = await (adapter as KafkaAdapter).open(
         openOptions('adapter-test-stall', { topic: { name: 'adapter-test-stall', partitions: 1, replication: 3, minInsync: 1, uncleanElection: false } }),
       );
+      const faults = faultsOf(session);
       try {
         const producer = await session.producer({ index: 0, topic: 'input', ack: 'leader', retries: 5, idempotent: false });
         const send = (seq: number) => producer.send({ id: `p0-${seq}`, producer: 0, seq, key: `k${seq % 5}` });
         for (let seq = 0; seq < 10; seq++) await send(seq);
         await eventually('every replica holding the first ten records', 30_000, async () => {
           const before = infos.length;
-          await session.faults.inject({ do: 'restart-broker', target: 'crashed', partition: 0, count: 0 });
+          await faults.inject({ do: 'restart-broker', target: 'crashed', partition: 0, count: 0 });
           const line = infos.slice(before).find((entry) => entry.startsWith('replicas: before restart-broker'));
           return line !== undefined && /log end offsets: node 1 10, node 2 10, node 3 10$/.test(line);
         });
 
         const stallStarted = Date.now();
-        const stalled = await session.faults.inject({ do: 'stall-replication', target: 'followers', partition: 0, count: 0, durationMs: 1_500 });
+        const stalled = await faults.inject({ do: 'stall-replication', target: 'followers', partition: 0, count: 0, durationMs: 1_500 });
         console.log(`[kafka] ${stalled}`);
         expect(stalled).toMatch(/^stalled replication to nodes \d, \d with SIGSTOP for 1500 ms, then SIGCONT$/);
         // Ack leader needs the leader alone: sends go on while the followers are stopped.
         for (let seq = 10; seq < 20; seq++) await send(seq);
         expect(Date.now() - stallStarted).toBeLessThan(1_500);
         const before = infos.length;
-        await session.faults.inject({ do: 'restart-broker', target: 'crashed', partition: 0, count: 0 });
+        await faults.inject({ do: 'restart-broker', target: 'crashed', partition: 0, count: 0 });
         const during = infos.slice(before).find((entry) => entry.startsWith('replicas: before restart-broker')) ?? '';
         console.log(`[kafka] ${during}`);
         expect(during).toMatch(/, ISR \[\d,\d,\d\], log end offsets: /);
@@ -467,7 +477,7 @@ describe('kafka adapter on a local cluster (real JVMs)', () => {
 
         await eventually('the stalled followers running and caught up again', 30_000, async () => {
           const mark = infos.length;
-          await session.faults.inject({ do: 'restart-broker', target: 'crashed', partition: 0, count: 0 });
+          await faults.inject({ do: 'restart-broker', target: 'crashed', partition: 0, count: 0 });
           const line = infos.slice(mark).find((entry) => entry.startsWith('replicas: before restart-broker'));
           return line !== undefined && /ISR \[\d,\d,\d\], log end offsets: node 1 20, node 2 20, node 3 20$/.test(line);
         });
@@ -487,6 +497,7 @@ describe('kafka adapter on a local cluster (real JVMs)', () => {
       const drops = () => infos.filter((line) => /^kafka-proxy: dropped the answer to Produce correlation \d+ from node \d$/.test(line));
       const session = await (adapter as KafkaAdapter).open(openOptions('adapter-test-drop-acks', { faults: ['drop-acks'] }));
       const proxyPorts = [0, 1, 2].map((index) => BASE_PORT + 7 + 2 * index);
+      const faults = faultsOf(session);
       try {
         expect(infos).toContain(`kafka: clients connect through the drop-acks proxy at ${proxyPorts.map((port) => `${HOST}:${port}`).join(',')}`);
         const sendAll = async (producer: Producer, prefix: string, first: number, count: number) => {
@@ -495,7 +506,7 @@ describe('kafka adapter on a local cluster (real JVMs)', () => {
 
         const plain = await session.producer({ index: 0, topic: 'input', ack: 'all', retries: 5, idempotent: false });
         await sendAll(plain, 'plain', 0, 6);
-        const armed = await session.faults.inject({ do: 'drop-acks', target: 'leader', partition: 0, count: 2 });
+        const armed = await faults.inject({ do: 'drop-acks', target: 'leader', partition: 0, count: 2 });
         console.log(`[kafka] ${armed}`);
         expect(armed).toMatch(/^node \d \(leader of partitions? [0-9, ]*0\b.*\) will lose its next 2 answers to Produce, transaction and offset commit requests \(2 armed in the proxy\)$/);
         // Each send waits for its acknowledgment, so each Produce request carries one message; keys
@@ -503,17 +514,17 @@ describe('kafka adapter on a local cluster (real JVMs)', () => {
         await sendAll(plain, 'plain', 6, 24);
         await plain.close();
         expect(drops()).toHaveLength(2);
-        expect(await session.faults.healAll()).toEqual([]);
+        expect(await faults.healAll()).toEqual([]);
 
         const idempotent = await session.producer({ index: 1, topic: 'input', ack: 'all', retries: 5, idempotent: true });
         await sendAll(idempotent, 'idem', 0, 6);
-        await session.faults.inject({ do: 'drop-acks', target: 'leader', partition: 0, count: 2 });
+        await faults.inject({ do: 'drop-acks', target: 'leader', partition: 0, count: 2 });
         await sendAll(idempotent, 'idem', 6, 24);
         await idempotent.close();
         expect(drops()).toHaveLength(4);
         // Armed again and never used up, the drop is undone by the heal.
-        await session.faults.inject({ do: 'drop-acks', target: 1, partition: 0, count: 3 });
-        expect(await session.faults.healAll()).toEqual(['node 2 stopped losing answers (3 were still to be lost)']);
+        await faults.inject({ do: 'drop-acks', target: 1, partition: 0, count: 3 });
+        expect(await faults.healAll()).toEqual(['node 2 stopped losing answers (3 were still to be lost)']);
 
         const stored = await session.drain();
         const copies = (prefix: string) => {

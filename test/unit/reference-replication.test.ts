@@ -14,6 +14,7 @@ import { BrokerError, Cluster, TIMING } from '../../reference/cluster.js';
 import type { LogRecord } from '../../reference/log.js';
 import { Simulation } from '../../reference/sim.js';
 import { TransactionCoordinator } from '../../reference/transactions.js';
+import { FaultDriver } from '../../harness/faults.js';
 
 const DEFAULT_TOPIC: TopicSettings = {
   name: 'orders',
@@ -79,16 +80,18 @@ function readable(cluster: Cluster, p = 0): string[] {
 }
 
 /** Opens a reference session the way the runner does, collecting its info lines. */
-async function openSession(seed: number, topic: Partial<TopicSettings> = {}): Promise<{ session: Session; info: string[] }> {
+async function openSession(seed: number, topic: Partial<TopicSettings> = {}): Promise<{ session: Session; info: string[]; faults: FaultDriver }> {
   const info: string[] = [];
+  const record = (source: string, text: string): void => void info.push(`${source}: ${text}`);
   const session = await referenceAdapter.open({
     seed,
     brokers: 3,
     topic: { ...DEFAULT_TOPIC, ...topic },
     defects: [],
-    info: (source, text) => info.push(`${source}: ${text}`),
+    info: record,
   });
-  return { session, info };
+  if (session.nodes === undefined) throw new Error('the reference broker controls its nodes');
+  return { session, info, faults: new FaultDriver(session.nodes, record) };
 }
 
 function offsetsOf(drained: readonly StoredRecord[], id: string): number[] {
@@ -276,7 +279,7 @@ describe('leader crash', { timeout: 10_000 }, () => {
   });
 
   it('keeps every acknowledged ack all write through a leader crash and restart', async () => {
-    const { session, info } = await openSession(33);
+    const { session, faults, info } = await openSession(33);
     const send = await session.producer({ index: 0, ack: 'all', retries: 10, topic: 'input', idempotent: false });
     const acknowledged: string[] = [];
     const sends: Promise<void>[] = [];
@@ -290,7 +293,7 @@ describe('leader crash', { timeout: 10_000 }, () => {
       );
       if (crashedAtAck < 0 && acknowledged.length >= 10) {
         crashedAtAck = acknowledged.length;
-        await session.faults.inject({ do: 'crash-broker', target: 'leader', partition: 0, count: 0 });
+        await faults.inject({ do: 'crash-broker', target: 'leader', partition: 0, count: 0 });
       }
       await session.clock.sleep(2);
     }
@@ -299,7 +302,7 @@ describe('leader crash', { timeout: 10_000 }, () => {
     // Writes were acknowledged after the crash too, by the new leader.
     expect(acknowledged.length).toBeGreaterThan(crashedAtAck + 10);
     expect(info.some((line) => line.includes('leads epoch 1'))).toBe(true);
-    await session.faults.inject({ do: 'restart-broker', target: 'crashed', partition: 0, count: 0 });
+    await faults.inject({ do: 'restart-broker', target: 'crashed', partition: 0, count: 0 });
     expect(await session.settle(5_000)).toBe(true);
     const stored = new Set((await session.drain()).map((record) => record.id));
     expect(acknowledged.filter((id) => !stored.has(id))).toEqual([]);
@@ -489,8 +492,8 @@ describe('paused leader', { timeout: 10_000 }, () => {
 
 describe('drop-acks', { timeout: 10_000 }, () => {
   it('stores the write twice when its acknowledgment is lost and the producer resends', async () => {
-    const { session, info } = await openSession(71);
-    await session.faults.inject({ do: 'drop-acks', target: 'leader', partition: 0, count: 1 });
+    const { session, faults, info } = await openSession(71);
+    await faults.inject({ do: 'drop-acks', target: 'leader', partition: 0, count: 1 });
     const send = await session.producer({ index: 0, ack: 'leader', retries: 1, topic: 'input', idempotent: false });
     const result = await send.send(message('dup'));
     expect(result.offset).toBe(1);
@@ -502,8 +505,8 @@ describe('drop-acks', { timeout: 10_000 }, () => {
   });
 
   it('stores the write once and rejects the send when the producer may not resend', async () => {
-    const { session } = await openSession(72);
-    await session.faults.inject({ do: 'drop-acks', target: 'leader', partition: 0, count: 1 });
+    const { session, faults } = await openSession(72);
+    await faults.inject({ do: 'drop-acks', target: 'leader', partition: 0, count: 1 });
     const send = await session.producer({ index: 0, ack: 'leader', retries: 0, topic: 'input', idempotent: false });
     await expect(send.send(message('once'))).rejects.toMatchObject({ code: 'REQUEST_TIMED_OUT' });
     expect(await session.settle(2_000)).toBe(true);
@@ -537,8 +540,8 @@ describe('producer crash', { timeout: 10_000 }, () => {
 
 describe('settle', { timeout: 10_000 }, () => {
   it('is false while a broker is down, true after healAll() restarts it, and the drain then holds every acknowledged write', async () => {
-    const { session } = await openSession(91, { partitions: 2 });
-    const crashed = await session.faults.inject({ do: 'crash-broker', target: 'follower', partition: 0, count: 0 });
+    const { session, faults } = await openSession(91, { partitions: 2 });
+    const crashed = await faults.inject({ do: 'crash-broker', target: 'follower', partition: 0, count: 0 });
     expect(crashed).toMatch(/^crashed broker \d/);
     const send = await session.producer({ index: 0, ack: 'all', retries: 10, topic: 'input', idempotent: false });
     const acknowledged: string[] = [];
@@ -547,7 +550,7 @@ describe('settle', { timeout: 10_000 }, () => {
       acknowledged.push(`m${i}`);
     }
     expect(await session.settle(200)).toBe(false);
-    const healed = await session.faults.healAll();
+    const healed = await faults.healAll();
     expect(healed).toHaveLength(1);
     expect(healed[0]).toMatch(/^restarted broker \d$/);
     expect(await session.settle(5_000)).toBe(true);

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Session, StoredRecord } from '../../adapters/contract.js';
 import { Random } from '../../harness/random.js';
+import { FaultDriver } from '../../harness/faults.js';
 import { referenceAdapter } from '../../reference/adapter.js';
 import { Simulation, SimulationClosed } from '../../reference/sim.js';
 
@@ -262,6 +263,8 @@ describe('determinism of the reference broker', { timeout: 10_000 }, () => {
       defects: [],
       info: (source, message) => info.push(`${session?.clock.now().toFixed(6) ?? '?'} ${source}: ${message}`),
     });
+    if (session.nodes === undefined) throw new Error('the reference broker controls its nodes');
+    const faults = new FaultDriver(session.nodes, (source, message) => info.push(`${session?.clock.now().toFixed(6) ?? '?'} ${source}: ${message}`));
     const producer = await session.producer({ index: 0, topic: 'input', ack: 'all', retries: 5, idempotent: false });
     const outcomes: string[] = [];
     const sends: Promise<void>[] = [];
@@ -272,11 +275,11 @@ describe('determinism of the reference broker', { timeout: 10_000 }, () => {
           (error: unknown) => void outcomes.push(`m${i} failed: ${String(error)}`),
         ),
       );
-      if (i === 10) outcomes.push(await session.faults.inject({ do: 'crash-broker', target: 'leader', partition: 0, count: 0 }));
+      if (i === 10) outcomes.push(await faults.inject({ do: 'crash-broker', target: 'leader', partition: 0, count: 0 }));
       await session.clock.sleep(2);
     }
     await Promise.all(sends);
-    outcomes.push(...(await session.faults.healAll()));
+    outcomes.push(...(await faults.healAll()));
     outcomes.push(`settled ${await session.settle(5_000)}`);
     const consumer = await session.consumer({
       index: 0,

@@ -7,6 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { SendResult, TopicSettings } from '../../adapters/contract.js';
+import { FaultDriver } from '../../harness/faults.js';
 import { referenceAdapter } from '../../reference/adapter.js';
 import { CLIENT_TIMING } from '../../reference/clients.js';
 import { reorderedAtSeeds } from './reference-seeds.js';
@@ -38,7 +39,8 @@ describe('transactional producer', { timeout: 10_000 }, () => {
     await producer.beginTransaction();
     // The coordinator loses the answer to the first AddPartitionsToTxn: that send's request
     // times out and is asked again, while the answer to the second send's comes back at once.
-    await session.faults.inject({ do: 'drop-acks', target: 'coordinator', partition: 0, count: 1 });
+    if (session.nodes === undefined) throw new Error('the reference broker controls its nodes');
+    await new FaultDriver(session.nodes, (source, text) => info.push(`${source}: ${text}`)).inject({ do: 'drop-acks', target: 'coordinator', partition: 0, count: 1 });
     const startedMs = session.clock.now();
     const sends = ['m0', 'm1', 'm2'].map((id, seq) => producer.send({ id, producer: 0, seq, key: 'key' }));
     const results: SendResult[] = await Promise.all(sends);

@@ -5,6 +5,7 @@
 
 import { describe, expect, it } from 'vitest';
 import type { TopicSettings } from '../../adapters/contract.js';
+import { FaultDriver } from '../../harness/faults.js';
 import { loadScenarioText } from '../../harness/loader.js';
 import { referenceAdapter } from '../../reference/adapter.js';
 import { ReferenceProducer } from '../../reference/clients.js';
@@ -112,41 +113,37 @@ describe('stall-replication on the reference broker', { timeout: 10_000 }, () =>
 });
 
 describe('the stall-replication fault through the adapter', { timeout: 10_000 }, () => {
-  async function open(): Promise<{ session: Awaited<ReturnType<typeof referenceAdapter.open>>; info: string[] }> {
+  async function open(): Promise<{ session: Awaited<ReturnType<typeof referenceAdapter.open>>; info: string[]; faults: FaultDriver }> {
     const info: string[] = [];
-    const session = await referenceAdapter.open({
-      seed: 9,
-      brokers: 3,
-      topic: TOPIC,
-      defects: [],
-      info: (source, text) => info.push(`${source}: ${text}`),
-    });
-    return { session, info };
+    const record = (source: string, text: string): void => void info.push(`${source}: ${text}`);
+    const session = await referenceAdapter.open({ seed: 9, brokers: 3, topic: TOPIC, defects: [], info: record });
+    if (session.nodes === undefined) throw new Error('the reference broker controls its nodes');
+    return { session, info, faults: new FaultDriver(session.nodes, record) };
   }
 
   it('stalls every follower for the safe bound, records the partition before it, and says what it did', async () => {
-    const { session, info } = await open();
-    const result = await session.faults.inject({ do: 'stall-replication', target: 'followers', partition: 0, count: 1 });
+    const { session, info, faults } = await open();
+    const result = await faults.inject({ do: 'stall-replication', target: 'followers', partition: 0, count: 1 });
     expect(result).toMatch(new RegExp(`^stalled replication to brokers \\d, \\d for ${TIMING.stallMaxMs} ms$`));
     expect(info).toHaveLength(1);
     expect(info[0]).toMatch(
       /^replicas: before stall-replication: partition 0: leader \d \(epoch 0\), ISR \[\d,\d,\d\], high watermark 0, log end offsets: broker \d 0, broker \d 0, broker \d 0$/,
     );
-    const later = await session.faults.inject({ do: 'crash-broker', target: 'leader', partition: 0, count: 1 });
+    const later = await faults.inject({ do: 'crash-broker', target: 'leader', partition: 0, count: 1 });
     expect(later).toMatch(/^crashed broker \d/);
     expect(info.at(-1)).toMatch(/broker \d 0 \(stalled\), broker \d 0 \(stalled\)$/);
     await session.close();
   });
 
   it('caps a longer stall at the safe bound, stalls one follower when asked, and ends stalls at the heal', async () => {
-    const { session } = await open();
-    const capped = await session.faults.inject({ do: 'stall-replication', target: 'follower', partition: 0, count: 1, durationMs: 60_000 });
+    const { session, faults } = await open();
+    const capped = await faults.inject({ do: 'stall-replication', target: 'follower', partition: 0, count: 1, durationMs: 60_000 });
     expect(capped).toBe(
       `stalled replication to broker ${/broker (\d)/.exec(capped)?.[1]} for ${TIMING.stallMaxMs} ms (asked 60000 ms, capped at the safe bound)`,
     );
-    const healed = await session.faults.healAll();
+    const healed = await faults.healAll();
     expect(healed).toEqual([`replication to broker ${/broker (\d)/.exec(capped)?.[1]} resumed`]);
-    expect(await session.faults.healAll()).toEqual([]);
+    expect(await faults.healAll()).toEqual([]);
     await session.close();
   });
 });

@@ -8,6 +8,19 @@ const LOADERS: Readonly<Record<string, () => Promise<Adapter>>> = {
   kafka: async () => (await import('./kafka/adapter.js')).kafkaAdapter,
 };
 
+/**
+ * Each adapter's expectations file (spec/expectations.ts), relative to the package root: read
+ * without loading the adapter, so `check` applies them to a history from its adapter's name.
+ */
+const EXPECTATIONS: Readonly<Record<string, string>> = {
+  kafka: 'adapters/kafka/expectations.yaml',
+};
+
+/** The expectations file of the named adapter, relative to the package root, if it keeps one. */
+export function expectationsFileOf(name: string): string | undefined {
+  return Object.hasOwn(EXPECTATIONS, name) ? EXPECTATIONS[name] : undefined;
+}
+
 export function adapterNames(): readonly string[] {
   return Object.keys(LOADERS);
 }

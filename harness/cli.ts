@@ -2,7 +2,7 @@
 // returns the exit code instead of exiting, so tests can drive every path in-process, and so the
 // process ends by itself once the work is done, which shows that nothing was left running.
 //
-// Exit codes (DESIGN.md): 0 every claim held (skips allowed), 1 a claim was violated, 2 bad input,
+// Exit codes (DESIGN.md): 0 every claim held (skips and known failures allowed), 1 a claim was violated, 2 bad input,
 // setup failure or an error.
 
 import { existsSync } from 'node:fs';
@@ -10,13 +10,14 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import type { Adapter, ClusterConnection } from '../adapters/contract.js';
-import { adapterNames, loadAdapter } from '../adapters/registry.js';
+import { adapterNames, expectationsFileOf, loadAdapter } from '../adapters/registry.js';
 import type { ScenarioResult } from '../spec/result.js';
 import { BROKER_ADDRESS_PATTERN } from '../spec/connection.js';
 import { packageRoot, packageVersion } from '../spec/root.js';
 import { LIMITS, type Scenario } from '../spec/scenario.js';
 import { CAPABILITIES } from '../spec/vocabulary.js';
 import { loadClusterConfig } from './connection.js';
+import { applyExpectations, loadExpectations, type Expectations } from './expectations.js';
 import { checkOutputPaths, makeFolders, OutputPathError, outputFile } from './output-paths.js';
 import { exitCodeFor, oneLine } from './report/claims.js';
 import { formatSummary, HumanReporter, ProgressLine, STATUS_WORDS, type TextSink } from './report/human.js';
@@ -139,7 +140,7 @@ Usage:
   deliverycheck --version
   deliverycheck --help
 
-Exit codes: 0 every claim held (skips allowed), 1 a claim was violated,
+Exit codes: 0 every claim held (skips and known failures allowed), 1 a claim was violated,
             2 bad input, setup failure, an error, or an inconclusive run
               (too little happened for a verdict: see expect.minimum);
             130 interrupted (SIGINT, SIGTERM).
@@ -430,6 +431,19 @@ function reportLoad(loaded: LoadedScenarios, paths: readonly string[], context: 
   return true;
 }
 
+/**
+ * The known failures of the named adapter, read before anything runs: undefined when it keeps
+ * none, null once the file's errors are printed.
+ */
+async function expectationsOf(adapterName: string, context: Context): Promise<Expectations | undefined | null> {
+  const file = expectationsFileOf(adapterName);
+  if (file === undefined) return undefined;
+  const loaded = await loadExpectations(join(packageRoot(), file));
+  if (loaded.errors === undefined) return { ...loaded.expectations, file };
+  for (const error of loaded.errors) context.io.stderr.write(`${error.format()}\n`);
+  return null;
+}
+
 async function runCommand(args: readonly string[], context: Context): Promise<number> {
   const { values, positionals } = parseStrict(args, RUN_OPTIONS, true, () =>
     parseArgs({ args: [...args], options: RUN_OPTIONS, strict: true, allowPositionals: true }),
@@ -453,6 +467,8 @@ async function runCommand(args: readonly string[], context: Context): Promise<nu
   if (adapter === undefined) return 2;
   const defects = [...new Set(values.defect ?? [])];
   checkDefects(adapter, defects);
+  const expectations = await expectationsOf(adapter.name, context);
+  if (expectations === null) return 2;
 
   const paths = positionals.length > 0 ? positionals : defaultPaths();
   const loaded = await context.deps.loadScenarios(paths);
@@ -493,7 +509,7 @@ async function runCommand(args: readonly string[], context: Context): Promise<nu
         reporter.starting(round * loaded.scenarios.length + index + 1, scenario.file);
         // checkSeedRoom and checkScenarioSeedRoom made sure this stays a valid seed.
         const roundSeed = (seed ?? scenario.seed) + round;
-        const result = await runGuarded(scenario, repeat === 1 ? options : { ...options, seed: roundSeed }, context);
+        const result = applyExpectations(await runGuarded(scenario, repeat === 1 ? options : { ...options, seed: roundSeed }, context), expectations);
         results.push(result);
         reporter.finished(result);
       }
@@ -533,6 +549,9 @@ async function checkCommand(args: readonly string[], context: Context): Promise<
     for (const line of error.lines) io.stderr.write(`deliverycheck: ${oneLine(line)}\n`);
     return 2;
   }
+  const expectations = await expectationsOf(checked.adapter, context);
+  if (expectations === null) return 2;
+  checked = { ...checked, results: checked.results.map((result) => applyExpectations(result, expectations)) };
   // The same report as the run's, printed once every history is checked, in the run's order.
   const reporter = new HumanReporter({ stdout: io.stdout, stderr: io.stderr, color: io.isTTY && !isSet(env.NO_COLOR), progress: false });
   reporter.begin(checked.results.length);

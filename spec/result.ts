@@ -42,7 +42,7 @@ export interface ScenarioResult {
   readonly name: string;
   readonly seed: number;
   readonly status: ScenarioStatus;
-  /** Why a scenario was skipped, ended in error, was inconclusive (what was too little) or was interrupted. */
+  /** Why a scenario was skipped, ended in error, was inconclusive (what was too little), was interrupted, or failed as expected (the known cause). */
   readonly reason?: string;
   readonly counts: Counts;
   readonly anomalies: { readonly [A in Anomaly]?: AnomalyVerdict };
@@ -136,7 +136,7 @@ export const resultSchema = {
         },
         allOf: [
           {
-            if: { properties: { status: { enum: ['skipped', 'error', 'inconclusive', 'interrupted'] } } },
+            if: { properties: { status: { enum: ['known-failure', 'skipped', 'error', 'inconclusive', 'interrupted'] } } },
             then: { properties: { reason: true }, required: ['reason'] },
           },
         ],

@@ -2,6 +2,7 @@
 
 import { benchResultSchema, benchWorkloadSchema, kafkaPerfComparisonSchema } from './bench.js';
 import { clusterConfigSchema } from './connection.js';
+import { expectationsSchema } from './expectations.js';
 import { resultSchema } from './result.js';
 import { scenarioSchema } from './scenario.js';
 
@@ -12,6 +13,7 @@ export const SCHEMA_FILES: Readonly<Record<string, object>> = {
   'bench-result.schema.json': benchResultSchema,
   'cluster-config.schema.json': clusterConfigSchema,
   'bench-kafka-perf.schema.json': kafkaPerfComparisonSchema,
+  'expectations.schema.json': expectationsSchema,
 };
 
 export function schemaFileText(schema: object): string {

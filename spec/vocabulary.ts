@@ -117,12 +117,14 @@ export const GUARANTEE_ALLOWS: Readonly<Record<Guarantee, readonly Anomaly[]>> =
 };
 
 /**
- * How a scenario ended. `inconclusive`: the run did too little for its verdict to mean anything
+ * How a scenario ended. `known-failure`: a claim was violated, and the adapter's expectations
+ * file names this scenario and the anomalies a known defect of the broker or its client breaks
+ * (every violated claim is one of them); it never turns a run red. `inconclusive`: the run did too little for its verdict to mean anything
  * (fewer messages acknowledged, stored or processed than the scenario's `expect.minimum`), and no
  * forbidden anomaly was witnessed; it counts as an error, never as a pass. `interrupted`: the run
  * was stopped (SIGINT, SIGTERM) before this scenario's verdict.
  */
-export const SCENARIO_STATUSES = ['passed', 'failed', 'skipped', 'error', 'inconclusive', 'interrupted'] as const;
+export const SCENARIO_STATUSES = ['passed', 'failed', 'known-failure', 'skipped', 'error', 'inconclusive', 'interrupted'] as const;
 export type ScenarioStatus = (typeof SCENARIO_STATUSES)[number];
 
 /**

@@ -30,6 +30,8 @@ const dim = painter('2', '22');
 export const STATUS_WORDS: Readonly<Record<ScenarioStatus, string>> = {
   passed: 'PASS',
   failed: 'FAIL',
+  // As test runners call an expected failure: it failed, for a reason the adapter's expectations name.
+  'known-failure': 'XFAIL',
   skipped: 'SKIP',
   error: 'ERROR',
   // Spelled out: a run that proves nothing must not be mistaken at a glance for one of the others.
@@ -41,7 +43,7 @@ function statusWord(status: ScenarioStatus, style: HumanStyle): string {
   // Padding first, so colour codes do not count against the column width.
   const word = STATUS_WORDS[status].padEnd(5);
   if (status === 'passed') return green(style)(word);
-  if (status === 'skipped' || status === 'interrupted') return yellow(style)(word);
+  if (status === 'skipped' || status === 'interrupted' || status === 'known-failure') return yellow(style)(word);
   if (status === 'inconclusive') return bold(style)(magenta(style)(word));
   return bold(style)(red(style)(word));
 }
@@ -61,9 +63,10 @@ function head(result: ScenarioResult, style: HumanStyle): string {
 /** The line printed when a scenario finishes; its notes follow on lines of their own. */
 export function formatScenarioLine(result: ScenarioResult, style: HumanStyle): string {
   let line = `${head(result, style)}  ${dim(style)(`(${formatDuration(result.durationMs)})`)}`;
-  if (result.status === 'failed') {
+  if (result.status === 'failed' || result.status === 'known-failure') {
     const claims = violatedClaims(result).map(describeClaim);
     if (claims.length > 0) line += ` — ${claims.join('; ')}`;
+    if (result.reason !== undefined) line += ` — ${oneLine(result.reason)}`;
   } else if (result.reason !== undefined) {
     line += ` — ${oneLine(result.reason)}`;
   }
@@ -88,6 +91,8 @@ export function formatSummary(results: readonly ScenarioResult[], style: HumanSt
     ', ',
     part(counts.failed, `${counts.failed} failed`, red(style)),
     ', ',
+    // Said only when there are some, so a summary without them reads as it always did.
+    counts['known-failure'] > 0 ? `${yellow(style)(`${counts['known-failure']} known ${counts['known-failure'] === 1 ? 'failure' : 'failures'}`)}, ` : '',
     part(counts.skipped, `${counts.skipped} skipped`, yellow(style)),
     ', ',
     counts.inconclusive > 0 ? `${magenta(style)(`${counts.inconclusive} inconclusive`)}, ` : '',

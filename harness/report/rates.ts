@@ -14,7 +14,7 @@ import { countStatuses } from './claims.js';
 export interface ScenarioRates {
   readonly file: string;
   readonly name: string;
-  /** Runs that reached a verdict: passed or failed (not skipped, error or inconclusive). */
+  /** Runs that reached a verdict: passed, failed or a known failure (not skipped, error or inconclusive). */
   readonly checked: number;
   readonly statuses: Readonly<Record<ScenarioStatus, number>>;
   /** Per anomaly the scenario expects witnessed: in how many checked runs it was. */
@@ -23,6 +23,8 @@ export interface ScenarioRates {
   readonly violated: ReadonlyArray<{ readonly anomaly: Anomaly; readonly runs: number }>;
   /** Why the scenario was skipped, ended in error or was inconclusive, the first time it was. */
   readonly reason?: string;
+  /** The known cause of its known failures, the first time there was one. */
+  readonly knownCause?: string;
 }
 
 /** Results by scenario file, in the order the files first appear. */
@@ -41,7 +43,7 @@ export function scenarioRates(results: readonly ScenarioResult[]): ScenarioRates
   return [...resultsByFile(results).values()].map((runs) => {
     const first = runs[0] as ScenarioResult;
     const statuses = countStatuses(runs);
-    const checkedRuns = runs.filter((run) => run.status === 'passed' || run.status === 'failed');
+    const checkedRuns = runs.filter((run) => run.status === 'passed' || run.status === 'failed' || run.status === 'known-failure');
     const witnessed: { anomaly: Anomaly; runs: number }[] = [];
     const violated: { anomaly: Anomaly; runs: number }[] = [];
     for (const anomaly of ANOMALIES) {
@@ -52,7 +54,8 @@ export function scenarioRates(results: readonly ScenarioResult[]): ScenarioRates
       if (expectation === 'witnessed') witnessed.push({ anomaly, runs: occurred });
       if (expectation === 'none') violated.push({ anomaly, runs: occurred });
     }
-    const reasonRun = runs.find((run) => run.reason !== undefined);
+    const reasonRun = runs.find((run) => run.reason !== undefined && run.status !== 'known-failure');
+    const knownRun = runs.find((run) => run.status === 'known-failure' && run.reason !== undefined);
     return {
       file: first.file,
       name: first.name,
@@ -61,6 +64,7 @@ export function scenarioRates(results: readonly ScenarioResult[]): ScenarioRates
       witnessed,
       violated,
       ...(reasonRun?.reason !== undefined ? { reason: reasonRun.reason } : {}),
+      ...(knownRun?.reason !== undefined ? { knownCause: knownRun.reason } : {}),
     };
   });
 }
@@ -88,6 +92,11 @@ export function describeRates(rates: ScenarioRates): string {
         ? `claims held ${rates.checked}/${rates.checked}`
         : `claims held ${heldRuns}/${rates.checked} (${breaking.map((entry) => `${entry.anomaly} in ${entry.runs}`).join(', ')})`,
     );
+  }
+  if (rates.statuses['known-failure'] > 0) {
+    const known = rates.statuses['known-failure'];
+    const cause = rates.knownCause?.replace(/^known failure: /u, '');
+    parts.push(`${known} known ${known === 1 ? 'failure' : 'failures'}${cause === undefined ? '' : ` (${cause})`}`);
   }
   if (rates.statuses.error > 0) parts.push(`${rates.statuses.error} error`);
   // Runs that did too little reached no verdict: they are not in the counts above, and say so.

@@ -54,9 +54,18 @@ const SHORT = 'only 0 of 10 messages were acknowledged (at least 5, 50%, needed)
 describe('scenarioRates', () => {
   const rates = scenarioRates(results);
 
+  it('counts known failures as runs with a verdict, and names their cause', () => {
+    const known = scenarioRates([
+      run(CLAIM, 1, 'known-failure', { duplicated: verdict('none', 2) }, 'known failure: a-defect (x.yaml)'),
+      run(CLAIM, 2, 'passed', { duplicated: verdict('none', 0) }),
+    ]);
+    expect(known[0]?.checked).toBe(2);
+    expect(describeRates(known[0] as (typeof known)[number])).toBe('claims held 1/2 (duplicated in 1); 1 known failure (a-defect (x.yaml))');
+  });
+
   it('groups runs by scenario in the order scenarios first appear', () => {
     expect(rates.map((entry) => entry.file)).toEqual([CONTROL, CLAIM, SKIPPED]);
-    expect(rates[0]?.statuses).toEqual({ passed: 2, failed: 1, skipped: 0, error: 0, inconclusive: 0, interrupted: 0 });
+    expect(rates[0]?.statuses).toEqual({ passed: 2, failed: 1, 'known-failure': 0, skipped: 0, error: 0, inconclusive: 0, interrupted: 0 });
   });
 
   it('counts the runs that witnessed a control and the runs that broke a claim, over checked runs only', () => {

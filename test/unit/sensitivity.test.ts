@@ -231,7 +231,7 @@ describe('inconclusive runs in the matrix and in specificity', () => {
     const oracle: Oracle = (file, _defects, seed) =>
       file === 'suites/c.yaml' && seed === 2 ? { status: 'inconclusive', reason: SHORT } : { status: 'passed' };
     const result = await specificityCheck(suite, flaky, { seeds: 2, firstSeed: 1, runScenario: fakeRunner(oracle).runScenario });
-    expect(result.statuses).toEqual({ passed: 5, failed: 0, skipped: 0, error: 0, inconclusive: 1, interrupted: 0 });
+    expect(result.statuses).toEqual({ passed: 5, failed: 0, 'known-failure': 0, skipped: 0, error: 0, inconclusive: 1, interrupted: 0 });
     expect(result.falseAlarms.map((alarm) => [alarm.file, alarm.seed, alarm.status, alarm.reason])).toEqual([
       ['suites/c.yaml', 2, 'inconclusive', SHORT],
     ]);
@@ -325,7 +325,7 @@ describe('specificityCheck', () => {
     expect(runner.runs.every((run) => run.defects.length === 0)).toBe(true);
     expect(steps.map((step) => `${step.position}/${step.total}@${step.seed}`).slice(0, 4)).toEqual(['1/9@10', '2/9@10', '3/9@10', '4/9@11']);
     expect(result.runs).toBe(9);
-    expect(result.statuses).toEqual({ passed: 4, failed: 1, skipped: 3, error: 1, inconclusive: 0, interrupted: 0 });
+    expect(result.statuses).toEqual({ passed: 4, failed: 1, 'known-failure': 0, skipped: 3, error: 1, inconclusive: 0, interrupted: 0 });
     expect(streamed).toEqual(['suites/a.yaml@11', 'suites/b.yaml@12']);
     expect(result.falseAlarms).toEqual([
       {

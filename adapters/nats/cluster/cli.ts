@@ -1,0 +1,150 @@
+// The command line of the local NATS JetStream cluster: start a detached cluster, show its
+// status, stop it. Run as `node dist/adapters/nats/cluster/cli.js <command>`, or through
+// `npm run nats:start|stop|status`.
+//
+// Exit codes follow deliverycheck's: 0 done, 1 the cluster is not healthy (status), 2 bad
+// arguments or a setup failure such as a missing nats-server.
+
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import {
+  defaultNatsClusterDir,
+  environmentNatsClusterOptions,
+  natsClusterStatus,
+  startNatsCluster,
+  stopNatsClusterInDir,
+  type NatsClusterStatus,
+} from './cluster.js';
+
+export interface CliIo {
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown };
+}
+
+const USAGE = `usage: nats-cluster <command> [options]
+
+commands:
+  start    start a 3-node JetStream cluster in the background and wait until it is ready
+  stop     stop the cluster started by "start"
+  status   show each node's process and whether it is ready
+
+options:
+  --dir DIR           cluster folder (default $DELIVERYCHECK_NATS_DIR, else .cache/nats-cluster)
+  --nodes N           number of nodes for start (default 3)
+  --base-port P       first port for start (default $DELIVERYCHECK_NATS_PORT, else 14222); 3 a node:
+                      node n's clients use P+3(n-1), its routes the port after, its monitoring the next
+  --server PATH       the nats-server binary (default $NATS_SERVER, else nats-server on PATH, else
+                      /usr/sbin/nats-server)
+  --timeout-ms MS     start deadline (default 60000)
+  --json              status as JSON
+`;
+
+class UsageError extends Error {}
+
+function integerOption(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new UsageError(`--${name} needs a whole number, got "${value}"`);
+  return Number(value);
+}
+
+function formatStatus(status: NatsClusterStatus): string {
+  const lines = [
+    `NATS ${status.serverVersion} cluster "${status.clusterName}" in ${status.dataDir}`,
+    `servers ${status.servers.join(',')} (${status.detached ? 'detached' : `owned by pid ${status.ownerPid}`}, started ${status.startedAt})`,
+  ];
+  for (const node of status.nodes) {
+    const pid = node.pid === null ? '-' : String(node.pid);
+    lines.push(
+      `${node.name}  ${node.state.padEnd(7)}  pid ${pid.padEnd(7)}  ports ${node.clientPort}/${node.routePort}/${node.monitorPort}  ${node.detail}`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export async function main(argv: readonly string[], io: CliIo = process): Promise<number> {
+  const log = (line: string) => io.stderr.write(`nats-cluster: ${line}\n`);
+  try {
+    const { positionals, values } = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        dir: { type: 'string' },
+        nodes: { type: 'string' },
+        'base-port': { type: 'string' },
+        server: { type: 'string' },
+        'timeout-ms': { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    const command = positionals[0];
+    if (values.help === true || command === undefined) {
+      io.stdout.write(USAGE);
+      return command === undefined && values.help !== true ? 2 : 0;
+    }
+    if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+    // The options win over DELIVERYCHECK_NATS_DIR and DELIVERYCHECK_NATS_PORT, which win over the defaults.
+    const environment = environmentNatsClusterOptions();
+    const dataDir = values.dir ?? environment.dataDir ?? defaultNatsClusterDir();
+
+    switch (command) {
+      case 'start': {
+        const nodeCount = integerOption(values.nodes, 'nodes');
+        const basePort = integerOption(values['base-port'], 'base-port') ?? environment.basePort;
+        const readyTimeoutMs = integerOption(values['timeout-ms'], 'timeout-ms');
+        const cluster = await startNatsCluster({
+          dataDir,
+          detached: true,
+          reuse: true,
+          log,
+          ...(values.server !== undefined ? { serverBinary: values.server } : {}),
+          ...(nodeCount !== undefined ? { nodeCount } : {}),
+          ...(basePort !== undefined ? { basePort } : {}),
+          ...(readyTimeoutMs !== undefined ? { readyTimeoutMs } : {}),
+        });
+        io.stdout.write(`${cluster.servers.join(',')}\n`);
+        await cluster.release();
+        return 0;
+      }
+      case 'stop': {
+        const stopped = await stopNatsClusterInDir(dataDir, { log });
+        io.stdout.write(stopped ? `stopped the NATS cluster in ${dataDir}\n` : `no NATS cluster recorded in ${dataDir}\n`);
+        return 0;
+      }
+      case 'status': {
+        const status = await natsClusterStatus(dataDir);
+        if (status === undefined) {
+          io.stdout.write(values.json === true ? 'null\n' : `no NATS cluster recorded in ${dataDir}\n`);
+          return 1;
+        }
+        io.stdout.write(values.json === true ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+        return status.nodes.every((node) => node.serving) ? 0 : 1;
+      }
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError || (error instanceof TypeError && 'code' in error)) {
+      io.stderr.write(`nats-cluster: ${error.message}\n${USAGE}`);
+    } else {
+      io.stderr.write(`nats-cluster: ${error instanceof Error ? error.message : String(error)}\n`);
+    }
+    return 2;
+  }
+}
+
+/** True when this file is the program node was asked to run, not a module imported by a test. */
+function invokedDirectly(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (invokedDirectly()) {
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -18,7 +18,7 @@ import { statePath, writeState } from './state-file.js';
 import type { BrokerProfile, SupervisedNode, SupervisedState, SupervisionSettings } from './types.js';
 import { spawnDetached, spawnWatched, type Launch } from './watchdog.js';
 
-export type { BrokerProfile, NodeState, SupervisedNode, SupervisedState, SupervisionSettings } from './types.js';
+export type { BrokerProfile, LocalClusterHandle, NodeState, SupervisedNode, SupervisedState, SupervisionSettings } from './types.js';
 export { attachExisting, observedNode, reap, type Attachment } from './reuse.js';
 
 /** Between two readiness rounds; each round is itself a real request with its own deadline. */

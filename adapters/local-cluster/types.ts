@@ -53,3 +53,38 @@ export interface BrokerProfile<N extends SupervisedNode> {
   /** The node's log files, quoted when it fails. */
   logFiles(node: N): readonly string[];
 }
+
+/** What every local cluster's handle offers, whatever the broker; View is its view of a node. */
+export interface LocalClusterHandle<View> {
+  /** The address every port binds to, such as 127.0.0.1. */
+  readonly host: string;
+  /** The nodes as they are now: a node that died on its own shows as stopped. */
+  readonly nodes: readonly View[];
+  readonly dataDir: string;
+  /** True when this process started the nodes and ends them on exit. */
+  readonly owned: boolean;
+  /** True when the start found this cluster already running and attached to it. */
+  readonly reused: boolean;
+  node(id: number): View;
+  /** SIGKILL: the node dies at once, as in a power cut. Resolves once the process is gone. */
+  kill(id: number): Promise<void>;
+  /** SIGTERM and wait for the node's own shutdown; SIGKILL once stopTimeoutMs has passed. */
+  stop(id: number): Promise<void>;
+  /** Starts a stopped node on its old data and waits until the cluster serves with it. */
+  start(id: number): Promise<void>;
+  /** SIGSTOP: the node freezes with its sockets open, as in a long GC pause or a hung disk. */
+  pause(id: number): Promise<void>;
+  /** SIGCONT: a paused node carries on. */
+  resume(id: number): Promise<void>;
+  /** Waits until every running node passes the broker's readiness check (see each broker's handle). */
+  waitReady(timeoutMs?: number): Promise<void>;
+  /**
+   * Undoes every node fault: resumes paused nodes, starts stopped ones, and waits until the
+   * cluster serves with all of them. Says what it did, such as "started node 2".
+   */
+  heal(): Promise<readonly string[]>;
+  /** Stops every node (SIGTERM, then SIGKILL at the deadline) and forgets the state file. */
+  stopAll(): Promise<void>;
+  /** Ends this process's use: stops an owned cluster, leaves a reused or detached one running. */
+  release(): Promise<void>;
+}

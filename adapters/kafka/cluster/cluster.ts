@@ -18,6 +18,7 @@ import { execa } from 'execa';
 import { packageRoot } from '../../../spec/root.js';
 import { ClusterError } from '../../local-cluster/errors.js';
 import { LOG_TAIL_LINES, quotable } from '../../local-cluster/logs.js';
+import { checkLayout, environmentLayout } from '../../local-cluster/options.js';
 import { assertPortsFree, portOpen } from '../../local-cluster/ports.js';
 import { acquireStartLock, readState } from '../../local-cluster/state-file.js';
 import {
@@ -25,6 +26,7 @@ import {
   observedNode,
   SupervisedCluster,
   type BrokerProfile,
+  type LocalClusterHandle,
   type SupervisedState,
   type NodeState,
 } from '../../local-cluster/supervised-cluster.js';
@@ -89,41 +91,15 @@ export interface ClusterOptions {
   readonly log?: (line: string) => void;
 }
 
-export interface ClusterHandle {
+/**
+ * A Kafka cluster's handle: the shared one, plus the cluster id and bootstrap servers. waitReady
+ * waits until every running node answers a Metadata request for this cluster id and lists every
+ * running node among its live brokers.
+ */
+export interface ClusterHandle extends LocalClusterHandle<ClusterNode> {
   readonly clusterId: string;
-  /** The address every listener binds to, such as 127.0.0.1. */
-  readonly host: string;
   /** host:port of every node's PLAINTEXT listener, comma-separated, for bootstrap.servers. */
   readonly bootstrap: string;
-  /** The nodes as they are now: a node that died on its own shows as stopped. */
-  readonly nodes: readonly ClusterNode[];
-  readonly dataDir: string;
-  /** True when this process started the JVMs and ends them on exit. */
-  readonly owned: boolean;
-  /** True when startCluster found this cluster already running and attached to it. */
-  readonly reused: boolean;
-  node(id: number): ClusterNode;
-  /** SIGKILL: the node dies at once, as in a power cut. Resolves once the process is gone. */
-  kill(id: number): Promise<void>;
-  /** SIGTERM and wait for the controlled shutdown; SIGKILL once stopTimeoutMs has passed. */
-  stop(id: number): Promise<void>;
-  /** Starts a stopped node on its old data folder and waits until the cluster serves with it. */
-  start(id: number): Promise<void>;
-  /** SIGSTOP: the node freezes with its sockets open, as in a long GC pause or a hung disk. */
-  pause(id: number): Promise<void>;
-  /** SIGCONT: a paused node carries on. */
-  resume(id: number): Promise<void>;
-  /** Waits until every running node serves and sees every running node as a live broker. */
-  waitReady(timeoutMs?: number): Promise<void>;
-  /**
-   * Undoes every node fault: resumes paused nodes, starts stopped ones, and waits until the
-   * cluster serves with all of them. Says what it did, such as "started node 2".
-   */
-  heal(): Promise<readonly string[]>;
-  /** Stops every node (SIGTERM, then SIGKILL at the deadline) and forgets the state file. */
-  stopAll(): Promise<void>;
-  /** Ends this process's use: stops an owned cluster, leaves a reused or detached one running. */
-  release(): Promise<void>;
 }
 
 export { ClusterError };
@@ -233,24 +209,13 @@ export function defaultClusterDir(): string {
  * the same variables, so a stop with the environment of a start reaches the same cluster.
  */
 export function environmentClusterOptions(env: NodeJS.ProcessEnv = process.env): Pick<ClusterOptions, 'dataDir' | 'basePort'> {
-  const dataDir = env.DELIVERYCHECK_KAFKA_DIR;
-  const port = env.DELIVERYCHECK_KAFKA_PORT;
-  return {
-    ...(dataDir !== undefined && dataDir !== '' ? { dataDir } : {}),
-    ...(port !== undefined && /^\d+$/.test(port) ? { basePort: Number(port) } : {}),
-  };
+  return environmentLayout(env, 'DELIVERYCHECK_KAFKA_DIR', 'DELIVERYCHECK_KAFKA_PORT');
 }
 
 function resolveSettings(options: ClusterOptions): Settings {
   const nodeCount = options.nodeCount ?? DEFAULT_NODE_COUNT;
   const basePort = options.basePort ?? DEFAULT_BASE_PORT;
-  if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > 9) {
-    throw new ClusterError(`nodeCount must be an integer from 1 to 9, got ${nodeCount}`);
-  }
-  const portCount = PORTS_PER_NODE * nodeCount;
-  if (!Number.isInteger(basePort) || basePort < 1024 || basePort + portCount - 1 > 65535) {
-    throw new ClusterError(`basePort must leave room for ${portCount} ports between 1024 and 65535, got ${basePort}`);
-  }
+  checkLayout(nodeCount, basePort, PORTS_PER_NODE, 65536);
   return {
     nodeCount,
     dataDir: resolve(options.dataDir ?? defaultClusterDir()),

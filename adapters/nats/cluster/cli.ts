@@ -5,9 +5,8 @@
 // Exit codes follow deliverycheck's: 0 done, 1 the cluster is not healthy (status), 2 bad
 // arguments or a setup failure such as a missing nats-server.
 
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { integerOption, invokedDirectly, reportFailure, reportStatus, reportStop, UsageError, type CliIo } from '../../local-cluster/cli.js';
 import {
   defaultNatsClusterDir,
   environmentNatsClusterOptions,
@@ -17,10 +16,7 @@ import {
   type NatsClusterStatus,
 } from './cluster.js';
 
-export interface CliIo {
-  readonly stdout: { write(text: string): unknown };
-  readonly stderr: { write(text: string): unknown };
-}
+export type { CliIo };
 
 const USAGE = `usage: nats-cluster <command> [options]
 
@@ -39,14 +35,6 @@ options:
   --timeout-ms MS     start deadline (default 60000)
   --json              status as JSON
 `;
-
-class UsageError extends Error {}
-
-function integerOption(value: string | undefined, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw new UsageError(`--${name} needs a whole number, got "${value}"`);
-  return Number(value);
-}
 
 function formatStatus(status: NatsClusterStatus): string {
   const lines = [
@@ -107,44 +95,18 @@ export async function main(argv: readonly string[], io: CliIo = process): Promis
         await cluster.release();
         return 0;
       }
-      case 'stop': {
-        const stopped = await stopNatsClusterInDir(dataDir, { log });
-        io.stdout.write(stopped ? `stopped the NATS cluster in ${dataDir}\n` : `no NATS cluster recorded in ${dataDir}\n`);
-        return 0;
-      }
-      case 'status': {
-        const status = await natsClusterStatus(dataDir);
-        if (status === undefined) {
-          io.stdout.write(values.json === true ? 'null\n' : `no NATS cluster recorded in ${dataDir}\n`);
-          return 1;
-        }
-        io.stdout.write(values.json === true ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
-        return status.nodes.every((node) => node.serving) ? 0 : 1;
-      }
+      case 'stop':
+        return reportStop(await stopNatsClusterInDir(dataDir, { log }), 'NATS', dataDir, io);
+      case 'status':
+        return reportStatus(await natsClusterStatus(dataDir), { json: values.json === true, brokerName: 'NATS', dataDir, format: formatStatus }, io);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
   } catch (error) {
-    if (error instanceof UsageError || (error instanceof TypeError && 'code' in error)) {
-      io.stderr.write(`nats-cluster: ${error.message}\n${USAGE}`);
-    } else {
-      io.stderr.write(`nats-cluster: ${error instanceof Error ? error.message : String(error)}\n`);
-    }
-    return 2;
+    return reportFailure(error, 'nats-cluster', USAGE, io);
   }
 }
 
-/** True when this file is the program node was asked to run, not a module imported by a test. */
-function invokedDirectly(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (invokedDirectly()) {
+if (invokedDirectly(import.meta.url)) {
   process.exitCode = await main(process.argv.slice(2));
 }

@@ -16,6 +16,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { execa } from 'execa';
 import { packageRoot } from '../../../spec/root.js';
 import { ClusterError } from '../../local-cluster/errors.js';
+import { checkLayout, environmentLayout } from '../../local-cluster/options.js';
 import { assertPortsFree, portOpen } from '../../local-cluster/ports.js';
 import { acquireStartLock, readState } from '../../local-cluster/state-file.js';
 import {
@@ -23,8 +24,10 @@ import {
   observedNode,
   SupervisedCluster,
   type BrokerProfile,
+  type LocalClusterHandle,
   type NodeState,
   type SupervisedState,
+  type SupervisionSettings,
 } from '../../local-cluster/supervised-cluster.js';
 import { monitor, type ClusterInfo, type Healthz, type Jsz, type Varz } from './monitor.js';
 
@@ -90,40 +93,16 @@ export interface StreamRoles {
   readonly followers: readonly { readonly id: number; readonly current: boolean }[];
 }
 
-export interface NatsClusterHandle {
+/**
+ * A NATS cluster's handle: the shared one, plus the server list and stream roles. waitReady waits
+ * until every running node has JetStream enabled and current, knows a running meta leader, and
+ * the meta leader counts every other running node as a current peer.
+ */
+export interface NatsClusterHandle extends LocalClusterHandle<NatsNode> {
   readonly clusterName: string;
   readonly serverVersion: string;
-  readonly host: string;
   /** host:port of every node's client port, for a client's server list. */
   readonly servers: readonly string[];
-  readonly nodes: readonly NatsNode[];
-  readonly dataDir: string;
-  /** True when this process started the servers and ends them on exit. */
-  readonly owned: boolean;
-  /** True when startNatsCluster found this cluster already running and attached to it. */
-  readonly reused: boolean;
-  node(id: number): NatsNode;
-  /** SIGKILL: the server dies at once, as in a power cut. Resolves once the process is gone. */
-  kill(id: number): Promise<void>;
-  /** SIGTERM and wait for the server to exit; SIGKILL once stopTimeoutMs has passed. */
-  stop(id: number): Promise<void>;
-  /** Starts a stopped node on its old store and waits until the cluster is ready with it. */
-  start(id: number): Promise<void>;
-  /** SIGSTOP: the server freezes with its sockets open, as in a long pause or a hung disk. */
-  pause(id: number): Promise<void>;
-  /** SIGCONT: a paused server carries on. */
-  resume(id: number): Promise<void>;
-  /**
-   * Waits until every running node has JetStream enabled and current, knows a running meta
-   * leader, and the meta leader counts every other running node as a current peer.
-   */
-  waitReady(timeoutMs?: number): Promise<void>;
-  /** Resumes paused nodes, starts stopped ones, waits until ready. Says what it did. */
-  heal(): Promise<readonly string[]>;
-  /** Stops every node (SIGTERM, then SIGKILL at the deadline) and forgets the state file. */
-  stopAll(): Promise<void>;
-  /** Ends this process's use: stops an owned cluster, leaves a reused or detached one running. */
-  release(): Promise<void>;
   /**
    * Which node leads the stream and which hold its replicas, as the leader itself says on its
    * monitoring port. Polls until exactly one running node claims the lead (after a leader's
@@ -180,18 +159,12 @@ interface ClusterState extends SupervisedState<StateNode> {
   readonly serverVersion: string;
 }
 
-interface Settings {
+interface Settings extends SupervisionSettings {
   readonly nodeCount: number;
-  readonly dataDir: string;
   readonly host: string;
   readonly basePort: number;
   readonly clusterName: string;
   readonly serverBinary: string | undefined;
-  readonly readyTimeoutMs: number;
-  readonly stopTimeoutMs: number;
-  readonly reuse: boolean;
-  readonly detached: boolean;
-  readonly log: (line: string) => void;
 }
 
 export function defaultNatsClusterDir(): string {
@@ -205,25 +178,13 @@ export function defaultNatsClusterDir(): string {
  * variables, so a stop with the environment of a start reaches the same cluster.
  */
 export function environmentNatsClusterOptions(env: NodeJS.ProcessEnv = process.env): Pick<NatsClusterOptions, 'dataDir' | 'basePort'> {
-  const dataDir = env.DELIVERYCHECK_NATS_DIR;
-  const port = env.DELIVERYCHECK_NATS_PORT;
-  return {
-    ...(dataDir !== undefined && dataDir !== '' ? { dataDir } : {}),
-    ...(port !== undefined && /^\d+$/.test(port) ? { basePort: Number(port) } : {}),
-  };
+  return environmentLayout(env, 'DELIVERYCHECK_NATS_DIR', 'DELIVERYCHECK_NATS_PORT');
 }
 
 function resolveSettings(options: NatsClusterOptions): Settings {
   const nodeCount = options.nodeCount ?? DEFAULT_NODE_COUNT;
   const basePort = options.basePort ?? DEFAULT_BASE_PORT;
-  if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > 9) {
-    throw new ClusterError(`nodeCount must be an integer from 1 to 9, got ${nodeCount}`);
-  }
-  const portCount = PORTS_PER_NODE * nodeCount;
-  const lastPort = basePort + portCount - 1;
-  if (!Number.isInteger(basePort) || basePort < 1024 || lastPort >= PORT_LIMIT) {
-    throw new ClusterError(`basePort must leave room for ${portCount} ports between 1024 and ${PORT_LIMIT - 1}, got ${basePort}`);
-  }
+  const lastPort = basePort + checkLayout(nodeCount, basePort, PORTS_PER_NODE, PORT_LIMIT) - 1;
   const standard = STANDARD_PORTS.find((port) => port >= basePort && port <= lastPort);
   if (standard !== undefined) {
     throw new ClusterError(`basePort ${basePort} would take the standard NATS port ${standard}; choose another base port`);

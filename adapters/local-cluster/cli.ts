@@ -20,6 +20,20 @@ export function integerOption(value: string | undefined, name: string): number |
 }
 
 /**
+ * The command to run, or the exit code when there is none: 0 after --help, 2 when no command was
+ * given (both print the usage text). More than one word is a usage error.
+ */
+export function commandWord(positionals: readonly string[], help: boolean, usage: string, io: CliIo): string | number {
+  const command = positionals[0];
+  if (help || command === undefined) {
+    io.stdout.write(usage);
+    return help ? 0 : 2;
+  }
+  if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+  return command;
+}
+
+/**
  * Writes a failure as one line after the program's name, with the usage text after bad
  * arguments (ours, or parseArgs's, which are TypeErrors with a code), and returns exit code 2.
  */

@@ -5,7 +5,7 @@
 // arguments or a setup failure such as a missing Java or Maven.
 
 import { parseArgs } from 'node:util';
-import { integerOption, invokedDirectly, reportFailure, reportStatus, reportStop, UsageError, type CliIo } from '../../local-cluster/cli.js';
+import { commandWord, integerOption, invokedDirectly, reportFailure, reportStatus, reportStop, UsageError, type CliIo } from '../../local-cluster/cli.js';
 import { clusterStatus, defaultClusterDir, environmentClusterOptions, startCluster, stopClusterInDir, type ClusterStatus } from './cluster.js';
 import { DEFAULT_KAFKA_VERSION, ensureKafka } from './fetch.js';
 
@@ -60,12 +60,8 @@ export async function main(argv: readonly string[], io: CliIo = process): Promis
         help: { type: 'boolean', short: 'h' },
       },
     });
-    const command = positionals[0];
-    if (values.help === true || command === undefined) {
-      io.stdout.write(USAGE);
-      return command === undefined && values.help !== true ? 2 : 0;
-    }
-    if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+    const command = commandWord(positionals, values.help === true, USAGE, io);
+    if (typeof command === 'number') return command;
     // The options win over DELIVERYCHECK_KAFKA_DIR and DELIVERYCHECK_KAFKA_PORT, which win over
     // the defaults, as for the adapter.
     const environment = environmentClusterOptions();

@@ -6,7 +6,7 @@
 // arguments or a setup failure such as a missing nats-server.
 
 import { parseArgs } from 'node:util';
-import { integerOption, invokedDirectly, reportFailure, reportStatus, reportStop, UsageError, type CliIo } from '../../local-cluster/cli.js';
+import { commandWord, integerOption, invokedDirectly, reportFailure, reportStatus, reportStop, UsageError, type CliIo } from '../../local-cluster/cli.js';
 import {
   defaultNatsClusterDir,
   environmentNatsClusterOptions,
@@ -66,12 +66,8 @@ export async function main(argv: readonly string[], io: CliIo = process): Promis
         help: { type: 'boolean', short: 'h' },
       },
     });
-    const command = positionals[0];
-    if (values.help === true || command === undefined) {
-      io.stdout.write(USAGE);
-      return command === undefined && values.help !== true ? 2 : 0;
-    }
-    if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+    const command = commandWord(positionals, values.help === true, USAGE, io);
+    if (typeof command === 'number') return command;
     // The options win over DELIVERYCHECK_NATS_DIR and DELIVERYCHECK_NATS_PORT, which win over the defaults.
     const environment = environmentNatsClusterOptions();
     const dataDir = values.dir ?? environment.dataDir ?? defaultNatsClusterDir();

@@ -26,6 +26,18 @@ export default defineConfig({
           sequence: { groupOrder: 1 },
         },
       },
+      {
+        test: {
+          name: 'nats',
+          include: ['test/nats/**/*.test.ts'],
+          // Each NATS file starts its own servers and kills stream leaders; like the Kafka files,
+          // one at a time and after them, so no two clusters share the two cores.
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          sequence: { groupOrder: 2 },
+        },
+      },
     ],
   },
 });

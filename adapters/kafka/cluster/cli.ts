@@ -4,16 +4,12 @@
 // Exit codes follow deliverycheck's: 0 done, 1 the cluster is not healthy (status), 2 bad
 // arguments or a setup failure such as a missing Java or Maven.
 
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { commandWord, integerOption, invokedDirectly, reportFailure, reportStatus, reportStop, UsageError, type CliIo } from '../../local-cluster/cli.js';
 import { clusterStatus, defaultClusterDir, environmentClusterOptions, startCluster, stopClusterInDir, type ClusterStatus } from './cluster.js';
-import { DEFAULT_KAFKA_VERSION, ensureKafka, ToolMissingError } from './fetch.js';
+import { DEFAULT_KAFKA_VERSION, ensureKafka } from './fetch.js';
 
-export interface CliIo {
-  readonly stdout: { write(text: string): unknown };
-  readonly stderr: { write(text: string): unknown };
-}
+export type { CliIo };
 
 const USAGE = `usage: kafka-cluster <command> [options]
 
@@ -33,14 +29,6 @@ options:
   --timeout-ms MS     start deadline (default 120000)
   --json              status as JSON
 `;
-
-class UsageError extends Error {}
-
-function integerOption(value: string | undefined, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw new UsageError(`--${name} needs a whole number, got "${value}"`);
-  return Number(value);
-}
 
 function formatStatus(status: ClusterStatus): string {
   const lines = [
@@ -72,12 +60,8 @@ export async function main(argv: readonly string[], io: CliIo = process): Promis
         help: { type: 'boolean', short: 'h' },
       },
     });
-    const command = positionals[0];
-    if (values.help === true || command === undefined) {
-      io.stdout.write(USAGE);
-      return command === undefined && values.help !== true ? 2 : 0;
-    }
-    if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+    const command = commandWord(positionals, values.help === true, USAGE, io);
+    if (typeof command === 'number') return command;
     // The options win over DELIVERYCHECK_KAFKA_DIR and DELIVERYCHECK_KAFKA_PORT, which win over
     // the defaults, as for the adapter.
     const environment = environmentClusterOptions();
@@ -111,46 +95,18 @@ export async function main(argv: readonly string[], io: CliIo = process): Promis
         await cluster.release();
         return 0;
       }
-      case 'stop': {
-        const stopped = await stopClusterInDir(dataDir, { log });
-        io.stdout.write(stopped ? `stopped the Kafka cluster in ${dataDir}\n` : `no Kafka cluster recorded in ${dataDir}\n`);
-        return 0;
-      }
-      case 'status': {
-        const status = await clusterStatus(dataDir);
-        if (status === undefined) {
-          io.stdout.write(values.json === true ? 'null\n' : `no Kafka cluster recorded in ${dataDir}\n`);
-          return 1;
-        }
-        io.stdout.write(values.json === true ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
-        return status.nodes.every((node) => node.serving) ? 0 : 1;
-      }
+      case 'stop':
+        return reportStop(await stopClusterInDir(dataDir, { log }), 'Kafka', dataDir, io);
+      case 'status':
+        return reportStatus(await clusterStatus(dataDir), { json: values.json === true, brokerName: 'Kafka', dataDir, format: formatStatus }, io);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
   } catch (error) {
-    if (error instanceof UsageError || (error instanceof TypeError && 'code' in error)) {
-      io.stderr.write(`kafka-cluster: ${error.message}\n${USAGE}`);
-    } else if (error instanceof ToolMissingError) {
-      io.stderr.write(`kafka-cluster: ${error.message}\n`);
-    } else {
-      io.stderr.write(`kafka-cluster: ${error instanceof Error ? error.message : String(error)}\n`);
-    }
-    return 2;
+    return reportFailure(error, 'kafka-cluster', USAGE, io);
   }
 }
 
-/** True when this file is the program node was asked to run, not a module imported by a test. */
-function invokedDirectly(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (invokedDirectly()) {
+if (invokedDirectly(import.meta.url)) {
   process.exitCode = await main(process.argv.slice(2));
 }

@@ -12,17 +12,28 @@
 //   state.json lets any later process find, reuse, inspect and stop them.
 
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { createServer, Socket } from 'node:net';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { packageRoot } from '../../../spec/root.js';
+import { ClusterError } from '../../local-cluster/errors.js';
+import { LOG_TAIL_LINES, quotable } from '../../local-cluster/logs.js';
+import { checkLayout, environmentLayout } from '../../local-cluster/options.js';
+import { assertPortsFree, portOpen } from '../../local-cluster/ports.js';
+import { acquireStartLock, readState } from '../../local-cluster/state-file.js';
+import {
+  attachExisting,
+  observedNode,
+  SupervisedCluster,
+  type BrokerProfile,
+  type LocalClusterHandle,
+  type SupervisedState,
+  type NodeState,
+} from '../../local-cluster/supervised-cluster.js';
 import { checkJava, ensureKafka, javaCommand, kafkaClasspath, DEFAULT_KAFKA_VERSION } from './fetch.js';
 import { describeCluster, ProbeError, type ClusterView } from './protocol.js';
 
-export type NodeState = 'running' | 'paused' | 'stopped';
+export type { NodeState };
 
 export interface ClusterNode {
   /** The Kafka node.id, from 1. */
@@ -80,49 +91,18 @@ export interface ClusterOptions {
   readonly log?: (line: string) => void;
 }
 
-export interface ClusterHandle {
+/**
+ * A Kafka cluster's handle: the shared one, plus the cluster id and bootstrap servers. waitReady
+ * waits until every running node answers a Metadata request for this cluster id and lists every
+ * running node among its live brokers.
+ */
+export interface ClusterHandle extends LocalClusterHandle<ClusterNode> {
   readonly clusterId: string;
-  /** The address every listener binds to, such as 127.0.0.1. */
-  readonly host: string;
   /** host:port of every node's PLAINTEXT listener, comma-separated, for bootstrap.servers. */
   readonly bootstrap: string;
-  /** The nodes as they are now: a node that died on its own shows as stopped. */
-  readonly nodes: readonly ClusterNode[];
-  readonly dataDir: string;
-  /** True when this process started the JVMs and ends them on exit. */
-  readonly owned: boolean;
-  /** True when startCluster found this cluster already running and attached to it. */
-  readonly reused: boolean;
-  node(id: number): ClusterNode;
-  /** SIGKILL: the node dies at once, as in a power cut. Resolves once the process is gone. */
-  kill(id: number): Promise<void>;
-  /** SIGTERM and wait for the controlled shutdown; SIGKILL once stopTimeoutMs has passed. */
-  stop(id: number): Promise<void>;
-  /** Starts a stopped node on its old data folder and waits until the cluster serves with it. */
-  start(id: number): Promise<void>;
-  /** SIGSTOP: the node freezes with its sockets open, as in a long GC pause or a hung disk. */
-  pause(id: number): Promise<void>;
-  /** SIGCONT: a paused node carries on. */
-  resume(id: number): Promise<void>;
-  /** Waits until every running node serves and sees every running node as a live broker. */
-  waitReady(timeoutMs?: number): Promise<void>;
-  /**
-   * Undoes every node fault: resumes paused nodes, starts stopped ones, and waits until the
-   * cluster serves with all of them. Says what it did, such as "started node 2".
-   */
-  heal(): Promise<readonly string[]>;
-  /** Stops every node (SIGTERM, then SIGKILL at the deadline) and forgets the state file. */
-  stopAll(): Promise<void>;
-  /** Ends this process's use: stops an owned cluster, leaves a reused or detached one running. */
-  release(): Promise<void>;
 }
 
-export class ClusterError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ClusterError';
-  }
-}
+export { ClusterError };
 
 const DEFAULT_NODE_COUNT = 3;
 const DEFAULT_BASE_PORT = 19092;
@@ -131,12 +111,7 @@ const PORTS_PER_NODE = 4;
 const DEFAULT_HOST = '127.0.0.1';
 const DEFAULT_READY_TIMEOUT_MS = 120_000;
 const DEFAULT_STOP_TIMEOUT_MS = 30_000;
-/** Between two readiness rounds; each round is itself a real request with its own deadline. */
-const READY_POLL_INTERVAL_MS = 250;
 const PROBE_TIMEOUT_MS = 2_000;
-const EXIT_POLL_INTERVAL_MS = 50;
-const LOG_TAIL_LINES = 25;
-const STATE_FILE = 'state.json';
 const STATE_FORMAT = 1;
 
 /**
@@ -158,31 +133,6 @@ const TOOL_JVM_OPTIONS: readonly string[] = ['-Xmx256m', '-XX:+UseSerialGC', '-X
 
 /**
  * Runs a JVM and kills it when stdin reaches end of file, which happens when the owning process
- * ends in any way, SIGKILL included. Its first output line is the JVM's pid, so signals go to the
- * JVM itself (a SIGSTOP to the shell would freeze nothing). It exits with the JVM's status.
- * Asynchronous commands of a non-interactive shell read /dev/null, hence the copy of stdin on fd 3.
- */
-const WATCHDOG_SCRIPT = `
-log="$1"; shift
-exec 3<&0
-"$@" </dev/null >>"$log" 2>&1 3<&- &
-jvm=$!
-echo "$jvm"
-( read -r _ <&3; kill -KILL "$jvm" 2>/dev/null ) &
-watcher=$!
-exec 3<&-
-wait "$jvm"
-status=$?
-kill "$watcher" 2>/dev/null
-exit "$status"
-`;
-
-/** Starts a JVM that outlives this process: the shell redirects its output and becomes the JVM. */
-const DETACHED_SCRIPT = `
-log="$1"; shift
-exec "$@" </dev/null >>"$log" 2>&1
-`;
-
 /** Log4j 2 configuration: one file per node, so a failure can quote the node's own log. */
 const LOG4J_CONFIG = `# Generated by deliverycheck: each Kafka node logs to <node>/logs/server.log, the storage
 # format step to <node>/logs/format.log.
@@ -217,7 +167,7 @@ interface StateNode extends NodePorts {
 }
 
 /** What state.json holds: enough for another process to check, reuse, restart and stop the nodes. */
-interface ClusterState {
+interface ClusterState extends SupervisedState<StateNode> {
   readonly format: number;
   readonly clusterId: string;
   readonly kafkaVersion: string;
@@ -259,24 +209,13 @@ export function defaultClusterDir(): string {
  * the same variables, so a stop with the environment of a start reaches the same cluster.
  */
 export function environmentClusterOptions(env: NodeJS.ProcessEnv = process.env): Pick<ClusterOptions, 'dataDir' | 'basePort'> {
-  const dataDir = env.DELIVERYCHECK_KAFKA_DIR;
-  const port = env.DELIVERYCHECK_KAFKA_PORT;
-  return {
-    ...(dataDir !== undefined && dataDir !== '' ? { dataDir } : {}),
-    ...(port !== undefined && /^\d+$/.test(port) ? { basePort: Number(port) } : {}),
-  };
+  return environmentLayout(env, 'DELIVERYCHECK_KAFKA_DIR', 'DELIVERYCHECK_KAFKA_PORT');
 }
 
 function resolveSettings(options: ClusterOptions): Settings {
   const nodeCount = options.nodeCount ?? DEFAULT_NODE_COUNT;
   const basePort = options.basePort ?? DEFAULT_BASE_PORT;
-  if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > 9) {
-    throw new ClusterError(`nodeCount must be an integer from 1 to 9, got ${nodeCount}`);
-  }
-  const portCount = PORTS_PER_NODE * nodeCount;
-  if (!Number.isInteger(basePort) || basePort < 1024 || basePort + portCount - 1 > 65535) {
-    throw new ClusterError(`basePort must leave room for ${portCount} ports between 1024 and 65535, got ${basePort}`);
-  }
+  checkLayout(nodeCount, basePort, PORTS_PER_NODE, 65536);
   return {
     nodeCount,
     dataDir: resolve(options.dataDir ?? defaultClusterDir()),
@@ -364,316 +303,38 @@ export function renderServerProperties(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Processes: identity, liveness and waiting, by pid, so they work from any process.
-
-type ProcessCondition = 'running' | 'paused' | 'gone';
-
-/**
- * What has become of a node's JVM. A pid from state.json may by now belong to another program,
- * so on Linux a pid counts as the node only when its command line names kafka.Kafka and the
- * node's own server.properties. A zombie (dead, not yet reaped) counts as gone.
- */
-function processCondition(pid: number, configFile: string): ProcessCondition {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    // EPERM means the pid exists but belongs to someone else: not our JVM either way.
-    return 'gone';
-  }
-  if (!existsSync('/proc')) return 'running';
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The state letter follows the parenthesised command name, which may itself hold spaces.
-    const stateLetter = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    if (stateLetter === 'Z' || stateLetter === 'X') return 'gone';
-    const condition = stateLetter === 'T' || stateLetter === 't' ? 'paused' : 'running';
-    const text = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    // A process in the middle of execve reads as having no command line for a moment. A node
-    // just started is in that state while its shell becomes the JVM, and on a loaded machine a
-    // check can land in it; counting it as gone marked fresh nodes as "exited on its own".
-    if (text === '') return condition;
-    const commandLine = text.split('\0');
-    if (!commandLine.includes('kafka.Kafka') || !commandLine.includes(configFile)) return 'gone';
-    return condition;
-  } catch {
-    return 'gone';
-  }
-}
-
-function signal(pid: number, name: NodeJS.Signals): void {
-  // Pid 0 and negative pids address whole process groups, our own included: never a node.
-  if (!Number.isInteger(pid) || pid <= 0) throw new ClusterError(`refusing to signal pid ${pid}`);
-  try {
-    process.kill(pid, name);
-  } catch {
-    // The process ended between our check and the signal: the effect we wanted.
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return typeof error === 'object' && error !== null && 'code' in error && error.code === 'EPERM';
-  }
-}
-
-async function waitForCondition(
-  node: StateNode,
-  wanted: (condition: ProcessCondition) => boolean,
-  timeoutMs: number,
-): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (node.pid === null || wanted(processCondition(node.pid, node.configFile))) return true;
-    if (Date.now() >= deadline) return false;
-    await delay(EXIT_POLL_INTERVAL_MS);
-  }
-}
+// Supervision: processes, faults, state.json and cleanup are shared with every local cluster
+// (adapters/local-cluster/); what follows is what only Kafka knows.
 
 /**
- * The lines of a log worth quoting in an error. Indented lines are dropped: they are Java stack
- * frames and the broker's dump of its configuration, and without them the exception messages and
- * log lines that say what went wrong fit in the few lines quoted.
+ * A pid counts as a node only when its command line names kafka.Kafka and the node's own
+ * server.properties: a pid from state.json may by now belong to another program.
  */
-function quotable(text: string): string[] {
-  return text.split('\n').filter((line) => line.trim() !== '' && !/^\s/.test(line));
-}
+const KAFKA: BrokerProfile<StateNode> = {
+  name: 'Kafka',
+  processNoun: 'JVMs',
+  stopHint: '"kafka-cluster stop"',
+  stateFormat: STATE_FORMAT,
+  markers: (node) => ['kafka.Kafka', node.configFile],
+  logFiles: (node) => [join(node.dir, 'jvm.log'), join(node.dir, 'logs', 'server.log')],
+};
 
-/** The last lines of a log file, read from its end so a large log costs nothing. */
-async function tailLines(path: string, count: number): Promise<string[]> {
-  let handle;
-  try {
-    handle = await open(path, 'r');
-  } catch {
-    return [];
-  }
-  try {
-    const { size } = await handle.stat();
-    const length = Math.min(size, 64 * 1024);
-    const buffer = Buffer.alloc(length);
-    await handle.read(buffer, 0, length, size - length);
-    return quotable(buffer.toString('utf8')).slice(-count);
-  } finally {
-    await handle.close();
-  }
-}
-
-async function nodeLogTail(node: StateNode): Promise<string> {
-  const parts: string[] = [];
-  for (const path of [join(node.dir, 'jvm.log'), join(node.dir, 'logs', 'server.log')]) {
-    const lines = await tailLines(path, LOG_TAIL_LINES);
-    if (lines.length > 0) parts.push(`--- last ${lines.length} lines of ${path}\n${lines.join('\n')}`);
-  }
-  return parts.length > 0 ? parts.join('\n') : `(node ${node.id} wrote no log in ${node.dir})`;
-}
-
-async function assertPortsFree(host: string, ports: readonly number[]): Promise<void> {
-  for (const port of ports) {
-    const problem = await new Promise<string | undefined>((resolveCheck) => {
-      const server = createServer();
-      server.once('error', (error: NodeJS.ErrnoException) => resolveCheck(error.code ?? error.message));
-      server.listen({ port, host, exclusive: true }, () => server.close(() => resolveCheck(undefined)));
-    });
-    if (problem !== undefined) {
-      throw new ClusterError(
-        `port ${host}:${port} is not free (${problem}); stop what uses it (a cluster started earlier stops with ` +
-          '"kafka-cluster stop") or choose another base port',
-      );
-    }
-  }
-}
-
-/** True when something accepts TCP connections on the port, for telling "closed" from "not serving". */
-async function portOpen(host: string, port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolveOpen) => {
-    const socket = new Socket();
-    const done = (open: boolean) => {
-      socket.destroy();
-      resolveOpen(open);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('error', () => done(false));
-    socket.connect(port, host, () => done(true));
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// The state file.
-
-function statePath(dataDir: string): string {
-  return join(dataDir, STATE_FILE);
-}
-
-async function readState(dataDir: string): Promise<ClusterState | undefined> {
-  let text: string;
-  try {
-    text = await readFile(statePath(dataDir), 'utf8');
-  } catch {
-    return undefined;
-  }
-  try {
-    const state = JSON.parse(text) as ClusterState;
-    return state.format === STATE_FORMAT && Array.isArray(state.nodes) ? state : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Written whole to a temporary file and renamed, so a reader never sees half a state. */
-async function writeState(dataDir: string, state: ClusterState): Promise<void> {
-  const temporary = `${statePath(dataDir)}.${process.pid}.tmp`;
-  await writeFile(temporary, `${JSON.stringify(state, null, 2)}\n`);
-  await rename(temporary, statePath(dataDir));
-}
-
-/**
- * Takes the folder's start lock, so two processes starting a cluster in one folder at the same
- * time cannot wipe each other's node folders. A lock whose holder has died is taken over.
- */
-async function acquireStartLock(dataDir: string): Promise<() => Promise<void>> {
-  const lockPath = join(dataDir, 'start.lock');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      await writeFile(lockPath, `${process.pid}\n`, { flag: 'wx' });
-      return () => rm(lockPath, { force: true });
-    } catch (error) {
-      if (!(typeof error === 'object' && error !== null && 'code' in error && error.code === 'EEXIST')) throw error;
-      const holder = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && pidAlive(holder)) {
-        throw new ClusterError(`process ${holder} is starting a Kafka cluster in ${dataDir} right now; wait for it or use another folder`);
-      }
-      await rm(lockPath, { force: true });
-    }
-  }
-  throw new ClusterError(`could not take the start lock ${lockPath}`);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Cleanup when the owning process ends. Synchronous, because an 'exit' handler cannot wait.
-
-const ownedClusters = new Set<Cluster>();
-const HANDLED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-
-function killOwnedNow(): void {
-  for (const cluster of ownedClusters) cluster.killNow();
-  ownedClusters.clear();
-}
-
-function onSignal(received: NodeJS.Signals): void {
-  // A command that handles the signal itself (deliverycheck run stops cleanly on Ctrl-C) stops
-  // the cluster with the adapter's dispose(); should it exit at once instead, the exit handler
-  // kills the JVMs, and should even that be skipped (SIGKILL), their watchdogs do.
-  if (process.listenerCount(received) > 1) return;
-  killOwnedNow();
-  uninstallHandlers();
-  // Our listener replaced the default action (exit); when nobody else handles the signal, raise
-  // it again so the process ends as it would have without us.
-  if (process.listenerCount(received) === 0) process.kill(process.pid, received);
-}
-
-let handlersInstalled = false;
-
-function installHandlers(): void {
-  if (handlersInstalled) return;
-  handlersInstalled = true;
-  process.on('exit', killOwnedNow);
-  for (const name of HANDLED_SIGNALS) process.on(name, onSignal);
-}
-
-function uninstallHandlers(): void {
-  if (!handlersInstalled) return;
-  handlersInstalled = false;
-  process.off('exit', killOwnedNow);
-  for (const name of HANDLED_SIGNALS) process.off(name, onSignal);
-}
-
-// ---------------------------------------------------------------------------------------------
-
-class Cluster implements ClusterHandle {
-  /** The watchdog shells of owned nodes, by node id; they end when their JVM ends. */
-  private readonly watchdogs = new Map<number, ResultPromise>();
-  /**
-   * The nodes that should be up: started or resumed here, or found alive on attach, and neither
-   * killed nor stopped since. A node in this set that is found dead has crashed, which waitReady
-   * reports at once with the node's log instead of waiting out its deadline.
-   */
-  private readonly expectedUp = new Set<number>();
-  private released = false;
-  private saving: Promise<void> = Promise.resolve();
-
-  constructor(
-    private readonly state: ClusterState,
-    private readonly settings: Settings,
-    readonly owned: boolean,
-    readonly reused: boolean,
-  ) {
-    for (const node of state.nodes) {
-      this.refresh(node);
-      if (node.pid !== null) this.expectedUp.add(node.id);
-    }
+class Cluster extends SupervisedCluster<StateNode, ClusterState, ClusterNode> implements ClusterHandle {
+  constructor(state: ClusterState, settings: Settings, owned: boolean, reused: boolean) {
+    super(KAFKA, state, settings, owned, reused);
   }
 
   get clusterId(): string {
     return this.state.clusterId;
   }
 
-  get dataDir(): string {
-    return this.settings.dataDir;
-  }
-
-  get host(): string {
-    return this.state.host;
-  }
-
   get bootstrap(): string {
     return this.state.nodes.map((node) => `${this.state.host}:${node.clientPort}`).join(',');
   }
 
-  get nodes(): readonly ClusterNode[] {
-    return this.state.nodes.map((node) => this.snapshot(node));
-  }
-
-  node(id: number): ClusterNode {
-    return this.snapshot(this.stateNode(id));
-  }
-
-  private stateNode(id: number): StateNode {
-    const node = this.state.nodes.find((candidate) => candidate.id === id);
-    if (node === undefined) {
-      throw new ClusterError(`no node ${id}; this cluster has nodes ${this.state.nodes.map((n) => n.id).join(', ')}`);
-    }
-    return node;
-  }
-
-  /** Brings the recorded state up to date with the process table: a node may have died alone. */
-  private refresh(node: StateNode): void {
-    if (node.pid === null) return;
-    const condition = processCondition(node.pid, node.configFile);
-    if (condition === 'gone') {
-      node.pid = null;
-      node.state = 'stopped';
-    } else {
-      node.state = condition;
-    }
-  }
-
-  private snapshot(node: StateNode): ClusterNode {
-    this.refresh(node);
+  protected view(node: StateNode): ClusterNode {
     const { id, pid, clientPort, controllerPort, externalPort, proxyPort, state, dir } = node;
     return { id, pid, clientPort, controllerPort, externalPort, proxyPort, state, dir };
-  }
-
-  /**
-   * Writes state.json. Writes go one at a time, each with the state as it is by then: nodes
-   * started side by side (the adapter restarts every crashed node at once when it heals) save
-   * concurrently, and two writes through the one temporary file would trip over each other.
-   */
-  private save(): Promise<void> {
-    const written = this.saving.then(() => (this.released ? undefined : writeState(this.settings.dataDir, this.state)));
-    this.saving = written.catch(() => undefined);
-    return written;
   }
 
   private javaArguments(node: StateNode): string[] {
@@ -688,194 +349,14 @@ class Cluster implements ClusterHandle {
     ];
   }
 
-  /** Starts a node's JVM and records its pid; does not wait for it to serve. */
-  async spawn(node: StateNode): Promise<void> {
-    const jvmLog = join(node.dir, 'jvm.log');
+  protected async launch(node: StateNode): Promise<{ command: string; args: readonly string[]; logFile: string }> {
     await mkdir(join(node.dir, 'logs'), { recursive: true });
-    // Both kinds get their own session (detached), so a Ctrl-C in the terminal reaches this
-    // process, whose handlers decide, instead of reaching the JVMs directly.
-    if (this.state.detached) {
-      // The shell opens the log and then becomes the JVM (exec), so the JVM writes its own file
-      // and keeps the pid we were given, with no pipe to this process that could break later.
-      const subprocess = execa('sh', ['-c', DETACHED_SCRIPT, 'kafka-node', jvmLog, this.state.java, ...this.javaArguments(node)], {
-        detached: true,
-        stdio: 'ignore',
-        reject: false,
-        buffer: false,
-      });
-      subprocess.unref();
-      if (subprocess.pid === undefined) {
-        const result = await subprocess;
-        throw new ClusterError(`could not start node ${node.id}: ${result.message}`);
-      }
-      node.pid = subprocess.pid;
-    } else {
-      node.pid = await this.spawnWatched(node, jvmLog);
-    }
-    node.state = 'running';
-    this.expectedUp.add(node.id);
-    await this.save();
+    return { command: this.state.java, args: this.javaArguments(node), logFile: join(node.dir, 'jvm.log') };
   }
 
-  private async spawnWatched(node: StateNode, jvmLog: string): Promise<number> {
-    const watchdog = execa('sh', ['-c', WATCHDOG_SCRIPT, 'kafka-node', jvmLog, this.state.java, ...this.javaArguments(node)], {
-      detached: true,
-      stdin: 'pipe',
-      stdout: 'pipe',
-      stderr: 'ignore',
-      reject: false,
-      buffer: false,
-    });
-    this.watchdogs.set(node.id, watchdog);
-    const pid = await new Promise<number>((resolvePid, rejectPid) => {
-      let text = '';
-      watchdog.stdout.on('data', (chunk: Buffer) => {
-        text += chunk.toString('utf8');
-        const end = text.indexOf('\n');
-        if (end < 0) return;
-        const pid = Number(text.slice(0, end));
-        if (Number.isInteger(pid) && pid > 0) resolvePid(pid);
-        else rejectPid(new ClusterError(`the watchdog of node ${node.id} printed "${text.slice(0, end)}" instead of a pid`));
-      });
-      void watchdog.then((result) =>
-        rejectPid(new ClusterError(`the watchdog of node ${node.id} ended before starting Java (exit code ${result.exitCode})`)),
-      );
-    });
-    // Neither the watchdog nor its pipes may keep this process alive: an owner that is done exits,
-    // and its exit handler (or, failing that, the watchdog) ends the JVMs.
-    watchdog.unref();
-    for (const stream of [watchdog.stdin, watchdog.stdout]) {
-      if (stream instanceof Socket) stream.unref();
-    }
-    return pid;
-  }
-
-  /** Waits until the node's JVM is gone and, when owned, its watchdog has reaped it. */
-  private async waitGone(node: StateNode, timeoutMs: number): Promise<boolean> {
-    const gone = await waitForCondition(node, (condition) => condition === 'gone', timeoutMs);
-    if (gone) {
-      const watchdog = this.watchdogs.get(node.id);
-      if (watchdog !== undefined) {
-        // The watchdog itself is unreferenced, so this timer is what keeps the process alive
-        // meanwhile; it is cancelled as soon as the watchdog ends, so a stopped cluster does not
-        // keep its owner alive for timeoutMs either.
-        const timer = new AbortController();
-        const expired = delay(timeoutMs, undefined, { signal: timer.signal }).catch(() => undefined);
-        await Promise.race([watchdog, expired]);
-        timer.abort();
-        this.watchdogs.delete(node.id);
-      }
-      node.pid = null;
-      node.state = 'stopped';
-    }
-    return gone;
-  }
-
-  async kill(id: number): Promise<void> {
-    const node = this.stateNode(id);
-    this.expectedUp.delete(id);
-    this.refresh(node);
-    if (node.pid === null) return;
-    signal(node.pid, 'SIGKILL');
-    if (!(await this.waitGone(node, this.settings.stopTimeoutMs))) {
-      throw new ClusterError(`node ${id} (pid ${node.pid}) survived SIGKILL for ${this.settings.stopTimeoutMs} ms`);
-    }
-    await this.save();
-  }
-
-  async stop(id: number): Promise<void> {
-    const node = this.stateNode(id);
-    this.expectedUp.delete(id);
-    this.refresh(node);
-    if (node.pid === null) return;
-    signal(node.pid, 'SIGTERM');
-    // A paused JVM would keep the SIGTERM pending forever; it must run to shut down.
-    if (node.state === 'paused') signal(node.pid, 'SIGCONT');
-    if (!(await this.waitGone(node, this.settings.stopTimeoutMs))) {
-      this.settings.log(`node ${id} did not stop within ${this.settings.stopTimeoutMs} ms of SIGTERM; killing it`);
-      if (node.pid !== null) signal(node.pid, 'SIGKILL');
-      if (!(await this.waitGone(node, this.settings.stopTimeoutMs))) {
-        throw new ClusterError(`node ${id} (pid ${node.pid}) survived SIGKILL`);
-      }
-    }
-    await this.save();
-  }
-
-  async start(id: number): Promise<void> {
-    const node = this.stateNode(id);
-    this.refresh(node);
-    if (node.state === 'paused') throw new ClusterError(`node ${id} is paused; resume it instead of starting it`);
-    if (node.state === 'stopped') await this.spawn(node);
-    await this.waitReady();
-  }
-
-  async pause(id: number): Promise<void> {
-    const node = this.stateNode(id);
-    this.refresh(node);
-    if (node.pid === null) throw new ClusterError(`node ${id} is stopped; there is nothing to pause`);
-    signal(node.pid, 'SIGSTOP');
-    // The kernel stops the process asynchronously; resolve only once it really is stopped.
-    if (!(await waitForCondition(node, (condition) => condition !== 'running', this.settings.stopTimeoutMs))) {
-      throw new ClusterError(`node ${id} did not stop on SIGSTOP`);
-    }
-    this.refresh(node);
-    await this.save();
-  }
-
-  async resume(id: number): Promise<void> {
-    const node = this.stateNode(id);
-    this.refresh(node);
-    if (node.pid === null) throw new ClusterError(`node ${id} is stopped; start it instead of resuming it`);
-    signal(node.pid, 'SIGCONT');
-    await waitForCondition(node, (condition) => condition !== 'paused', this.settings.stopTimeoutMs);
-    this.refresh(node);
-    await this.save();
-  }
-
-  /**
-   * Polls until every running node answers a Metadata request for this cluster id and lists every
-   * running node among its live brokers. Each round is a real request with its own deadline; the
-   * pause between rounds only keeps the polling from eating a core.
-   */
-  async waitReady(timeoutMs: number = this.settings.readyTimeoutMs): Promise<void> {
-    await this.waitReadyUntil(Date.now() + timeoutMs, timeoutMs);
-  }
-
-  /** waitReady with a deadline that may have started earlier, such as before formatting. */
-  async waitReadyUntil(deadline: number, budgetMs: number): Promise<void> {
-    const problems = new Map<number, string>();
-    for (;;) {
-      // A wait still going when the cluster is stopped (a restart the adapter did not wait out)
-      // ends with it, rather than polling stopped nodes until its deadline and keeping the
-      // process alive meanwhile.
-      if (this.released) throw new ClusterError(`the Kafka cluster in ${this.settings.dataDir} was stopped while waiting for it`);
-      for (const node of this.state.nodes) this.refresh(node);
-      const crashed = this.state.nodes.find((node) => node.state === 'stopped' && this.expectedUp.has(node.id));
-      if (crashed !== undefined) {
-        throw new ClusterError(`Kafka node ${crashed.id} exited on its own.\n${await nodeLogTail(crashed)}`);
-      }
-      // A paused node cannot answer; the others are checked without it.
-      const running = this.state.nodes.filter((node) => node.state === 'running');
-      const runningIds = running.map((node) => node.id);
-      const rounds = await Promise.all(
-        running.map(async (node) => ({ node, problem: await this.probe(node, runningIds, deadline) })),
-      );
-      problems.clear();
-      for (const { node, problem } of rounds) if (problem !== undefined) problems.set(node.id, problem);
-      if (problems.size === 0) return;
-      if (Date.now() >= deadline) {
-        const details: string[] = [];
-        for (const [id, problem] of problems) {
-          details.push(`node ${id}: ${problem}\n${await nodeLogTail(this.stateNode(id))}`);
-        }
-        throw new ClusterError(`the Kafka cluster in ${this.settings.dataDir} was not ready within ${budgetMs} ms\n${details.join('\n')}`);
-      }
-      await delay(READY_POLL_INTERVAL_MS);
-    }
-  }
 
   /** One readiness check of one node: undefined when it serves, or what is still missing. */
-  private async probe(node: StateNode, runningIds: readonly number[], deadline: number): Promise<string | undefined> {
+  protected async probe(node: StateNode, runningIds: readonly number[], deadline: number): Promise<string | undefined> {
     const address = `${this.state.host}:${node.clientPort}`;
     const timeoutMs = Math.max(100, Math.min(PROBE_TIMEOUT_MS, deadline - Date.now()));
     let view: ClusterView;
@@ -893,58 +374,6 @@ class Cluster implements ClusterHandle {
     const seen = view.brokers.map((broker) => broker.nodeId);
     const missing = runningIds.filter((id) => !seen.includes(id));
     return missing.length === 0 ? undefined : `${address} serves but does not yet list brokers ${missing.join(', ')} as live`;
-  }
-
-  async heal(): Promise<readonly string[]> {
-    const done: string[] = [];
-    for (const node of this.state.nodes) {
-      this.refresh(node);
-      if (node.state === 'paused') {
-        await this.resume(node.id);
-        done.push(`resumed node ${node.id}`);
-      } else if (node.state === 'stopped') {
-        await this.spawn(node);
-        done.push(`started node ${node.id}`);
-      }
-    }
-    await this.waitReady();
-    return done;
-  }
-
-  async stopAll(): Promise<void> {
-    // All nodes at once: stopping them one by one would make each survivor elect new leaders
-    // for the partitions of the node that just left, for nothing.
-    const outcomes = await Promise.allSettled(this.state.nodes.map((node) => this.stop(node.id)));
-    this.released = true;
-    this.disown();
-    await rm(statePath(this.settings.dataDir), { force: true });
-    const failure = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
-    if (failure !== undefined) throw failure.reason;
-  }
-
-  async release(): Promise<void> {
-    if (this.owned) await this.stopAll();
-    else this.released = true;
-  }
-
-  /** Called from exit and signal handlers: SIGKILL every JVM now, without waiting. */
-  killNow(): void {
-    for (const node of this.state.nodes) {
-      if (node.pid !== null && processCondition(node.pid, node.configFile) !== 'gone') signal(node.pid, 'SIGKILL');
-    }
-    rmSync(statePath(this.settings.dataDir), { force: true });
-  }
-
-  /** Marks this cluster as one to end with the process. */
-  adopt(): void {
-    ownedClusters.add(this);
-    installHandlers();
-  }
-
-  /** Lets this cluster outlive the process: a detached cluster once it started, or a stopped one. */
-  disown(): void {
-    ownedClusters.delete(this);
-    if (ownedClusters.size === 0) uninstallHandlers();
   }
 }
 
@@ -990,18 +419,6 @@ function sameLayout(state: ClusterState, settings: Settings): boolean {
   );
 }
 
-/** SIGKILLs what is left of a cluster nobody can use any more (its owner died, or it is replaced). */
-async function reap(state: ClusterState, timeoutMs: number): Promise<void> {
-  for (const node of state.nodes) {
-    if (node.pid !== null && processCondition(node.pid, node.configFile) !== 'gone') signal(node.pid, 'SIGKILL');
-  }
-  for (const node of state.nodes) {
-    if (!(await waitForCondition(node, (condition) => condition === 'gone', timeoutMs))) {
-      throw new ClusterError(`a leftover Kafka node (pid ${node.pid}) survived SIGKILL`);
-    }
-  }
-}
-
 async function formatStorage(state: ClusterState, node: StateNode, timeoutMs: number): Promise<void> {
   const result = await execa(
     state.java,
@@ -1031,37 +448,12 @@ async function formatStorage(state: ClusterState, node: StateNode, timeoutMs: nu
  * Tries to attach to the cluster state.json describes. Returns undefined when there is none worth
  * attaching to, after reaping whatever is left of it.
  */
-async function attachExisting(settings: Settings): Promise<Cluster | undefined> {
-  const existing = await readState(settings.dataDir);
-  if (existing === undefined) return undefined;
-  const alive = existing.nodes.filter((node) => node.pid !== null && processCondition(node.pid, node.configFile) !== 'gone');
-  if (alive.length > 0 && !existing.detached && existing.ownerPid !== process.pid && pidAlive(existing.ownerPid)) {
-    throw new ClusterError(
-      `the Kafka cluster in ${settings.dataDir} belongs to running process ${existing.ownerPid}; ` +
-        'use another data folder and base port, or end that process',
-    );
-  }
-  if (alive.length > 0 && existing.ownerPid === process.pid && !existing.detached) {
-    throw new ClusterError(`this process already started the Kafka cluster in ${settings.dataDir}; use its handle`);
-  }
-  if (settings.reuse && existing.detached && alive.length > 0 && sameLayout(existing, settings)) {
-    const cluster = new Cluster(existing, settings, false, true);
-    try {
-      // A run that injected faults and then died may have left nodes paused or stopped.
-      const healed = await cluster.heal();
-      if (healed.length > 0) settings.log(`healed the running cluster: ${healed.join(', ')}`);
-      settings.log(`reusing the Kafka cluster already running in ${settings.dataDir} (${cluster.bootstrap})`);
-      return cluster;
-    } catch (error) {
-      const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-      settings.log(`the Kafka cluster in ${settings.dataDir} is not healthy (${reason}); replacing it`);
-    }
-  } else if (alive.length > 0) {
-    settings.log(`stopping the Kafka cluster left in ${settings.dataDir} (pids ${alive.map((node) => node.pid).join(', ')})`);
-  }
-  await reap(existing, settings.stopTimeoutMs);
-  await rm(statePath(settings.dataDir), { force: true });
-  return undefined;
+function attachKafka(settings: Settings): Promise<Cluster | undefined> {
+  return attachExisting<StateNode, ClusterState, Cluster>(KAFKA, settings, {
+    sameLayout: (state) => sameLayout(state, settings),
+    attach: (state) => new Cluster(state, settings, false, true),
+    address: (cluster) => cluster.bootstrap,
+  });
 }
 
 /**
@@ -1073,7 +465,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const started = Date.now();
   const settings = resolveSettings(options);
   await mkdir(settings.dataDir, { recursive: true });
-  const releaseLock = await acquireStartLock(settings.dataDir);
+  const releaseLock = await acquireStartLock(settings.dataDir, KAFKA.name);
   try {
     return await startLocked(settings, started);
   } finally {
@@ -1082,7 +474,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
 }
 
 async function startLocked(settings: Settings, started: number): Promise<ClusterHandle> {
-  const reused = await attachExisting(settings);
+  const reused = await attachKafka(settings);
   if (reused !== undefined) return reused;
 
   const java = javaCommand();
@@ -1097,6 +489,7 @@ async function startLocked(settings: Settings, started: number): Promise<Cluster
   await assertPortsFree(
     settings.host,
     nodes.flatMap((node) => [node.clientPort, node.controllerPort, node.externalPort, node.proxyPort]),
+    KAFKA.stopHint,
   );
 
   const log4jConfig = join(settings.dataDir, 'log4j2.properties');
@@ -1127,21 +520,7 @@ async function startLocked(settings: Settings, started: number): Promise<Cluster
   await Promise.all(nodes.map((node) => formatStorage(state, node, remainingMs())));
 
   const cluster = new Cluster(state, settings, !settings.detached, false);
-  // Even a detached cluster belongs to this process until it is ready: a start interrupted by
-  // Ctrl-C must not leave half a cluster behind.
-  cluster.adopt();
-  try {
-    for (const node of nodes) await cluster.spawn(node);
-    settings.log(`started ${nodes.length} JVMs (pids ${nodes.map((node) => node.pid).join(', ')}); waiting until they serve`);
-    await cluster.waitReadyUntil(deadline, settings.readyTimeoutMs);
-  } catch (error) {
-    // Nothing of a failed start may stay behind, detached or not.
-    cluster.killNow();
-    await reap(state, settings.stopTimeoutMs).catch(() => undefined);
-    await cluster.stopAll().catch(() => undefined);
-    throw error;
-  }
-  if (settings.detached) cluster.disown();
+  await cluster.bringUp(deadline);
   settings.log(`Kafka cluster ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${cluster.bootstrap}`);
   return cluster;
 }
@@ -1165,19 +544,19 @@ export interface ClusterStatus {
 
 /** Reads state.json and asks every node how it is, without changing anything. */
 export async function clusterStatus(dataDir: string = defaultClusterDir()): Promise<ClusterStatus | undefined> {
-  const state = await readState(resolve(dataDir));
+  const state = await readState<ClusterState>(resolve(dataDir), STATE_FORMAT);
   if (state === undefined) return undefined;
   const nodes = await Promise.all(
     state.nodes.map(async (node): Promise<NodeStatus> => {
-      const condition = node.pid === null ? 'gone' : processCondition(node.pid, node.configFile);
+      const { pid, state: condition } = observedNode(KAFKA, node);
       const base = {
         id: node.id,
-        pid: condition === 'gone' ? null : node.pid,
+        pid,
         clientPort: node.clientPort,
         controllerPort: node.controllerPort,
         externalPort: node.externalPort,
         proxyPort: node.proxyPort,
-        state: condition === 'gone' ? ('stopped' as const) : condition,
+        state: condition,
         dir: node.dir,
       };
       if (condition !== 'running') return { ...base, serving: false, detail: condition === 'paused' ? 'paused' : 'not running' };
@@ -1208,7 +587,7 @@ export async function stopClusterInDir(
   options: Pick<ClusterOptions, 'stopTimeoutMs' | 'log'> = {},
 ): Promise<boolean> {
   const settings = resolveSettings({ ...options, dataDir });
-  const state = await readState(settings.dataDir);
+  const state = await readState<ClusterState>(settings.dataDir, STATE_FORMAT);
   if (state === undefined) return false;
   const cluster = new Cluster(state, settings, false, true);
   await cluster.stopAll();

@@ -195,14 +195,16 @@ export interface HistoryAccess {
  * What the one pass is fed, event by event, with `at` the event's position: the common events by
  * their fields alone, so that a reader of a history file can feed them straight from its text
  * without making an event object, and any other event whole. A message is named by its dense
- * index, from messageOf or messageAt. Fed in history order, it reaches what check() of the same
+ * index, from messageOf or runnerMessage. Fed in history order, it reaches what check() of the same
  * events in an array reaches.
  */
 export interface HistoryFeed {
   /** Any event, as check() takes it from an array. */
   event(event: HistoryEvent, at: number): void;
-  /** The message of the id spelled by text[from, to). */
-  messageAt(text: string, from: number, to: number): number;
+  /** The message of an id. */
+  messageOf(id: string): number;
+  /** The message of the id `p<producer>-<seq>`, as IdIndex.indexOfRunnerId takes its numbers. */
+  runnerMessage(producer: number, seq: number): number;
   send(at: number, message: number, producer: number, seq: number, key: string): void;
   ack(at: number, message: number): void;
   /** One record of a poll. */
@@ -472,8 +474,8 @@ class Tally implements HistoryFeed {
     return message;
   }
 
-  messageAt(text: string, from: number, to: number): number {
-    const message = this.ids.indexOfRange(text, from, to);
+  runnerMessage(producer: number, seq: number): number {
+    const message = this.ids.indexOfRunnerId(producer, seq);
     if (message >= this.messageRoom) this.growMessages(message + 1);
     return message;
   }

@@ -65,8 +65,9 @@ export function internKey<K>(map: Map<K, number>, key: K, candidate: number): nu
 
 const DIGIT_0 = 0x30;
 const LETTER_P = 0x70;
-const DASH = 0x2d;
 const MAX_DIGITS = 9;
+/** The most digits either number of a runner's id `p<producer>-<seq>` has for IdIndex to parse it. */
+export const MAX_RUNNER_ID_DIGITS = MAX_DIGITS;
 
 /**
  * The value of the decimal digits text[from, to), or -1 unless they are 1 to 9 digits without a
@@ -119,36 +120,32 @@ export class IdIndex {
 
   /** The dense index of `id`; a new id gets the next one, which equals the size before the call. */
   indexOf(id: string): number {
-    return this.indexOfRange(id, 0, id.length);
-  }
-
-  /**
-   * The dense index of the id spelled by text[from, to), as indexOf of that slice: a history
-   * file's reader names ids where they stand in its text, and only an id that is not of the
-   * runner's form is ever cut out as a string of its own.
-   */
-  indexOfRange(text: string, from: number, to: number): number {
-    const candidate = this.count;
-    if (to > from && text.charCodeAt(from) === LETTER_P) {
-      // Bounded by `to`: an indexOf could run on through the rest of a file's chunk.
-      let dash = from + 1;
-      while (dash < to && text.charCodeAt(dash) !== DASH) dash++;
-      if (dash < to) {
-        const producer = canonicalDigits(text, from + 1, dash);
-        const seq = producer < 0 ? -1 : canonicalDigits(text, dash + 1, to);
-        if (seq >= 0) {
-          const found = this.bySequence.intern(producer, seq, candidate);
-          if (found === candidate) this.add(producer, seq);
-          return found;
-        }
+    if (id.charCodeAt(0) === LETTER_P) {
+      const dash = id.indexOf('-', 1);
+      if (dash > 0) {
+        const producer = canonicalDigits(id, 1, dash);
+        const seq = producer < 0 ? -1 : canonicalDigits(id, dash + 1, id.length);
+        if (seq >= 0) return this.indexOfRunnerId(producer, seq);
       }
     }
-    const id = from === 0 && to === text.length ? text : text.slice(from, to);
+    const candidate = this.count;
     const found = internKey(this.byText, id, candidate);
     if (found === candidate) {
       this.others.set(candidate, id);
       this.add(0, -1);
     }
+    return found;
+  }
+
+  /**
+   * The dense index of the id `p<producer>-<seq>`, from its two numbers: what indexOf of that id
+   * gives when both are written canonically in at most MAX_RUNNER_ID_DIGITS digits, as the id's
+   * reader must have found them.
+   */
+  indexOfRunnerId(producer: number, seq: number): number {
+    const candidate = this.count;
+    const found = this.bySequence.intern(producer, seq, candidate);
+    if (found === candidate) this.add(producer, seq);
     return found;
   }
 

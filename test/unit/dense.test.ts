@@ -66,18 +66,13 @@ describe('IdIndex', () => {
     expect([0, 1, 2, 3, 4].map((index) => ids.idOf(index))).toEqual(['p0-0', 'p1-7', 'p01-7', 'odd', 'p2-3']);
   });
 
-  it('reads an id where it stands in a longer text as it reads the id alone', () => {
-    const names = ['p0-0', 'p1-7', 'p01-7', 'odd', 'p1-', 'p-1', 'p', '', 'p2-3', 'p1-7-1', 'p0-0'];
-    // Each id between quotes, as in a history line, with a dash after it that must not count.
-    const text = names.map((name) => `"${name}"-`).join('');
-    const alone = new IdIndex(2, new ColumnPool());
-    const inText = new IdIndex(2, new ColumnPool());
-    let from = 0;
-    for (const name of names) {
-      from += 1;
-      expect(inText.indexOfRange(text, from, from + name.length), name).toBe(alone.indexOf(name));
-      from += name.length + 2;
-    }
-    expect(names.map((name) => inText.idOf(alone.indexOf(name)))).toEqual(names);
+  it('finds a runner id by its two numbers as by its text', () => {
+    const ids = new IdIndex(2, new ColumnPool());
+    expect(ids.indexOf('p3-14')).toBe(0);
+    expect(ids.indexOf('odd')).toBe(1);
+    expect(ids.indexOfRunnerId(3, 14)).toBe(0);
+    expect(ids.indexOfRunnerId(3, 15)).toBe(2);
+    expect(ids.indexOf('p3-15')).toBe(2);
+    expect(ids.idOf(2)).toBe('p3-15');
   });
 });

@@ -176,7 +176,7 @@ function feedLines(
 }
 
 /** The message of the id on the line scanLine read last. */
-function scannedMessage(feed: HistoryFeed, bytes: Uint8Array): number {
+function scannedMessage(feed: HistoryFeed, bytes: Buffer): number {
   if (scanned.idSeq >= 0) return feed.runnerMessage(scanned.idProducer, scanned.idSeq);
   return feed.messageOf(asciiText(bytes, scanned.idFrom, scanned.idTo));
 }
@@ -193,7 +193,7 @@ class KeyStrings {
   private readonly slots: (string | undefined)[] = new Array<string | undefined>(KEY_SLOTS).fill(undefined);
 
   /** The ASCII bytes [from, to) as a string. */
-  text(bytes: Uint8Array, from: number, to: number): string {
+  text(bytes: Buffer, from: number, to: number): string {
     let hash = 0x811c9dc5;
     for (let at = from; at < to; at++) hash = Math.imul(hash ^ (bytes[at] ?? 0), 0x01000193);
     const slot = hash & (KEY_SLOTS - 1);

@@ -375,12 +375,12 @@ function scanPoll(bytes: Uint8Array, start: number): number {
 }
 
 /** The ASCII bytes [from, to) as a string. */
-export function asciiText(bytes: Uint8Array, from: number, to: number): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1', from, to);
+export function asciiText(bytes: Buffer, from: number, to: number): string {
+  return bytes.toString('latin1', from, to);
 }
 
 /** The records of the poll line scanLine read last. */
-function scannedRecords(bytes: Uint8Array): PlacedRecord[] {
+function scannedRecords(bytes: Buffer): PlacedRecord[] {
   const records: PlacedRecord[] = [];
   for (let index = 0; index < scanned.recordCount; index++) {
     records.push({
@@ -397,7 +397,7 @@ function scannedRecords(bytes: Uint8Array): PlacedRecord[] {
  * reads it; undefined when the fast path declines it. Its keys are in the recorder's order, as
  * JSON.parse gives them.
  */
-export function scanCommonLine(bytes: Uint8Array, start: number, end: number, line: number): HistoryEvent | undefined {
+export function scanCommonLine(bytes: Buffer, start: number, end: number, line: number): HistoryEvent | undefined {
   const kind = scanLine(bytes, start, line);
   if (kind === DECLINED || scanned.end !== end) return undefined;
   const { t } = scanned;

@@ -128,15 +128,20 @@ function readInteger(bytes: Uint8Array, position: number): number {
     value = 0;
     return isDigit(bytes[position + 1]) ? -1 : position + 1;
   }
-  const start = position;
+  const after = readDigits(bytes, position, MAX_DIGITS);
+  return isDigit(bytes[after]) ? -1 : after;
+}
+
+/** Up to `most` digits at `start`, their number into `value`; returns the position after them. */
+function readDigits(bytes: Uint8Array, start: number, most: number): number {
+  let position = start;
   let number = 0;
-  while (position - start < MAX_DIGITS) {
+  while (position - start < most) {
     const code = bytes[position];
     if (code === undefined || !(code >= ZERO && code <= NINE)) break;
     number = number * 10 + (code - ZERO);
     position++;
   }
-  if (isDigit(bytes[position])) return -1;
   value = number;
   return position;
 }
@@ -188,17 +193,9 @@ function readString(bytes: Uint8Array, position: number): number {
  * no leading zero), into `value`; returns the position after them, or -1.
  */
 function readIdNumber(bytes: Uint8Array, start: number): number {
-  let position = start;
-  let number = 0;
-  while (position - start < MAX_RUNNER_ID_DIGITS) {
-    const code = bytes[position];
-    if (code === undefined || !(code >= ZERO && code <= NINE)) break;
-    number = number * 10 + (code - ZERO);
-    position++;
-  }
+  const position = readDigits(bytes, start, MAX_RUNNER_ID_DIGITS);
   const digits = position - start;
   if (digits === 0 || (digits > 1 && bytes[start] === ZERO) || isDigit(bytes[position])) return -1;
-  value = number;
   return position;
 }
 

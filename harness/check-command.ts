@@ -6,8 +6,9 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ScenarioResult } from '../spec/result.js';
-import { HistoryFileError, readHistoryFile } from './history-file.js';
-import { HistoryShapeError, resultOfHistory } from './outcome.js';
+import { checkHistoryLines } from './history-check.js';
+import { HistoryFileError } from './history-file.js';
+import { HistoryShapeError, resultOfOutline, setupOf } from './outcome.js';
 import { resultsByFile } from './report/rates.js';
 
 /** Bad input to `check`: every line names a file, and a line where there is one. */
@@ -58,10 +59,11 @@ export function historyFiles(paths: readonly string[]): string[] {
 /** Checks one history file: its result, or the one line that says why it is not a history. */
 export function checkHistoryFile(file: string): { result: ScenarioResult; adapter: string; defects: readonly string[] } {
   const startedMs = performance.now();
-  const events = readHistoryFile(file);
+  // The file's lines are checked as they are read, and no event object is kept (harness/history-check.ts).
+  const { checked, outline } = checkHistoryLines(file);
   try {
-    const result = resultOfHistory(events, { history: file, durationMs: 0 });
-    const setup = events[0] as Extract<(typeof events)[number], { type: 'setup' }>;
+    const result = resultOfOutline(outline, () => checked, { history: file, durationMs: 0 });
+    const setup = setupOf(outline.first);
     return {
       result: { ...result, durationMs: Math.round(performance.now() - startedMs) },
       adapter: setup.adapter,

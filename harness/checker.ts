@@ -56,7 +56,7 @@
 // Map-based form of the same derivations is test/unit/checker-reference.ts, and a property test
 // holds the two equal.
 
-import type { DrainEvent, HistoryEvent, PollEvent, SendEvent } from '../spec/history.js';
+import type { DrainEvent, HistoryEvent } from '../spec/history.js';
 import type { AnomalyVerdict, Counts } from '../spec/result.js';
 import type { Anomaly, Expectation } from '../spec/vocabulary.js';
 import {
@@ -176,14 +176,48 @@ const NONE = -1;
  * fills the heap, every hundred or so megabytes allocated makes V8 mark the whole heap, the
  * history's objects included, which takes a second or more each time.
  */
-function initialCapacity(history: readonly HistoryEvent[]): number {
-  return Math.max(1024, Math.ceil(history.length / 4));
+export function initialCapacity(lines: number): number {
+  return Math.max(1024, Math.ceil(lines / 4));
+}
+
+/**
+ * The events of a history at their positions, which is all the checker needs of a history once it
+ * was fed: a witness is built from the few events it names. An array of events is one; a history
+ * file (harness/history-check.ts) is another, which reads back the few lines asked for instead of
+ * keeping every event in memory.
+ */
+export interface HistoryAccess {
+  /** The event at a 0-based position, or undefined past the end. */
+  eventAt(at: number): HistoryEvent | undefined;
+}
+
+/**
+ * What the one pass is fed, event by event, with `at` the event's position: the common events by
+ * their fields alone, so that a reader of a history file can feed them straight from its text
+ * without making an event object, and any other event whole. A message is named by its dense
+ * index, from messageOf or runnerMessage. Fed in history order, it reaches what check() of the same
+ * events in an array reaches.
+ */
+export interface HistoryFeed {
+  /** Any event, as check() takes it from an array. */
+  event(event: HistoryEvent, at: number): void;
+  /** The message of an id. */
+  messageOf(id: string): number;
+  /** The message of the id `p<producer>-<seq>`, as IdIndex.indexOfRunnerId takes its numbers. */
+  runnerMessage(producer: number, seq: number): number;
+  send(at: number, message: number, producer: number, seq: number, key: string): void;
+  ack(at: number, message: number): void;
+  /** One record of a poll. */
+  delivered(at: number, message: number, partition: number, offset: number): void;
+  process(at: number, message: number, partition: number, offset: number): void;
+  /** A drain record that is neither `aborted` nor `output`. */
+  stored(at: number, message: number, partition: number, offset: number): void;
 }
 
 /** One read of a place, kept only for the rare conflicting and aborted reads. */
 interface PlaceRead {
   readonly message: number;
-  /** The read's position in the history array. */
+  /** The read's position in the history. */
   readonly at: number;
   readonly kind: number;
 }
@@ -196,7 +230,7 @@ interface PlaceRead {
  * nothing is copied for the many messages that need none. Positions, not line numbers, because
  * a position always finds its event; the line printed in a witness is the event's own `i`.
  */
-class Tally {
+class Tally implements HistoryFeed {
   ackMode: string | undefined;
   /** Commit mode `transactional`: processed means present in the committed output topic. */
   pipeline = false;
@@ -210,6 +244,12 @@ class Tally {
   /** How many places every place column has room for. */
   private placeRoom = 0;
   sendAt = new Int32Array(0);
+  /**
+   * Per sent message, the `seq` of its first send, for the rare group sent out of `seq` order:
+   * sorting it by the events themselves would read one event per comparison, and a history file
+   * reads an event back from disk.
+   */
+  sendSeq = new Float64Array(0);
   ackAt = new Int32Array(0);
   /**
    * The first appearance of each message that appeared before any send of it: the evidence of a
@@ -270,79 +310,95 @@ class Tally {
    */
   private readonly otherStoredPairs = new Set<string>();
 
+  /** `capacity`: room for this many messages and places at first (see initialCapacity). */
   constructor(
-    readonly history: readonly HistoryEvent[],
+    readonly history: HistoryAccess,
+    capacity: number,
     private readonly pool: ColumnPool,
   ) {
-    const capacity = initialCapacity(history);
     this.ids = new IdIndex(capacity, pool);
     this.placeIndex = new PairIndex(pool);
     this.growMessages(capacity);
     this.growPlaces(capacity);
   }
 
-  /** The one pass over the history. No allocation per event but when a table grows. */
-  run(): this {
-    const history = this.history;
+  /** The one pass over an array of events. No allocation per event but when a table grows. */
+  run(history: readonly HistoryEvent[]): this {
     for (let at = 0; at < history.length; at++) {
       const event = history[at];
-      if (event === undefined) continue;
-      switch (event.type) {
-        case 'setup':
-          if (this.ackMode === undefined) this.ackMode = event.ack;
-          if (event.commit === 'transactional') this.pipeline = true;
-          break;
-        case 'send':
-          this.send(event, at);
-          break;
-        case 'ack': {
-          const message = this.mention(event.id);
-          const flags = this.flags[message] ?? 0;
-          if ((flags & ACKNOWLEDGED) === 0) {
-            this.flags[message] = flags | ACKNOWLEDGED;
-            this.ackAt[message] = at;
-          }
-          break;
-        }
-        case 'error': {
-          const message = this.mention(event.id);
-          this.flags[message] = (this.flags[message] ?? 0) | FAILED;
-          break;
-        }
-        case 'poll':
-          this.poll(event, at);
-          break;
-        case 'process': {
-          const message = this.mention(event.id);
-          // A pipeline's processing counts only once its transaction committed the output.
-          if (!this.pipeline) this.addProcessed(message, at);
-          this.appear(message, at, 'processed');
-          this.read(message, event.partition, event.offset, at, BY_PROCESS);
-          break;
-        }
-        case 'drain':
-          this.drain(event, at);
-          break;
-        default:
-          // Phases, commits, faults and info events explain a run but decide no anomaly.
-          break;
-      }
+      if (event !== undefined) this.event(event, at);
     }
     return this;
   }
 
-  private send(event: SendEvent, at: number): void {
-    const message = this.mention(event.id);
+  event(event: HistoryEvent, at: number): void {
+    switch (event.type) {
+      case 'setup':
+        if (this.ackMode === undefined) this.ackMode = event.ack;
+        if (event.commit === 'transactional') this.pipeline = true;
+        break;
+      case 'send':
+        this.send(at, this.messageOf(event.id), event.producer, event.seq, event.key);
+        break;
+      case 'ack':
+        this.ack(at, this.messageOf(event.id));
+        break;
+      case 'error': {
+        const message = this.messageOf(event.id);
+        this.mention(message);
+        this.flags[message] = (this.flags[message] ?? 0) | FAILED;
+        break;
+      }
+      case 'poll': {
+        const records = event.records;
+        for (let index = 0; index < records.length; index++) {
+          const record = records[index];
+          if (record !== undefined) this.delivered(at, this.messageOf(record.id), record.partition, record.offset);
+        }
+        break;
+      }
+      case 'process':
+        this.process(at, this.messageOf(event.id), event.partition, event.offset);
+        break;
+      case 'drain':
+        this.drain(event, at);
+        break;
+      default:
+        // Phases, commits, faults and info events explain a run but decide no anomaly.
+        break;
+    }
+  }
+
+  send(at: number, message: number, producer: number, seq: number, key: string): void {
+    this.mention(message);
     const flags = this.flags[message] ?? 0;
     // The first send of an id counts; a resend of the same id by the application is not a new message.
     if ((flags & SENT) !== 0) return;
     this.flags[message] = flags | SENT;
     this.sendAt[message] = at;
+    this.sendSeq[message] = seq;
     this.nextInGroup[message] = NONE;
-    const group = this.groupOf(event.producer, event.key, event.seq, message);
+    const group = this.groupOf(producer, key, seq, message);
     const last = this.groupLast[group] ?? NONE;
     if (last !== message) this.nextInGroup[last] = message;
     this.groupLast[group] = message;
+  }
+
+  ack(at: number, message: number): void {
+    this.mention(message);
+    const flags = this.flags[message] ?? 0;
+    if ((flags & ACKNOWLEDGED) === 0) {
+      this.flags[message] = flags | ACKNOWLEDGED;
+      this.ackAt[message] = at;
+    }
+  }
+
+  process(at: number, message: number, partition: number, offset: number): void {
+    this.mention(message);
+    // A pipeline's processing counts only once its transaction committed the output.
+    if (!this.pipeline) this.addProcessed(message, at);
+    this.appear(message, at, 'processed');
+    this.read(message, partition, offset, at, BY_PROCESS);
   }
 
   /** The send group of a producer and key, made with `message` as its first send when new. */
@@ -368,20 +424,15 @@ class Tally {
     return group;
   }
 
-  private poll(event: PollEvent, at: number): void {
-    const records = event.records;
-    for (let index = 0; index < records.length; index++) {
-      const record = records[index];
-      if (record === undefined) continue;
-      const message = this.mention(record.id);
-      this.flags[message] = (this.flags[message] ?? 0) | DELIVERED;
-      this.appear(message, at, 'delivered');
-      const place = this.read(message, record.partition, record.offset, at, BY_POLL);
-      const placeFlags = this.placeFlags[place] ?? 0;
-      if ((placeFlags & POLLED) === 0) {
-        this.placeFlags[place] = placeFlags | POLLED;
-        if (placeFlags >> FIRST_READ_SHIFT !== BY_POLL) this.laterFirstPolls.set(place, { message, at, kind: BY_POLL });
-      }
+  delivered(at: number, message: number, partition: number, offset: number): void {
+    this.mention(message);
+    this.flags[message] = (this.flags[message] ?? 0) | DELIVERED;
+    this.appear(message, at, 'delivered');
+    const place = this.read(message, partition, offset, at, BY_POLL);
+    const placeFlags = this.placeFlags[place] ?? 0;
+    if ((placeFlags & POLLED) === 0) {
+      this.placeFlags[place] = placeFlags | POLLED;
+      if (placeFlags >> FIRST_READ_SHIFT !== BY_POLL) this.laterFirstPolls.set(place, { message, at, kind: BY_POLL });
     }
   }
 
@@ -389,13 +440,14 @@ class Tally {
     if (event.output === true) {
       // The output topic has places of its own: its records are the pipeline's processing.
       if (event.aborted === true || !this.pipeline) return;
-      const message = this.mention(event.id);
+      const message = this.messageOf(event.id);
+      this.mention(message);
       this.addProcessed(message, at);
       this.appear(message, at, 'processed');
       return;
     }
     if (event.aborted === true) {
-      const message = this.indexOf(event.id);
+      const message = this.messageOf(event.id);
       const place = this.read(message, event.partition, event.offset, at, BY_DRAIN);
       const placeFlags = this.placeFlags[place] ?? 0;
       if ((placeFlags & ABORTED) === 0) {
@@ -404,28 +456,37 @@ class Tally {
       }
       return;
     }
-    const message = this.mention(event.id);
-    const place = this.read(message, event.partition, event.offset, at, BY_DRAIN);
+    this.stored(at, this.messageOf(event.id), event.partition, event.offset);
+  }
+
+  stored(at: number, message: number, partition: number, offset: number): void {
+    this.mention(message);
+    const place = this.read(message, partition, offset, at, BY_DRAIN);
     this.appear(message, at, 'stored');
     // A drain that lists the same record twice does not make it a duplicate.
     if (this.firstStoredThere(message, place)) this.addStored(message, at, place);
   }
 
   /** The dense index of a message id, with room for it in every table. */
-  private indexOf(id: string): number {
+  messageOf(id: string): number {
     const message = this.ids.indexOf(id);
     if (message >= this.messageRoom) this.growMessages(message + 1);
     return message;
   }
 
-  private mention(id: string): number {
-    const message = this.indexOf(id);
+  runnerMessage(producer: number, seq: number): number {
+    const message = this.ids.indexOfRunnerId(producer, seq);
+    if (message >= this.messageRoom) this.growMessages(message + 1);
+    return message;
+  }
+
+  /** Makes a message one of the verdicts', in the order of first mention. */
+  private mention(message: number): void {
     const flags = this.flags[message] ?? 0;
     if ((flags & MENTIONED) === 0) {
       this.flags[message] = flags | MENTIONED;
       this.mentioned[this.mentionedCount++] = message;
     }
-    return message;
   }
 
   /** Keeps the first line that delivered, stored or processed a message: the evidence of a phantom. */
@@ -529,6 +590,7 @@ class Tally {
     needed = room;
     this.flags = this.pool.grown(this.flags, needed);
     this.sendAt = this.pool.grown(this.sendAt, needed);
+    this.sendSeq = this.pool.grown(this.sendSeq, needed);
     this.ackAt = this.pool.grown(this.ackAt, needed);
     this.storedAt = this.pool.grown(this.storedAt, needed);
     this.processedAt = this.pool.grown(this.processedAt, needed);
@@ -560,27 +622,27 @@ function pushTo(lists: Map<number, number[]>, key: number, value: number): void 
 
 /** The event at a position the tally recorded for an event of this type. */
 function eventAt<T extends HistoryEvent['type']>(
-  history: readonly HistoryEvent[],
+  history: HistoryAccess,
   at: number,
   type: T,
 ): Extract<HistoryEvent, { readonly type: T }> {
-  const event = history[at];
+  const event = history.eventAt(at);
   if (event?.type !== type) throw new Error(`checker: history position ${at} is not the ${type} event it recorded`);
   // TypeScript does not narrow a union by a generic discriminant; the test above is that narrowing.
   return event as Extract<HistoryEvent, { readonly type: T }>;
 }
 
 /** The line number (`i`) of the event at a position. */
-function lineAt(history: readonly HistoryEvent[], at: number): number {
-  const event = history[at];
+function lineAt(history: HistoryAccess, at: number): number {
+  const event = history.eventAt(at);
   if (event === undefined) throw new Error(`checker: history position ${at} is past the end`);
   return event.i;
 }
 
 /** The places, with their lines, of the process or drain events at these positions. */
-function placedLines(history: readonly HistoryEvent[], positions: readonly number[]): PlacedLine[] {
+function placedLines(history: HistoryAccess, positions: readonly number[]): PlacedLine[] {
   return positions.map((at) => {
-    const event = history[at];
+    const event = history.eventAt(at);
     if (event?.type !== 'process' && event?.type !== 'drain') {
       throw new Error(`checker: history position ${at} is not the process or drain event it recorded`);
     }
@@ -597,12 +659,26 @@ function lowestOf(places: readonly PlacedLine[]): PlacedLine | undefined {
 
 /** Checks a history for every anomaly. Pure: the same history always gives the same result. */
 export function check(history: readonly HistoryEvent[]): CheckResult {
+  return checkWith({ eventAt: (at) => history[at] }, initialCapacity(history.length), (tally) => tally.run(history));
+}
+
+/**
+ * Checks the history that `feed` feeds, event by event in history order, and whose events
+ * `history` gives back for witnesses; `capacity` is room for messages and places at first (see
+ * initialCapacity). The result is check()'s of the same events.
+ */
+export function checkFed(history: HistoryAccess, capacity: number, feed: (tally: HistoryFeed) => void): CheckResult {
+  return checkWith(history, capacity, feed);
+}
+
+function checkWith(history: HistoryAccess, capacity: number, feed: (tally: Tally) => void): CheckResult {
   // The pool leaves the shelf while a check holds it, so a check can never share tables with
   // another; a WeakRef lets a full collection free the tables of a big history once nobody checks.
   const pool = sparePool?.deref() ?? new ColumnPool();
   sparePool = undefined;
   try {
-    const tally = new Tally(history, pool).run();
+    const tally = new Tally(history, capacity, pool);
+    feed(tally);
     const findings = perAnomaly(() => new FindingBuilder());
     const counts = judgeMessages(tally, findings);
     judgeOrder(tally, findings.reordered);
@@ -718,7 +794,7 @@ function judgePlaces(tally: Tally, findings: Findings): void {
 function judgeOrder(tally: Tally, reordered: FindingBuilder): void {
   const { history, ids } = tally;
   const walked = (message: number): boolean => ((tally.flags[message] ?? 0) & (ACKNOWLEDGED | STORED)) === (ACKNOWLEDGED | STORED);
-  const seqOf = (message: number): number => eventAt(history, tally.sendAt[message] ?? 0, 'send').seq;
+  const seqOf = (message: number): number => tally.sendSeq[message] ?? 0;
   const orderedSend = (message: number): OrderedSend => {
     const send = eventAt(history, tally.sendAt[message] ?? 0, 'send');
     const place = lowestOf(storedPlaces(tally, message));

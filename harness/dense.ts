@@ -66,6 +66,8 @@ export function internKey<K>(map: Map<K, number>, key: K, candidate: number): nu
 const DIGIT_0 = 0x30;
 const LETTER_P = 0x70;
 const MAX_DIGITS = 9;
+/** The most digits either number of a runner's id `p<producer>-<seq>` has for IdIndex to parse it. */
+export const MAX_RUNNER_ID_DIGITS = MAX_DIGITS;
 
 /**
  * The value of the decimal digits text[from, to), or -1 unless they are 1 to 9 digits without a
@@ -118,24 +120,32 @@ export class IdIndex {
 
   /** The dense index of `id`; a new id gets the next one, which equals the size before the call. */
   indexOf(id: string): number {
-    const candidate = this.count;
     if (id.charCodeAt(0) === LETTER_P) {
       const dash = id.indexOf('-', 1);
       if (dash > 0) {
         const producer = canonicalDigits(id, 1, dash);
         const seq = producer < 0 ? -1 : canonicalDigits(id, dash + 1, id.length);
-        if (seq >= 0) {
-          const found = this.bySequence.intern(producer, seq, candidate);
-          if (found === candidate) this.add(producer, seq);
-          return found;
-        }
+        if (seq >= 0) return this.indexOfRunnerId(producer, seq);
       }
     }
+    const candidate = this.count;
     const found = internKey(this.byText, id, candidate);
     if (found === candidate) {
       this.others.set(candidate, id);
       this.add(0, -1);
     }
+    return found;
+  }
+
+  /**
+   * The dense index of the id `p<producer>-<seq>`, from its two numbers: what indexOf of that id
+   * gives when both are written canonically in at most MAX_RUNNER_ID_DIGITS digits, as the id's
+   * reader must have found them.
+   */
+  indexOfRunnerId(producer: number, seq: number): number {
+    const candidate = this.count;
+    const found = this.bySequence.intern(producer, seq, candidate);
+    if (found === candidate) this.add(producer, seq);
     return found;
   }
 

@@ -3,9 +3,11 @@
 // line that names the file, the line and what is wrong there.
 //
 // Speed: at 10^7 lines JSON.parse alone would be slower than the target of 2 M events/s, so the
-// common lines (send, ack, process, drain) are read by a scanner of their exact layout
+// common lines (send, ack, poll, process, drain) are read by a scanner of their exact layout
 // (harness/history-parse.ts) that declines anything else; the other lines, and any it declines,
 // go to JSON.parse and are then checked field by field. The file is read in large chunks.
+// `deliverycheck check` does not use readHistoryFile but the same pieces (readLineChunks,
+// parseLine), feeding the checker without making the events (harness/history-check.ts).
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { HistoryEvent } from '../spec/history.js';
@@ -136,7 +138,7 @@ function problemOf(value: unknown, line: number): string | undefined {
 }
 
 /** The event of one line for JSON.parse; throws a HistoryFileError naming the line. */
-function parseLine(file: string, text: string, line: number): HistoryEvent {
+export function parseLine(file: string, text: string, line: number): HistoryEvent {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -150,24 +152,94 @@ function parseLine(file: string, text: string, line: number): HistoryEvent {
 }
 
 /**
- * Appends the events of `lines` (whole lines joined by newlines, the first numbered `firstLine`)
- * to `events`. Throws a HistoryFileError at the first line that is not a history line.
+ * Whole lines of a history file, as readLineChunks hands them over: the first `length` bytes of
+ * `buffer`, the first line numbered `firstLine`, at `fileOffset` in the file. The byte at `length`
+ * is a newline: the last line's own, or one put there when the file's last line has none, so
+ * every line ends in one and a scanner stops there.
  */
-function parseLines(file: string, lines: string, firstLine: number, events: HistoryEvent[]): void {
-  let line = firstLine;
+export interface LineChunk {
+  readonly buffer: Buffer;
+  readonly length: number;
+  readonly firstLine: number;
+  readonly fileOffset: number;
+}
+
+/** The line [start, end) of a chunk as UTF-8 decodes it: what JSON.parse must be given. */
+export function lineText(chunk: LineChunk, start: number, end: number): string {
+  return chunk.buffer.toString('utf8', start, end);
+}
+
+/**
+ * Reads an open history file in chunks of whole lines and hands each to `onChunk`, which returns
+ * how many lines the chunk held; returns how many lines the file held. Throws a HistoryFileError
+ * for a line too long to be a history line, and for a last line cut short.
+ */
+export function readLineChunks(file: string, fd: number, onChunk: (chunk: LineChunk) => number): number {
+  // Bytes are cut at their last newline: a newline byte is never part of a multi-byte UTF-8
+  // character, so each piece, and each line of it, decodes on its own.
+  let buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  let kept = 0;
+  let nextLine = 1;
+  let fileOffset = 0;
+  for (;;) {
+    if (kept === buffer.length) {
+      if (kept > MAX_LINE_BYTES) throw new HistoryFileError(file, nextLine, `not a history line: longer than ${MAX_LINE_BYTES} bytes`);
+      const larger = Buffer.allocUnsafe(buffer.length * 2);
+      buffer.copy(larger, 0, 0, kept);
+      buffer = larger;
+    }
+    const read = readSync(fd, buffer, kept, buffer.length - kept, null);
+    if (read === 0) break;
+    const filled = kept + read;
+    const end = buffer.lastIndexOf(10, filled - 1);
+    if (end < 0) {
+      kept = filled;
+      continue;
+    }
+    nextLine += onChunk({ buffer, length: end, firstLine: nextLine, fileOffset });
+    fileOffset += end + 1;
+    kept = filled - end - 1;
+    buffer.copy(buffer, 0, end + 1, filled);
+  }
+  if (kept > 0) {
+    // The last line has no newline. A whole line is taken as it is; a cut one is what a run
+    // killed in the middle of a write leaves, and is refused with that said.
+    try {
+      JSON.parse(buffer.toString('utf8', 0, kept));
+    } catch {
+      throw new HistoryFileError(file, nextLine, 'the last line is cut short (no newline at its end, not JSON): remove it to check the lines before');
+    }
+    if (kept === buffer.length) {
+      const larger = Buffer.allocUnsafe(kept + 1);
+      buffer.copy(larger, 0, 0, kept);
+      buffer = larger;
+    }
+    buffer[kept] = 10;
+    nextLine += onChunk({ buffer, length: kept, firstLine: nextLine, fileOffset });
+  }
+  return nextLine - 1;
+}
+
+/**
+ * Appends the events of a chunk's lines to `events`. Throws a HistoryFileError at the first line
+ * that is not a history line.
+ */
+function parseLines(file: string, chunk: LineChunk, events: HistoryEvent[]): number {
+  const { buffer } = chunk;
+  let line = chunk.firstLine;
   let start = 0;
   for (;;) {
-    const newline = lines.indexOf('\n', start);
-    const end = newline < 0 ? lines.length : newline;
-    events.push(scanCommonLine(lines, start, end, line) ?? parseLine(file, lines.slice(start, end), line));
-    if (newline < 0) return;
-    start = newline + 1;
+    // The chunk's newline at `length` ends the search.
+    const end = buffer.indexOf(10, start);
+    events.push(scanCommonLine(buffer, start, end, line) ?? parseLine(file, lineText(chunk, start, end), line));
+    if (end >= chunk.length) return line - chunk.firstLine + 1;
+    start = end + 1;
     line++;
   }
 }
 
-/** Reads and parses one history file. Throws HistoryFileError for anything that is not one. */
-export function readHistoryFile(file: string): HistoryEvent[] {
+/** Opens a history file for reading, or throws the HistoryFileError that says why it cannot. */
+export function openHistoryFile(file: string): number {
   let fd: number;
   try {
     fd = openSync(file, 'r');
@@ -176,45 +248,25 @@ export function readHistoryFile(file: string): HistoryEvent[] {
   }
   try {
     if (!fstatSync(fd).isFile()) throw new HistoryFileError(file, 0, 'not a regular file');
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+  return fd;
+}
+
+/** The refusal of a file without a single line. */
+export function emptyHistoryError(file: string): HistoryFileError {
+  return new HistoryFileError(file, 0, 'empty: not a history');
+}
+
+/** Reads and parses one history file. Throws HistoryFileError for anything that is not one. */
+export function readHistoryFile(file: string): HistoryEvent[] {
+  const fd = openHistoryFile(file);
+  try {
     const events: HistoryEvent[] = [];
-    // Bytes are cut at their last newline before decoding: a newline byte is never part of a
-    // multi-byte UTF-8 character, so each piece decodes on its own, without a StringDecoder.
-    let buffer = Buffer.allocUnsafe(CHUNK_BYTES);
-    let kept = 0;
-    let nextLine = 1;
-    for (;;) {
-      if (kept === buffer.length) {
-        if (kept > MAX_LINE_BYTES) throw new HistoryFileError(file, nextLine, `not a history line: longer than ${MAX_LINE_BYTES} bytes`);
-        const larger = Buffer.allocUnsafe(buffer.length * 2);
-        buffer.copy(larger, 0, 0, kept);
-        buffer = larger;
-      }
-      const read = readSync(fd, buffer, kept, buffer.length - kept, null);
-      if (read === 0) break;
-      const filled = kept + read;
-      const end = buffer.lastIndexOf(10, filled - 1);
-      if (end < 0) {
-        kept = filled;
-        continue;
-      }
-      const before = events.length;
-      parseLines(file, buffer.toString('utf8', 0, end), nextLine, events);
-      nextLine += events.length - before;
-      kept = filled - end - 1;
-      buffer.copy(buffer, 0, end + 1, filled);
-    }
-    if (kept > 0) {
-      const carry = buffer.toString('utf8', 0, kept);
-      // The last line has no newline. A whole line is taken as it is; a cut one is what a run
-      // killed in the middle of a write leaves, and is refused with that said.
-      try {
-        JSON.parse(carry);
-      } catch {
-        throw new HistoryFileError(file, nextLine, 'the last line is cut short (no newline at its end, not JSON): remove it to check the lines before');
-      }
-      parseLines(file, carry, nextLine, events);
-    }
-    if (events.length === 0) throw new HistoryFileError(file, 0, 'empty: not a history');
+    readLineChunks(file, fd, (chunk) => parseLines(file, chunk, events));
+    if (events.length === 0) throw emptyHistoryError(file);
     return events;
   } finally {
     closeSync(fd);

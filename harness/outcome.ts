@@ -6,7 +6,7 @@
 import type { EndEvent, HistoryEvent, SetupEvent } from '../spec/history.js';
 import type { Counts, ScenarioResult } from '../spec/result.js';
 import { ANOMALIES, type Anomaly } from '../spec/vocabulary.js';
-import { check, judge } from './checker.js';
+import { check, judge, type CheckResult } from './checker.js';
 import { progressShortfall, progressVerdict } from './progress.js';
 import { reproduceCommand } from './reproduce.js';
 
@@ -34,8 +34,26 @@ export class HistoryShapeError extends Error {
  */
 export const JUDGED_WITHOUT_DRAIN: readonly Anomaly[] = ['duplicated', 'phantom', 'inconsistent-offset'];
 
-export function setupOf(events: readonly HistoryEvent[]): SetupEvent & { readonly expect: NonNullable<SetupEvent['expect']> } {
-  const first = events[0];
+/**
+ * What the result of a history reads of it besides the checker's verdicts: a history in memory
+ * has it at hand (outlineOf), a history file keeps it while it is checked (harness/history-check.ts).
+ */
+export interface HistoryOutline {
+  readonly first: HistoryEvent | undefined;
+  readonly last: HistoryEvent | undefined;
+  readonly length: number;
+  /** The name of the last phase line, or `setup` when there is none. */
+  readonly phase: string;
+}
+
+/** The outline of a history in memory. */
+export function outlineOf(events: readonly HistoryEvent[]): HistoryOutline {
+  let phase = 'setup';
+  for (const event of events) if (event.type === 'phase') phase = event.name;
+  return { first: events[0], last: events[events.length - 1], length: events.length, phase };
+}
+
+export function setupOf(first: HistoryEvent | undefined): SetupEvent & { readonly expect: NonNullable<SetupEvent['expect']> } {
   if (first === undefined) throw new HistoryShapeError(1, 'the history is empty');
   if (first.type !== 'setup') throw new HistoryShapeError(1, `a history begins with its setup line, not with a ${first.type} line`);
   if (first.expect === undefined) {
@@ -49,8 +67,16 @@ export function setupOf(events: readonly HistoryEvent[]): SetupEvent & { readonl
 
 /** The result a history shows. Throws HistoryShapeError when it has no usable setup line. */
 export function resultOfHistory(events: readonly HistoryEvent[], context: OutcomeContext): ScenarioResult {
-  const setup = setupOf(events);
-  const last = events[events.length - 1];
+  return resultOfOutline(outlineOf(events), () => check(events), context);
+}
+
+/**
+ * The result of a history by its outline and its checker's result, which `checked` gives once the
+ * setup line was found usable. Throws HistoryShapeError when it is not.
+ */
+export function resultOfOutline(outline: HistoryOutline, checked: () => CheckResult, context: OutcomeContext): ScenarioResult {
+  const setup = setupOf(outline.first);
+  const last = outline.last;
   const end: EndEvent | undefined = last?.type === 'end' ? last : undefined;
   const base = {
     file: setup.file,
@@ -65,8 +91,8 @@ export function resultOfHistory(events: readonly HistoryEvent[], context: Outcom
     }),
     ...(context.history === undefined ? {} : { history: context.history }),
   };
-  const checked = check(events);
-  if (end === undefined) return partialResult(events, checked, base, context);
+  const result = checked();
+  if (end === undefined) return partialResult(setup, outline, result, base, context);
   const notes = end.notes !== undefined && end.notes.length > 0 ? { notes: [...end.notes] } : {};
   if (end.status !== undefined) {
     return {
@@ -74,18 +100,18 @@ export function resultOfHistory(events: readonly HistoryEvent[], context: Outcom
       ...notes,
       status: end.status,
       reason: end.reason ?? `the run ended in ${end.status === 'error' ? 'an error' : 'an interruption'}`,
-      counts: checked.counts,
+      counts: result.counts,
       anomalies: {},
       durationMs: context.durationMs,
     };
   }
-  const judged = judge(checked, setup.expect);
+  const judged = judge(result, setup.expect);
   // A history written before thresholds were recorded is judged on its claims alone.
   return {
     ...base,
     ...notes,
-    ...progressVerdict(judged.anomalies, shortfallOf(setup, checked.counts)),
-    counts: checked.counts,
+    ...progressVerdict(judged.anomalies, shortfallOf(setup, result.counts)),
+    counts: result.counts,
     anomalies: judged.anomalies,
     durationMs: context.durationMs,
   };
@@ -107,15 +133,14 @@ type Base = Pick<ScenarioResult, 'file' | 'name' | 'seed' | 'reproduce' | 'histo
  * the history stops and what it shows all the same.
  */
 function partialResult(
-  events: readonly HistoryEvent[],
-  checked: ReturnType<typeof check>,
+  setup: ReturnType<typeof setupOf>,
+  outline: HistoryOutline,
+  checked: CheckResult,
   base: Base,
   context: OutcomeContext,
 ): ScenarioResult {
-  const setup = setupOf(events);
-  const lastLine = events.length;
-  let phase = 'setup';
-  for (const event of events) if (event.type === 'phase') phase = event.name;
+  const lastLine = outline.length;
+  const phase = outline.phase;
   if (phase === 'done') {
     const judged = judge(checked, setup.expect);
     return {

@@ -65,4 +65,14 @@ describe('IdIndex', () => {
     expect(indexes).toEqual([0, 1, 2, 3, 0, 1, 4]);
     expect([0, 1, 2, 3, 4].map((index) => ids.idOf(index))).toEqual(['p0-0', 'p1-7', 'p01-7', 'odd', 'p2-3']);
   });
+
+  it('finds a runner id by its two numbers as by its text', () => {
+    const ids = new IdIndex(2, new ColumnPool());
+    expect(ids.indexOf('p3-14')).toBe(0);
+    expect(ids.indexOf('odd')).toBe(1);
+    expect(ids.indexOfRunnerId(3, 14)).toBe(0);
+    expect(ids.indexOfRunnerId(3, 15)).toBe(2);
+    expect(ids.indexOf('p3-15')).toBe(2);
+    expect(ids.idOf(2)).toBe('p3-15');
+  });
 });

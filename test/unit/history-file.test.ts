@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { readHistoryFile } from '../../harness/history-file.js';
 import { scanCommonLine } from '../../harness/history-parse.js';
 import { generateHistory } from '../../bench/micro/history.js';
+import type { HistoryEvent } from '../../spec/history.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'deliverycheck-history-file-'));
 
@@ -46,7 +47,13 @@ describe('readHistoryFile', () => {
   });
 });
 
-describe('scanCommonLine, the fast path for send, ack, process and drain lines', () => {
+/** scanCommonLine of one line, given as a file holds it: UTF-8 bytes ending in a newline. */
+function scanText(line: string, number: number): HistoryEvent | undefined {
+  const bytes = Buffer.from(`${line}\n`);
+  return scanCommonLine(bytes, 0, bytes.length - 1, number);
+}
+
+describe('scanCommonLine, the fast path for send, ack, poll, process and drain lines', () => {
   // Lines the scanner must read as JSON.parse does, or decline: layouts, numbers and strings at
   // the edges of what it accepts.
   const lines = [
@@ -66,12 +73,12 @@ describe('scanCommonLine, the fast path for send, ack, process and drain lines',
     '{"i":7,"t":5,"type":"send","id":"p0-1","producer":0,"seq":1,"key":"k1"} ',
   ];
   it.each(lines)('reads %s as JSON.parse does, or declines it', (line) => {
-    const scanned = scanCommonLine(line, 0, line.length, 7);
+    const scanned = scanText(line, 7);
     if (scanned !== undefined) expect(scanned).toEqual(JSON.parse(line));
   });
 
   it('declines what it cannot read exactly', () => {
-    const declined = lines.filter((line) => scanCommonLine(line, 0, line.length, 7) === undefined);
+    const declined = lines.filter((line) => scanText(line, 7) === undefined);
     // 1.5e3, aborted, an escape, 01, -1, another key order, another line number, 17 digits, a space.
     expect(declined).toHaveLength(9);
   });
@@ -80,7 +87,7 @@ describe('scanCommonLine, the fast path for send, ack, process and drain lines',
     let declined = 0;
     for (const event of events.slice(0, 50_000)) {
       const line = JSON.stringify(event);
-      const scanned = scanCommonLine(line, 0, line.length, event.i);
+      const scanned = scanText(line, event.i);
       if (scanned === undefined) {
         declined++;
         expect(['send', 'ack', 'process', 'drain']).not.toContain(event.type);

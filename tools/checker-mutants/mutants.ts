@@ -133,8 +133,8 @@ export const MUTANTS: readonly Mutant[] = [
     replacements: [
       {
         file: CHECKER,
-        find: 'const group = this.groupOf(event.producer, event.key, event.seq, message);',
-        replace: 'const group = this.groupOf(0, event.key, event.seq, message);',
+        find: 'const group = this.groupOf(producer, key, seq, message);',
+        replace: 'const group = this.groupOf(0, key, seq, message);',
       },
     ],
   },

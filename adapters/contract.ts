@@ -15,6 +15,12 @@ import type {
   SaslMechanism,
 } from '../spec/vocabulary.js';
 
+/**
+ * The version of this contract, as spec/adapters.md describes it. 1.1: broker faults act on the
+ * nodes an adapter exposes (NodeControl); the harness resolves their targets.
+ */
+export const CONTRACT_VERSION = '1.1';
+
 export interface TopicSettings {
   readonly name: string;
   readonly partitions: number;

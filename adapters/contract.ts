@@ -17,7 +17,8 @@ import type {
 
 /**
  * The version of this contract, as spec/adapters.md describes it. 1.1: broker faults act on the
- * nodes an adapter exposes (NodeControl); the harness resolves their targets.
+ * nodes an adapter exposes (NodeControl), whose targets the harness resolves; the catch-up asks
+ * for the group's backlog instead of end and committed offsets.
  */
 export const CONTRACT_VERSION = '1.1';
 
@@ -274,10 +275,13 @@ export interface Session {
   producer(options: ProducerOptions): Promise<Producer>;
   transactionalProducer(options: TransactionalProducerOptions): Promise<TransactionalProducer>;
   consumer(options: ConsumerOptions): Promise<Consumer>;
-  /** The offset after the last record (or marker) of each input partition, partition to offset. */
-  endOffsets(): Promise<ReadonlyMap<number, number>>;
-  /** The group's committed next offsets, partition to offset. */
-  committedOffsets(group: string): Promise<ReadonlyMap<number, number>>;
+  /**
+   * How far the group's saved position is behind the end of the input, summed over its shards,
+   * in the broker's own units (Kafka: offsets, transaction markers included): 0 once its
+   * consumers have caught up with everything stored. The catch-up waits for it to reach 0 and
+   * sees progress in its change.
+   */
+  backlog(group: string): Promise<number>;
   /** Waits until every replica of every partition is back in sync, or the time is up. */
   settle(timeoutMs: number): Promise<boolean>;
   /** Reads every partition of every topic from its first offset to its end. */

@@ -21,8 +21,7 @@
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import type { Session } from '../adapters/contract.js';
-import { createKafkaAdapter } from '../adapters/kafka/adapter.js';
+import { createKafkaAdapter, type KafkaSessionView } from '../adapters/kafka/adapter.js';
 import { KafkaAdmin } from '../adapters/kafka/admin.js';
 import { environmentClusterOptions, startCluster, type ClusterHandle, type ClusterOptions } from '../adapters/kafka/cluster/cluster.js';
 import { checkJava, ensureKafka, javaCommand, kafkaClasspath } from '../adapters/kafka/cluster/fetch.js';
@@ -275,7 +274,7 @@ async function producerPerformanceOnTopic(context: Context, admin: KafkaAdmin, a
 async function deliverycheckPass(context: Context, ack: AckMode): Promise<ProducerPass> {
   const { settings } = context;
   const adapter = createKafkaAdapter({ brokers: context.bootstrap.split(',') });
-  const session: Session = await withDeadline(
+  const session: KafkaSessionView = await withDeadline(
     adapter.open({
       seed: 1,
       brokers: REPLICATION,

@@ -831,24 +831,14 @@ class Run {
     const clock = session.clock;
     const startMs = clock.now();
     let lastProgressMs = startMs;
-    let lastCommitted = -1;
+    let lastBehind = -1;
     for (;;) {
       if (this.aborted !== undefined) throw this.aborted;
-      const [ends, committed] = await Promise.all([
-        this.op(session.endOffsets(), 'reading end offsets'),
-        this.op(session.committedOffsets(this.group), 'reading committed offsets'),
-      ]);
-      let behind = 0;
-      let total = 0;
-      for (const [partition, end] of ends) {
-        const at = committed.get(partition) ?? 0;
-        behind += Math.max(0, end - at);
-        total += at;
-      }
+      const behind = await this.op(session.backlog(this.group), 'reading the backlog');
       if (behind === 0) return;
       const now = clock.now();
-      if (total !== lastCommitted) {
-        lastCommitted = total;
+      if (behind !== lastBehind) {
+        lastBehind = behind;
         lastProgressMs = now;
       }
       if (untilStall && now - lastProgressMs >= RUN.stallMs) return;

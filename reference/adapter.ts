@@ -13,6 +13,7 @@ import type {
   TransactionalProducerOptions,
 } from '../adapters/contract.js';
 import type { Capability } from '../spec/vocabulary.js';
+import { offsetBacklog } from '../adapters/offset-backlog.js';
 import { Cluster, TIMING } from './cluster.js';
 import { ReferenceConsumer, ReferenceProducer, ReferenceTransactionalProducer } from './clients.js';
 import { DEFECTS, Defects, isDefectName, type DefectName } from './defects.js';
@@ -157,12 +158,8 @@ class ReferenceSession implements Session {
     return new ReferenceConsumer(this.cluster, this.coordinator, options, instance, this.info);
   }
 
-  async endOffsets(): Promise<ReadonlyMap<number, number>> {
-    return this.cluster.highWatermarks('input');
-  }
-
-  async committedOffsets(group: string): Promise<ReadonlyMap<number, number>> {
-    return this.cluster.committed(group);
+  async backlog(group: string): Promise<number> {
+    return offsetBacklog(this.cluster.highWatermarks('input'), this.cluster.committed(group));
   }
 
   async settle(timeoutMs: number): Promise<boolean> {

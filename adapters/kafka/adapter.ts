@@ -65,6 +65,7 @@ import { defaultClusterDir, environmentClusterOptions, startCluster, type Cluste
 import { describeTopics, replicaLogEnd, type PartitionView } from './cluster/protocol.js';
 import { describeError, THREAD_PROTOCOL_VERSION, type ClientEvent, type ClientSpec, type KafkaSecurity, type ProducerSpec } from './messages.js';
 import { KafkaProxy } from './proxy.js';
+import { offsetBacklog } from '../offset-backlog.js';
 
 const CLIENT_CAPABILITIES: readonly Capability[] = [
   'ack.none',
@@ -125,8 +126,17 @@ export interface KafkaAdapterOptions {
   readonly cluster?: ClusterOptions;
 }
 
+/** A kafka session, with the offsets its tests and the Kafka performance comparison read. */
+export interface KafkaSessionView extends Session {
+  /** The offset after the last record (or marker) of each input partition, partition to offset. */
+  endOffsets(): Promise<ReadonlyMap<number, number>>;
+  /** The group's committed next offsets, partition to offset. */
+  committedOffsets(group: string): Promise<ReadonlyMap<number, number>>;
+}
+
 /** The kafka adapter, with what it started for the process. */
 export interface KafkaAdapter extends Adapter {
+  open(options: OpenOptions): Promise<KafkaSessionView>;
   connect(connection: ClusterConnection): KafkaAdapter;
   dispose(): Promise<void>;
 }
@@ -173,7 +183,7 @@ export function createKafkaAdapter(options: KafkaAdapterOptions = {}): KafkaAdap
     capabilities: new Set(external === undefined ? LOCAL_CLUSTER_CAPABILITIES : CLIENT_CAPABILITIES),
     defects: [],
 
-    async open(openOptions: OpenOptions): Promise<Session> {
+    async open(openOptions: OpenOptions): Promise<KafkaSessionView> {
       if (openOptions.defects.length > 0) throw new Error(`the kafka adapter has no defect ${openOptions.defects.join(', ')}`);
       const handle = external === undefined ? await localCluster() : undefined;
       if (handle !== undefined && openOptions.brokers > handle.nodes.length) {
@@ -465,7 +475,7 @@ interface SessionProxy {
   release(): Promise<void>;
 }
 
-class KafkaSession implements Session, ClientRegistry {
+class KafkaSession implements KafkaSessionView, ClientRegistry {
   readonly clock: Clock;
   /** The local cluster's nodes; none on a user's cluster, where the adapter declares no broker fault. */
   readonly nodes: KafkaNodes | undefined;
@@ -672,6 +682,11 @@ class KafkaSession implements Session, ClientRegistry {
 
   committedOffsets(group: string): Promise<ReadonlyMap<number, number>> {
     return this.admin.committedOffsets(this.kafkaGroup(group), this.input.name);
+  }
+
+  async backlog(group: string): Promise<number> {
+    const [ends, committed] = await Promise.all([this.endOffsets(), this.committedOffsets(group)]);
+    return offsetBacklog(ends, committed);
   }
 
   async settle(timeoutMs: number): Promise<boolean> {

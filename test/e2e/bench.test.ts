@@ -301,8 +301,7 @@ function memoryAdapter(): Adapter {
             crash: async () => undefined,
           };
         },
-        endOffsets: async () => new Map(logs.map((log, partition) => [partition, log.length])),
-        committedOffsets: async () => new Map(committed),
+        backlog: async () => logs.reduce((sum, log, partition) => sum + Math.max(0, log.length - (committed.get(partition) ?? 0)), 0),
         settle: async () => true,
         drain: async () => logs.flatMap((log, partition) => log.map((id, offset) => ({ topic: 'input' as const, id, partition, offset }))),
         close: async () => undefined,

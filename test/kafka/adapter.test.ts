@@ -321,7 +321,7 @@ describe('kafka adapter on a local cluster (real JVMs)', () => {
       // One partition, so the offsets are known: three records, a commit marker, three records,
       // an abort marker, one record, a commit marker.
       const single = { partitions: 1, replication: 3, minInsync: 2, uncleanElection: false };
-      const session: Session = await (adapter as KafkaAdapter).open(
+      const session = await (adapter as KafkaAdapter).open(
         openOptions('adapter-test-txn', {
           topic: { name: 'adapter-test-txn', ...single },
           outputTopic: { name: 'adapter-test-txn-output', ...single },

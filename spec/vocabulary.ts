@@ -36,6 +36,24 @@ export const CAPABILITIES = [
 ] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 
+/**
+ * Every capability but the ones named: how an adapter declares what it can do, so that the list
+ * is written once, here, and an adapter states only its gaps, each with its reason beside it.
+ */
+export function capabilitiesWithout(lacking: readonly Capability[]): ReadonlySet<Capability> {
+  return new Set(CAPABILITIES.filter((capability) => !lacking.includes(capability)));
+}
+
+/** The faults of brokers, which only an adapter that controls the nodes can inject. */
+export const BROKER_FAULT_CAPABILITIES = [
+  'fault.crash-broker',
+  'fault.power-loss',
+  'fault.pause-broker',
+  'fault.partition',
+  'fault.drop-acks',
+  'fault.stall-replication',
+] as const satisfies readonly Capability[];
+
 /** The faults a scenario can schedule. */
 export const FAULT_KINDS = [
   'crash-broker',

@@ -51,7 +51,7 @@ import type {
   TransactionalProducerOptions,
 } from '../contract.js';
 import { Random } from '../../harness/random.js';
-import type { Capability } from '../../spec/vocabulary.js';
+import { BROKER_FAULT_CAPABILITIES, capabilitiesWithout } from '../../spec/vocabulary.js';
 import { KafkaAdmin } from './admin.js';
 import {
   ClientThread,
@@ -67,28 +67,13 @@ import { describeError, THREAD_PROTOCOL_VERSION, type ClientEvent, type ClientSp
 import { KafkaProxy } from './proxy.js';
 import { offsetBacklog } from '../offset-backlog.js';
 
-const CLIENT_CAPABILITIES: readonly Capability[] = [
-  'ack.none',
-  'ack.leader',
-  'ack.all',
-  'commit.before-process',
-  'commit.after-process',
-  'commit.transactional',
-  'commit.auto',
-  'producer.idempotent',
-  'producer.transactional',
-  'isolation.read-committed',
-  'fault.crash-consumer',
-  'fault.crash-producer',
-];
-
-const LOCAL_CLUSTER_CAPABILITIES: readonly Capability[] = [
-  ...CLIENT_CAPABILITIES,
-  'fault.crash-broker',
-  'fault.pause-broker',
-  'fault.drop-acks',
-  'fault.stall-replication',
-];
+/**
+ * On the local cluster: everything but network partitions (no network namespaces here yet) and
+ * power loss (killing a process keeps the page cache, so nothing unflushed is lost).
+ */
+const LOCAL_CLUSTER_CAPABILITIES = capabilitiesWithout(['fault.partition', 'fault.power-loss']);
+/** On a user's cluster the adapter controls no node: the client's capabilities and client faults only. */
+const CLIENT_CAPABILITIES = capabilitiesWithout(BROKER_FAULT_CAPABILITIES);
 
 /**
  * How long a restart waits for the node to serve before it reports the restart as done anyway.
@@ -180,7 +165,7 @@ export function createKafkaAdapter(options: KafkaAdapterOptions = {}): KafkaAdap
       external === undefined
         ? `Apache Kafka through kafkajs: a local 3-node KRaft cluster in ${options.cluster?.dataDir ?? process.env.DELIVERYCHECK_KAFKA_DIR ?? defaultClusterDir()}, started at first use (Java 17+)`
         : `Apache Kafka through kafkajs: the cluster at ${external.join(',')}${describeSecurity(options.security)}`,
-    capabilities: new Set(external === undefined ? LOCAL_CLUSTER_CAPABILITIES : CLIENT_CAPABILITIES),
+    capabilities: external === undefined ? LOCAL_CLUSTER_CAPABILITIES : CLIENT_CAPABILITIES,
     defects: [],
 
     async open(openOptions: OpenOptions): Promise<KafkaSessionView> {

@@ -217,9 +217,12 @@ describe('local NATS cluster (real nats-server)', () => {
       });
 
       // A paused follower holds its sockets but answers nothing; the other two still form a
-      // quorum, so publishes go on. Resumed, it is ready again.
+      // quorum, so publishes go on. Resumed, it is ready again. The follower paused is not the
+      // server the test's client is connected to: a client keeps its connection to a paused
+      // server, whose TCP stays open, and every publish through it would time out.
       const leaderNow = (await cluster.streamRoles(STREAM)).leader;
-      const follower = [1, 2, 3].find((id) => id !== leaderNow)!;
+      const connectedTo = connection.info?.server_name;
+      const follower = [1, 2, 3].find((id) => id !== leaderNow && `n${id}` !== connectedTo)!;
       await cluster.pause(follower);
       expect(cluster.node(follower).state).toBe('paused');
       await expect(monitor(HOST, cluster.node(follower).monitorPort, '/varz', 1_000)).rejects.toThrow(/no answer within 1000 ms/);

@@ -117,9 +117,9 @@ export class FaultDriver {
     const stall = this.require(nodes.stall, fault);
     let targets: number[];
     if (fault.target === 'followers') {
-      if (seen.shard === undefined) return nothingTo(`partition ${fault.partition} is unknown`, fault);
-      const { leader } = seen.shard;
-      targets = seen.shard.replicas.filter((id) => id !== leader && this.stateOf(id) === 'running');
+      const followers = this.liveFollowers(fault, seen);
+      if (typeof followers === 'string') return followers;
+      targets = followers;
     } else {
       const one = await this.resolve(fault, seen);
       if (typeof one === 'string') return one;
@@ -144,9 +144,8 @@ export class FaultDriver {
         return seen.shard.leader ?? nothingTo(`partition ${fault.partition} has no leader`, fault);
       case 'follower':
       case 'followers': {
-        if (seen.shard === undefined) return nothingTo(`partition ${fault.partition} is unknown`, fault);
-        const { leader } = seen.shard;
-        const followers = seen.shard.replicas.filter((id) => id !== leader && this.stateOf(id) === 'running');
+        const followers = this.liveFollowers(fault, seen);
+        if (typeof followers === 'string') return followers;
         return followers.length > 0 ? nodes.pick(followers) : nothingTo(`partition ${fault.partition} has no live follower`, fault);
       }
       case 'any': {
@@ -163,6 +162,13 @@ export class FaultDriver {
         // A number is a broker index as the scenario language counts them, from 0.
         return all[fault.target]?.id ?? nothingTo(`there is no broker ${fault.target}`, fault);
     }
+  }
+
+  /** The running replicas of the fault's shard but its leader, or why they are unknown. */
+  private liveFollowers(fault: BrokerFault, seen: ShardObservation): number[] | string {
+    if (seen.shard === undefined) return nothingTo(`partition ${fault.partition} is unknown`, fault);
+    const { leader } = seen.shard;
+    return seen.shard.replicas.filter((id) => id !== leader && this.stateOf(id) === 'running');
   }
 
   private stateOf(id: number): NodeState {

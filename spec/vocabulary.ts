@@ -44,15 +44,13 @@ export function capabilitiesWithout(lacking: readonly Capability[]): ReadonlySet
   return new Set(CAPABILITIES.filter((capability) => !lacking.includes(capability)));
 }
 
-/** The faults of brokers, which only an adapter that controls the nodes can inject. */
-export const BROKER_FAULT_CAPABILITIES = [
-  'fault.crash-broker',
-  'fault.power-loss',
-  'fault.pause-broker',
-  'fault.partition',
-  'fault.drop-acks',
-  'fault.stall-replication',
-] as const satisfies readonly Capability[];
+/** The faults of clients, which the runner injects itself on every adapter. */
+export const CLIENT_FAULT_CAPABILITIES: readonly Capability[] = ['fault.crash-consumer', 'fault.crash-producer'];
+
+/** The faults of brokers, which only an adapter that controls the nodes can inject: every other fault. */
+export const BROKER_FAULT_CAPABILITIES: readonly Capability[] = CAPABILITIES.filter(
+  (capability) => capability.startsWith('fault.') && !CLIENT_FAULT_CAPABILITIES.includes(capability),
+);
 
 /** The faults a scenario can schedule. */
 export const FAULT_KINDS = [

@@ -6,21 +6,17 @@
 // so an adapter needs no deadline of its own for correctness, only for good error messages.
 
 import type { MessageRef, PlacedRecord } from '../spec/history.js';
-import type {
-  AckMode,
-  BrokerTarget,
-  Capability,
-  FaultKind,
-  IsolationLevel,
-  SaslMechanism,
-} from '../spec/vocabulary.js';
+import type { AckMode, Capability, FaultKind, IsolationLevel, Retention, SaslMechanism } from '../spec/vocabulary.js';
 
 /**
  * The version of this contract, as spec/adapters.md describes it. 1.1: broker faults act on the
  * nodes an adapter exposes (NodeControl), whose targets the harness resolves; the catch-up asks
- * for the group's backlog instead of end and committed offsets.
+ * for the group's backlog instead of end and committed offsets. 2.0: the consumer acknowledges
+ * deliveries (`acknowledgment`, `ack`, `rewind`) instead of committing numeric offsets, a
+ * transaction stages an acknowledgment instead of offsets, an adapter declares its retention and
+ * the settings it cannot honour.
  */
-export const CONTRACT_VERSION = '1.1';
+export const CONTRACT_VERSION = '2.0';
 
 export interface TopicSettings {
   readonly name: string;
@@ -71,11 +67,30 @@ export interface ClusterConnection {
   readonly sasl?: { readonly mechanism: SaslMechanism; readonly username: string; readonly password: string };
 }
 
+/** The settings of a scenario that shape the cluster and its shards. */
+export interface ClusterSettings {
+  readonly brokers: number;
+  readonly topic: Omit<TopicSettings, 'name'>;
+}
+
 export interface Adapter {
   readonly name: string;
   readonly description: string;
   readonly capabilities: ReadonlySet<Capability>;
+  /**
+   * `log`: what a shard stored stays readable after it is acknowledged, and the final drain reads
+   * it without consuming it. `queue`: an acknowledged message is deleted, and the drain reads an
+   * audit copy the adapter keeps (spec/adapters.md says what "stored" then means).
+   */
+  readonly retention: Retention;
   readonly defects: readonly DefectInfo[];
+  /**
+   * Why the adapter cannot honour these settings as written (a `minInsync` other than the
+   * broker's fixed quorum, `uncleanElection` on a Raft-replicated broker), in a sentence naming
+   * the setting; undefined when it honours them. The scenario is then skipped with that reason,
+   * never run approximately. Absent: every setting is honoured.
+   */
+  cannotHonour?(settings: ClusterSettings): string | undefined;
   open(options: OpenOptions): Promise<Session>;
   /**
    * The same adapter for the user's own cluster (--brokers, --cluster-config) instead of one it
@@ -157,14 +172,22 @@ export interface SendCallbacks {
   readonly failed: (error: Error, token: number) => void;
 }
 
-/** A producer whose sends belong to transactions: all of one commit, or none of them. */
+/**
+ * A producer whose sends belong to transactions: all of one commit, or none of them. A
+ * transaction is begun, written with send(), given the acknowledgment of the input it consumed
+ * (stageAck), and committed or aborted; the writes go one send at a time, rather than as one
+ * staged list, so that a producer can crash in the middle of a transaction.
+ */
 export interface TransactionalProducer extends Producer {
-  beginTransaction(): Promise<void>;
-  /** Adds the consumer's next offsets to the open transaction: they commit with its writes. */
-  sendOffsetsToTransaction(offsets: ReadonlyMap<number, number>, consumer: Consumer): Promise<void>;
+  begin(): Promise<void>;
+  /**
+   * Makes the acknowledgment of the consumer's deliveries part of the open transaction: it is
+   * saved if and only if the transaction commits (Kafka: the offsets go with TxnOffsetCommit).
+   */
+  stageAck(consumer: Consumer, acknowledgment: Acknowledgment): Promise<void>;
   /** Rejects when the transaction could not commit; it is then aborted or will be. */
-  commitTransaction(): Promise<void>;
-  abortTransaction(): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
 }
 
 export interface ConsumerOptions {
@@ -176,30 +199,54 @@ export interface ConsumerOptions {
   readonly maxPollRecords: number;
 }
 
-/** A delivered record: a message at a place, or the raw id of something that is not ours. */
+/**
+ * A delivered message: its id, its shard (the history's `partition`) and its position in the
+ * shard (the history's `offset`), or the raw id of something that is not ours. Positions are
+ * opaque to the harness except for their order within a shard: a Kafka offset, a JetStream
+ * stream sequence.
+ */
 export type DeliveredRecord = PlacedRecord;
 
+/**
+ * What acknowledging some deliveries would save, made by the consumer that delivered them and
+ * handed back to its ack() or to a transaction's stageAck(). An adapter may carry more in it
+ * (the messages to acknowledge one by one); the harness reads only `positions`.
+ */
+export interface Acknowledgment {
+  /**
+   * Shard to the position the acknowledgment saves, as the history's commit line writes it (on a
+   * log: the next position to read). Empty when it would save nothing new, and then the
+   * harness does not acknowledge.
+   */
+  readonly positions: ReadonlyMap<number, number>;
+}
+
 export interface Consumer {
-  /** Returns the next records of the partitions assigned to this member; may be empty. */
+  /** Returns the next records of the shards this member receives; may be empty. */
   poll(timeoutMs: number): Promise<readonly DeliveredRecord[]>;
   /**
-   * The next offset to read of each assigned partition: past every record poll returned, and
-   * past transaction markers, which are not records. This is what a commit saves.
+   * What acknowledging these deliveries, the last poll's, would save. Kafka: the consumer's
+   * positions, past every record poll returned and past transaction markers, which are not
+   * records; so after an empty poll it may still save something new. A broker with per-message
+   * acknowledgments: those messages.
    */
-  positions(): ReadonlyMap<number, number>;
+  acknowledgment(deliveries: readonly DeliveredRecord[]): Acknowledgment;
   /**
-   * The partitions assigned to this member now: empty before it joined its group and while the
-   * group rebalances. A partition it has not read from yet is assigned, though positions() may
-   * not know its offset until the first fetch.
+   * Saves the acknowledgment: the group will not deliver those messages again. Rejects when it
+   * could not (Kafka: the group has moved on since the poll).
+   */
+  ack(acknowledgment: Acknowledgment): Promise<void>;
+  /**
+   * The shards this member receives from now: empty before it joined its group and while the
+   * group rebalances. The member is ready once it has them; the group is whole once its members
+   * together have every shard.
    */
   assignment(): ReadonlySet<number>;
-  /** Goes back to the committed offsets, as after an aborted transaction. */
-  seekToCommitted(): Promise<void>;
-  /** Commits next offsets, partition to offset. Rejects when the group has moved on. */
-  commit(offsets: ReadonlyMap<number, number>): Promise<void>;
+  /** Goes back to what was acknowledged, as after an aborted transaction: unacknowledged deliveries come again. */
+  rewind(): Promise<void>;
   /** Leaves the group cleanly. */
   close(): Promise<void>;
-  /** Dies at once: no commit, no leave; the group notices when the session times out. */
+  /** Dies at once: no acknowledgment, no leave; the group notices when the session times out. */
   crash(): Promise<void>;
 }
 

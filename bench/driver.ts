@@ -28,6 +28,7 @@
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type {
+  Acknowledgment,
   Adapter,
   Clock,
   Consumer,
@@ -306,7 +307,6 @@ class Step {
   /** Each consumer's current client, so the join phase can see its partitions. */
   private readonly consumers: (Consumer | undefined)[] = [];
   private readonly polledOnce: boolean[] = [];
-  private readonly lastCommitted = new WeakMap<Consumer, ReadonlyMap<number, number>>();
   private outputSeq = 0;
 
   /** The clock time message 0 is meant to leave; set when the schedule starts. */
@@ -714,18 +714,19 @@ class Step {
       const commitMode = this.workload.commit;
       while (!this.stopConsumers && this.aborted === undefined) {
         const records = await this.poll(consumer, index);
-        // A poll that returned nothing may still have moved past transaction markers; saving that
-        // position is what lets the group's committed offsets reach the log end.
-        if (records.length === 0 && commitMode !== 'auto' && this.movedSinceCommit(consumer)) {
-          await this.commit(consumer, index);
+        // A poll that returned nothing may still have something to acknowledge (on Kafka, a
+        // position past transaction markers): it is what lets the group's backlog reach 0.
+        if (records.length === 0 && commitMode !== 'auto') {
+          const nothing = consumer.acknowledgment(records);
+          if (nothing.positions.size > 0) await this.commit(consumer, index, nothing);
         }
         if (records.length === 0) continue;
         if (commitMode === 'before-process') {
           // At most once: only what was committed is processed.
-          if (await this.commit(consumer, index)) this.process(index, records);
+          if (await this.commit(consumer, index, consumer.acknowledgment(records))) this.process(index, records);
         } else {
           this.process(index, records);
-          if (commitMode === 'after-process') await this.commit(consumer, index);
+          if (commitMode === 'after-process') await this.commit(consumer, index, consumer.acknowledgment(records));
         }
       }
       this.openClients.delete(consumer);
@@ -764,21 +765,13 @@ class Step {
     return message < this.window.total ? message : undefined;
   }
 
-  private movedSinceCommit(consumer: Consumer): boolean {
-    const last = this.lastCommitted.get(consumer);
-    for (const [partition, offset] of consumer.positions()) if (last?.get(partition) !== offset) return true;
-    return false;
-  }
-
-  /** Commits the consumer's positions and times the call; says whether it went through. */
-  private async commit(consumer: Consumer, index: number): Promise<boolean> {
-    const next = consumer.positions();
-    const offsets = offsetsRecord(next);
+  /** Acknowledges a batch and times the call; says whether it went through. */
+  private async commit(consumer: Consumer, index: number, acknowledgment: Acknowledgment): Promise<boolean> {
+    const offsets = offsetsRecord(acknowledgment.positions);
     const startMs = this.clock.now();
     try {
-      await this.op(consumer.commit(next), `consumer ${index} committing`);
+      await this.op(consumer.ack(acknowledgment), `consumer ${index} committing`);
       if (this.inWindow(startMs)) this.commitLatency.record((this.clock.now() - startMs) * 1000);
-      this.lastCommitted.set(consumer, next);
       this.recorder.record({ type: 'commit', consumer: index, offsets });
       return true;
     } catch (error) {
@@ -827,10 +820,11 @@ class Step {
       let producer = await this.openTransactionalProducer(index);
       while (!this.stopConsumers && this.aborted === undefined) {
         const records = await this.poll(consumer, index);
-        if (records.length === 0 && !this.movedSinceCommit(consumer)) continue;
-        const offsets = consumer.positions();
+        const acknowledgment = consumer.acknowledgment(records);
+        if (acknowledgment.positions.size === 0) continue;
+        const offsets = acknowledgment.positions;
         try {
-          await this.op(producer.beginTransaction(), `pipeline ${index} beginning a transaction`);
+          await this.op(producer.begin(), `pipeline ${index} beginning a transaction`);
           await Promise.all(
             records.map((record) =>
               this.op(
@@ -840,10 +834,9 @@ class Step {
             ),
           );
           const commitStartMs = this.clock.now();
-          await this.op(producer.sendOffsetsToTransaction(offsets, consumer), `pipeline ${index} adding offsets`);
-          await this.op(producer.commitTransaction(), `pipeline ${index} committing`);
+          await this.op(producer.stageAck(consumer, acknowledgment), `pipeline ${index} adding offsets`);
+          await this.op(producer.commit(), `pipeline ${index} committing`);
           if (this.inWindow(commitStartMs)) this.commitLatency.record((this.clock.now() - commitStartMs) * 1000);
-          this.lastCommitted.set(consumer, offsets);
           this.process(index, records);
           this.recorder.record({ type: 'commit', consumer: index, offsets: offsetsRecord(offsets) });
         } catch (error) {
@@ -852,12 +845,12 @@ class Step {
           this.recorder.record({ type: 'commit-error', consumer: index, offsets: offsetsRecord(offsets), error: errorText(error) });
           // Whatever the transaction wrote is aborted, so the input goes back to the committed
           // offsets and a fresh producer takes over.
-          await this.op(producer.abortTransaction(), `pipeline ${index} aborting`).catch((abortError: unknown) => {
+          await this.op(producer.abort(), `pipeline ${index} aborting`).catch((abortError: unknown) => {
             if (abortError instanceof DeadlineError) throw abortError;
           });
           await this.dropClient(producer);
           producer = await this.openTransactionalProducer(index);
-          await this.op(consumer.seekToCommitted(), `consumer ${index} going back to the committed offsets`);
+          await this.op(consumer.rewind(), `consumer ${index} going back to the committed offsets`);
         }
       }
       await this.dropClient(producer);

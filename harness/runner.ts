@@ -16,6 +16,7 @@
 
 import { join } from 'node:path';
 import type {
+  Acknowledgment,
   Adapter,
   Consumer,
   DeliveredRecord,
@@ -92,11 +93,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   const elapsed = (): number => Math.round(performance.now() - startedMs);
 
   const missing = scenario.requires.filter((capability) => !adapter.capabilities.has(capability));
-  if (missing.length > 0) {
+  // A setting the adapter cannot honour is a skip with its reason, never an approximate run.
+  const unhonoured = missing.length > 0 ? undefined : adapter.cannotHonour?.({ brokers: scenario.cluster.brokers, topic: scenario.topic });
+  if (missing.length > 0 || unhonoured !== undefined) {
     return {
       ...base,
       status: 'skipped',
-      reason: `adapter ${adapter.name} lacks ${missing.join(', ')}`,
+      reason: unhonoured ?? `adapter ${adapter.name} lacks ${missing.join(', ')}`,
       counts: NO_COUNTS,
       anomalies: {},
       durationMs: elapsed(),
@@ -181,8 +184,6 @@ class Run {
   private readonly counters: Record<Exclude<TriggerKind, 'ms'>, number> = { sent: 0, acked: 0, processed: 0 };
   private readonly processedIds = new Set<string>();
   private readonly sentIds = new Set<string>();
-  /** What each consumer last committed, so an empty poll past a marker can be committed too. */
-  private readonly lastCommitted = new WeakMap<Consumer, ReadonlyMap<number, number>>();
   /** Sequence numbers of the pipeline's output messages, per pipeline consumer. */
   private outputSeq = 0;
   private readonly pendingFaults: Fault[];
@@ -580,7 +581,7 @@ class Run {
     const results = new Map<string, SendResult>();
     const errors: string[] = [];
     try {
-      await this.op(producer.beginTransaction(), `producer ${index} beginning a transaction`);
+      await this.op(producer.begin(), `producer ${index} beginning a transaction`);
       const inFlight = new Set<Promise<void>>();
       for (const message of batch) {
         if (this.takeCrash(this.armedProducerCrashes, index) !== undefined) {
@@ -609,10 +610,10 @@ class Run {
       await Promise.all(inFlight);
       if (this.aborted !== undefined) throw this.aborted;
       if (errors.length > 0 || abortOnPurpose) {
-        await this.op(producer.abortTransaction(), `producer ${index} aborting a transaction`);
+        await this.op(producer.abort(), `producer ${index} aborting a transaction`);
         return errors.length > 0 ? { kind: 'failed', error: errors[0] as string } : { kind: 'aborted' };
       }
-      await this.op(producer.commitTransaction(), `producer ${index} committing a transaction`);
+      await this.op(producer.commit(), `producer ${index} committing a transaction`);
       return { kind: 'committed', results };
     } catch (error) {
       if (isFatal(error)) throw error;
@@ -653,16 +654,17 @@ class Run {
       while (!this.stopConsumers && this.aborted === undefined) {
         const records = await this.poll(consumer, index);
         let crashed = await this.crashPoint(consumer, index, 'after-poll');
-        // A poll that returned nothing may still have moved past transaction markers; saving
-        // that position is what lets the group's committed offsets reach the log end.
-        if (!crashed && records.length === 0 && commitMode !== 'auto' && this.movedSinceCommit(consumer)) {
-          await this.commit(consumer, index);
+        // A poll that returned nothing may still have something to acknowledge (on Kafka, a
+        // position past transaction markers): it is what lets the group's backlog reach 0.
+        if (!crashed && records.length === 0 && commitMode !== 'auto') {
+          const nothing = consumer.acknowledgment(records);
+          if (nothing.positions.size > 0) await this.commit(consumer, index, nothing);
         }
         if (!crashed && records.length > 0) {
           if (commitMode === 'before-process') {
             // At-most-once processes only what it managed to commit: a batch whose commit
             // failed belongs to whichever member the group gives the partition next.
-            const committed = await this.commit(consumer, index);
+            const committed = await this.commit(consumer, index, consumer.acknowledgment(records));
             crashed = await this.crashPoint(consumer, index, 'after-commit');
             if (!crashed && committed) this.process(index, records);
             if (!crashed && committed) crashed = await this.crashPoint(consumer, index, 'after-process');
@@ -670,7 +672,7 @@ class Run {
             this.process(index, records);
             crashed = await this.crashPoint(consumer, index, 'after-process');
             if (!crashed && commitMode === 'after-process') {
-              await this.commit(consumer, index);
+              await this.commit(consumer, index, consumer.acknowledgment(records));
               crashed = await this.crashPoint(consumer, index, 'after-commit');
             }
           }
@@ -707,21 +709,11 @@ class Run {
     }
   }
 
-  /** Commits the offsets after a batch; says whether the commit went through. */
-  /** Whether the consumer's positions differ from what it last committed. */
-  private movedSinceCommit(consumer: Consumer): boolean {
-    const last = this.lastCommitted.get(consumer);
-    for (const [partition, offset] of consumer.positions()) if (last?.get(partition) !== offset) return true;
-    return false;
-  }
-
-  /** Commits the consumer's positions, which are past the batch it just polled. */
-  private async commit(consumer: Consumer, index: number): Promise<boolean> {
-    const next = consumer.positions();
-    const offsets = offsetsRecord(next);
+  /** Acknowledges the batch the consumer just polled; says whether the acknowledgment went through. */
+  private async commit(consumer: Consumer, index: number, acknowledgment: Acknowledgment): Promise<boolean> {
+    const offsets = offsetsRecord(acknowledgment.positions);
     try {
-      await this.op(consumer.commit(next), `consumer ${index} committing`);
-      this.lastCommitted.set(consumer, next);
+      await this.op(consumer.ack(acknowledgment), `consumer ${index} committing`);
       this.recorder.record({ type: 'commit', consumer: index, offsets });
       return true;
     } catch (error) {
@@ -762,11 +754,12 @@ class Run {
       while (!this.stopConsumers && this.aborted === undefined) {
         const records = await this.poll(consumer, index);
         let crashed = await this.crashPoint(consumer, index, 'after-poll', producer);
-        // A transaction of offsets alone moves the group past transaction markers in the input.
-        if (!crashed && (records.length > 0 || this.movedSinceCommit(consumer))) {
-          const offsets = consumer.positions();
+        // A transaction of an acknowledgment alone moves the group past transaction markers in the input.
+        const acknowledgment = crashed ? undefined : consumer.acknowledgment(records);
+        if (acknowledgment !== undefined && acknowledgment.positions.size > 0) {
+          const offsets = acknowledgment.positions;
           try {
-            await this.op(producer.beginTransaction(), `pipeline ${index} beginning a transaction`);
+            await this.op(producer.begin(), `pipeline ${index} beginning a transaction`);
             await Promise.all(
               records.map((record) =>
                 this.op(
@@ -775,13 +768,12 @@ class Run {
                 ),
               ),
             );
-            await this.op(producer.sendOffsetsToTransaction(offsets, consumer), `pipeline ${index} adding offsets`);
+            await this.op(producer.stageAck(consumer, acknowledgment), `pipeline ${index} adding offsets`);
             this.process(index, records);
             // The transaction now holds the output and the offsets: a crash here leaves it open.
             crashed = await this.crashPoint(consumer, index, 'after-process', producer);
             if (!crashed) {
-              await this.op(producer.commitTransaction(), `pipeline ${index} committing`);
-              this.lastCommitted.set(consumer, offsets);
+              await this.op(producer.commit(), `pipeline ${index} committing`);
               this.recorder.record({ type: 'commit', consumer: index, offsets: offsetsRecord(offsets) });
               crashed = await this.crashPoint(consumer, index, 'after-commit', producer);
             }
@@ -790,12 +782,12 @@ class Run {
             this.recorder.record({ type: 'commit-error', consumer: index, offsets: offsetsRecord(offsets), error: errorText(error) });
             // Whatever the transaction wrote is aborted (now, or by the successor's fencing), so
             // the input goes back to the committed offsets and a fresh producer takes over.
-            await this.op(producer.abortTransaction(), `pipeline ${index} aborting`).catch((abortError: unknown) => {
+            await this.op(producer.abort(), `pipeline ${index} aborting`).catch((abortError: unknown) => {
               if (isFatal(abortError)) throw abortError;
             });
             await this.drop(producer, 'close');
             producer = await this.openTransactionalProducer(index, 'output');
-            await this.op(consumer.seekToCommitted(), `consumer ${index} going back to the committed offsets`).catch(
+            await this.op(consumer.rewind(), `consumer ${index} going back to the committed offsets`).catch(
               (seekError: unknown) => {
                 if (isFatal(seekError)) throw seekError;
               },

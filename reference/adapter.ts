@@ -13,7 +13,7 @@ import type {
   TransactionalProducerOptions,
 } from '../adapters/contract.js';
 import { capabilitiesWithout } from '../spec/vocabulary.js';
-import { offsetBacklog } from '../adapters/offset-backlog.js';
+import { offsetBacklog } from '../adapters/offset-log.js';
 import { Cluster, TIMING } from './cluster.js';
 import { ReferenceConsumer, ReferenceProducer, ReferenceTransactionalProducer } from './clients.js';
 import { DEFECTS, Defects, isDefectName, type DefectName } from './defects.js';
@@ -185,6 +185,7 @@ export const referenceAdapter: Adapter = {
   name: 'reference',
   description: 'the embedded reference broker: a simulated replicated log, deterministic under a seed',
   capabilities: CAPABILITIES,
+  retention: 'log',
   defects: DEFECTS,
   async open(options: OpenOptions): Promise<Session> {
     const unknown = options.defects.filter((name) => !isDefectName(name));

@@ -5,6 +5,7 @@
 // after a rebalance, and commits that fail when the group moved on.
 
 import type {
+  Acknowledgment,
   Consumer,
   ConsumerOptions,
   DeliveredRecord,
@@ -14,6 +15,7 @@ import type {
   TransactionalProducer,
   TransactionalProducerOptions,
 } from '../adapters/contract.js';
+import { OffsetLogConsumer } from '../adapters/offset-log.js';
 import { hashKey } from '../harness/random.js';
 import type { MessageRef } from '../spec/history.js';
 import { BrokerError, type Cluster, type ErrorCode, type FetchResult, type PartitionState } from './cluster.js';
@@ -321,6 +323,8 @@ export class ReferenceProducer implements Producer {
 
 export class ReferenceTransactionalProducer extends ReferenceProducer implements TransactionalProducer {
   private inTransaction = false;
+  /** The acknowledgment the open transaction holds, saved for its consumer when it commits. */
+  private staged: { readonly consumer: ReferenceConsumer; readonly acknowledgment: Acknowledgment } | undefined;
   /**
    * The AddPartitionsToTxn of each partition of the open transaction: asked by its first send
    * and awaited by every send to it, so that it is asked once per transaction.
@@ -349,7 +353,7 @@ export class ReferenceTransactionalProducer extends ReferenceProducer implements
     return this.identity;
   }
 
-  async beginTransaction(): Promise<void> {
+  async begin(): Promise<void> {
     this.assertOpen();
     if (this.inTransaction) throw new BrokerError('INVALID_TXN_STATE');
     this.inTransaction = true;
@@ -393,21 +397,24 @@ export class ReferenceTransactionalProducer extends ReferenceProducer implements
     return super.sendIdempotent(part, message, true);
   }
 
-  async sendOffsetsToTransaction(offsets: ReadonlyMap<number, number>, consumer: Consumer): Promise<void> {
+  async stageAck(consumer: Consumer, acknowledgment: Acknowledgment): Promise<void> {
     this.assertOpen();
     if (!this.inTransaction) throw new BrokerError('INVALID_TXN_STATE');
-    if (!(consumer instanceof ReferenceConsumer)) throw new Error('offsets must come from a reference consumer');
+    if (!(consumer instanceof ReferenceConsumer)) throw new Error('the acknowledgment must come from a reference consumer');
     const member = consumer.groupMetadata();
     await this.coordinatorRequest('AddOffsetsToTxn', () =>
-      this.coordinator.addOffsets(this.transactionalOptions.transactionalId, this.currentIdentity(), member.group, member, offsets),
+      this.coordinator.addOffsets(this.transactionalOptions.transactionalId, this.currentIdentity(), member.group, member, acknowledgment.positions),
     );
+    this.staged = { consumer, acknowledgment };
   }
 
-  async commitTransaction(): Promise<void> {
+  async commit(): Promise<void> {
+    const staged = this.staged;
     await this.endTransaction(true);
+    staged?.consumer.savedByTransaction(staged.acknowledgment);
   }
 
-  async abortTransaction(): Promise<void> {
+  async abort(): Promise<void> {
     await this.endTransaction(false);
   }
 
@@ -415,6 +422,7 @@ export class ReferenceTransactionalProducer extends ReferenceProducer implements
     this.assertOpen();
     if (!this.inTransaction) throw new BrokerError('INVALID_TXN_STATE');
     this.inTransaction = false;
+    this.staged = undefined;
     await this.coordinatorRequest(commit ? 'EndTxn(commit)' : 'EndTxn(abort)', () =>
       this.coordinator.endTxn(this.transactionalOptions.transactionalId, this.currentIdentity(), commit),
     );
@@ -459,7 +467,7 @@ export class ReferenceTransactionalProducer extends ReferenceProducer implements
   }
 }
 
-export class ReferenceConsumer implements Consumer {
+export class ReferenceConsumer extends OffsetLogConsumer implements Consumer {
   private readonly memberId: string;
   private generation = -1;
   private assigned: readonly number[] = [];
@@ -479,6 +487,7 @@ export class ReferenceConsumer implements Consumer {
     instance: number,
     private readonly info: (source: string, message: string) => void,
   ) {
+    super();
     this.memberId = `consumer-${options.index}.${instance}`;
     this.endpoint = cluster.network.endpoint();
     this.backgroundHeartbeats();

@@ -10,6 +10,10 @@ export type AckMode = (typeof ACK_MODES)[number];
 export const COMMIT_MODES = ['before-process', 'after-process', 'transactional', 'auto'] as const;
 export type CommitMode = (typeof COMMIT_MODES)[number];
 
+/** What a shard keeps of an acknowledged message (spec/adapters.md, "Retention"). */
+export const RETENTIONS = ['log', 'queue'] as const;
+export type Retention = (typeof RETENTIONS)[number];
+
 export const ISOLATION_LEVELS = ['read-uncommitted', 'read-committed'] as const;
 export type IsolationLevel = (typeof ISOLATION_LEVELS)[number];
 

@@ -65,7 +65,7 @@ import { defaultClusterDir, environmentClusterOptions, startCluster, type Cluste
 import { describeTopics, replicaLogEnd, type PartitionView } from './cluster/protocol.js';
 import { describeError, THREAD_PROTOCOL_VERSION, type ClientEvent, type ClientSpec, type KafkaSecurity, type ProducerSpec } from './messages.js';
 import { KafkaProxy } from './proxy.js';
-import { offsetBacklog } from '../offset-backlog.js';
+import { offsetBacklog } from '../offset-log.js';
 
 /**
  * On the local cluster: everything but network partitions (no network namespaces here yet) and
@@ -166,6 +166,7 @@ export function createKafkaAdapter(options: KafkaAdapterOptions = {}): KafkaAdap
         ? `Apache Kafka through kafkajs: a local 3-node KRaft cluster in ${options.cluster?.dataDir ?? process.env.DELIVERYCHECK_KAFKA_DIR ?? defaultClusterDir()}, started at first use (Java 17+)`
         : `Apache Kafka through kafkajs: the cluster at ${external.join(',')}${describeSecurity(options.security)}`,
     capabilities: external === undefined ? LOCAL_CLUSTER_CAPABILITIES : CLIENT_CAPABILITIES,
+    retention: 'log',
     defects: [],
 
     async open(openOptions: OpenOptions): Promise<KafkaSessionView> {

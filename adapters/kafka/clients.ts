@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type {
+  Acknowledgment,
   Consumer,
   DeliveredRecord,
   Producer,
@@ -16,6 +17,7 @@ import type {
   TransactionalProducer,
 } from '../contract.js';
 import type { MessageRef } from '../../spec/history.js';
+import { OffsetLogConsumer } from '../offset-log.js';
 import { packageRoot } from '../../spec/root.js';
 import { SendTable, type Rejected, type Resolved } from './send-table.js';
 import {
@@ -284,11 +286,13 @@ export interface OffsetSource {
   readonly topic: string;
   /** Fails when the consumer's group moved on since the offsets were read; see KafkaConsumer. */
   checkGeneration(): Promise<void>;
+  /** A transaction that held the consumer's acknowledgment committed. */
+  savedByTransaction(acknowledgment: Acknowledgment): void;
 }
 
 export class KafkaTransactionalProducer extends KafkaProducer implements TransactionalProducer {
   /** The consumer whose offsets the open transaction holds, checked again before the commit. */
-  private offsetsOf: OffsetSource | undefined;
+  private offsetsOf: { readonly source: OffsetSource; readonly acknowledgment: Acknowledgment } | undefined;
 
   constructor(
     thread: ClientThread,
@@ -298,26 +302,28 @@ export class KafkaTransactionalProducer extends KafkaProducer implements Transac
     super(thread, registry);
   }
 
-  async beginTransaction(): Promise<void> {
+  async begin(): Promise<void> {
     this.offsetsOf = undefined;
     await this.thread.call('begin-transaction', {});
   }
 
-  async sendOffsetsToTransaction(offsets: ReadonlyMap<number, number>, consumer: Consumer): Promise<void> {
+  async stageAck(consumer: Consumer, acknowledgment: Acknowledgment): Promise<void> {
     const source = this.sourceOf(consumer);
     await source.checkGeneration();
-    this.offsetsOf = source;
-    await this.thread.call('send-offsets', { group: source.group, topic: source.topic, offsets: offsetList(offsets) });
+    this.offsetsOf = { source, acknowledgment };
+    await this.thread.call('send-offsets', { group: source.group, topic: source.topic, offsets: offsetList(acknowledgment.positions) });
   }
 
-  async commitTransaction(): Promise<void> {
+  async commit(): Promise<void> {
+    const staged = this.offsetsOf;
     // A transaction whose input was reassigned meanwhile must not commit; see KafkaConsumer.
-    await this.offsetsOf?.checkGeneration();
+    await staged?.source.checkGeneration();
     this.offsetsOf = undefined;
     await this.thread.call('commit-transaction', {});
+    staged?.source.savedByTransaction(staged.acknowledgment);
   }
 
-  async abortTransaction(): Promise<void> {
+  async abort(): Promise<void> {
     this.offsetsOf = undefined;
     await this.thread.call('abort-transaction', {});
   }
@@ -354,7 +360,7 @@ export interface ConsumerContext {
  * send it, and without the check a pipeline member that lost a partition in a rebalance could
  * commit output for input that another member then processes again.
  */
-export class KafkaConsumer implements Consumer, OffsetSource {
+export class KafkaConsumer extends OffsetLogConsumer implements Consumer, OffsetSource {
   private queue: QueuedEntry[] = [];
   private readonly positionsByPartition = new Map<number, number>();
   private assigned = new Set<number>();
@@ -372,7 +378,9 @@ export class KafkaConsumer implements Consumer, OffsetSource {
   constructor(
     private readonly context: ConsumerContext,
     private readonly registry: ClientRegistry,
-  ) {}
+  ) {
+    super();
+  }
 
   /** Receives the client thread's events; wired up before the thread starts. */
   readonly onEvent = (event: ClientEvent): void => {

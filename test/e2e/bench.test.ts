@@ -8,6 +8,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import type { Adapter, Consumer, DeliveredRecord, Session } from '../../adapters/contract.js';
 import { adapterNames } from '../../adapters/registry.js';
+import { OffsetAcks } from '../../adapters/offset-log.js';
 import { benchCommand, type BenchDeps } from '../../bench/command.js';
 import { runBenchStep } from '../../bench/driver.js';
 import { loadWorkloadText } from '../../bench/workload.js';
@@ -247,6 +248,7 @@ function memoryAdapter(): Adapter {
     name: 'memory',
     description: 'an in-memory log on the wall clock, for tests',
     capabilities: new Set(['ack.none', 'ack.leader', 'ack.all', 'commit.before-process', 'commit.after-process', 'commit.auto']),
+    retention: 'log',
     defects: [],
     async open(options): Promise<Session> {
       const openedMs = performance.now();
@@ -274,6 +276,16 @@ function memoryAdapter(): Adapter {
         },
         consumer: async (consumerOptions): Promise<Consumer> => {
           const next = new Map(logs.map((_, partition) => [partition, committed.get(partition) ?? 0]));
+          const acks = new OffsetAcks({
+            positions: () => new Map(next),
+            seekToCommitted: async () => {
+              for (const partition of next.keys()) next.set(partition, committed.get(partition) ?? 0);
+            },
+            commit: async (offsets) => {
+              await nextTurn();
+              for (const [partition, offset] of offsets) committed.set(partition, offset);
+            },
+          });
           return {
             poll: async (timeoutMs) => {
               const records: DeliveredRecord[] = [];
@@ -288,15 +300,10 @@ function memoryAdapter(): Adapter {
               if (records.length === 0) await clock.sleep(Math.min(2, timeoutMs));
               return records;
             },
-            positions: () => new Map(next),
+            acknowledgment: (deliveries) => acks.acknowledgment(deliveries),
+            ack: (acknowledgment) => acks.ack(acknowledgment),
+            rewind: () => acks.rewind(),
             assignment: () => new Set(next.keys()),
-            seekToCommitted: async () => {
-              for (const partition of next.keys()) next.set(partition, committed.get(partition) ?? 0);
-            },
-            commit: async (offsets) => {
-              await nextTurn();
-              for (const [partition, offset] of offsets) committed.set(partition, offset);
-            },
             close: async () => undefined,
             crash: async () => undefined,
           };

@@ -196,7 +196,7 @@ async function consume(consumer: Consumer, count: number, timeoutMs: number, com
   while (records.length < count && Date.now() < deadline) {
     const batch = await consumer.poll(200);
     records.push(...batch);
-    if (commit && batch.length > 0) await consumer.commit(consumer.positions());
+    if (commit && batch.length > 0) await consumer.ack(consumer.acknowledgment(batch));
   }
   return records;
 }
@@ -256,11 +256,11 @@ describe('kafka adapter on a local cluster (real JVMs)', () => {
         const consumer = await session.consumer({ index: 0, group: 'g', isolation: 'read-uncommitted', autoCommit: false, maxPollRecords: 7 });
         // The benchmark's join waits for this: partitions assigned, none of them read yet.
         await eventually('the assignment of every partition', 30_000, async () => consumer.assignment().size === 3);
-        expect(consumer.positions().size).toBe(0);
+        expect(consumer.acknowledgment([]).positions.size).toBe(0);
         const delivered = await consume(consumer, 30, 90_000, true);
         expect(delivered.map((record) => record.id).sort()).toEqual([...acks.keys()].sort());
         for (const record of delivered) expect(acks.get(record.id)).toEqual({ partition: record.partition, offset: record.offset });
-        expect(consumer.positions()).toEqual(ends);
+        expect(consumer.acknowledgment(delivered).positions).toEqual(ends);
         expect(await session.committedOffsets('g')).toEqual(ends);
         await consumer.close();
 
@@ -331,25 +331,25 @@ describe('kafka adapter on a local cluster (real JVMs)', () => {
         const options = { index: 0, topic: 'input', ack: 'all', retries: 5, idempotent: true, transactionalId: 'tx' } as const;
         const producer = await session.transactionalProducer(options);
         const send = (id: string, seq: number) => producer.send({ id, producer: 0, seq, key: 'k' });
-        await producer.beginTransaction();
+        await producer.begin();
         for (const [seq, id] of ['c1', 'c2', 'c3'].entries()) await send(id, seq);
-        await producer.commitTransaction();
-        await producer.beginTransaction();
+        await producer.commit();
+        await producer.begin();
         for (const [seq, id] of ['a1', 'a2', 'a3'].entries()) await send(id, seq + 3);
-        await producer.abortTransaction();
-        await producer.beginTransaction();
+        await producer.abort();
+        await producer.begin();
         expect(await send('c4', 6)).toEqual({ partition: 0, offset: 8 });
-        await producer.commitTransaction();
+        await producer.commit();
         // The coordinator writes the commit marker just after it answers the commit.
         await eventually('the commit marker', 30_000, async () => (await session.endOffsets()).get(0) === 10);
 
         // A successor with the same transactional id fences the producer: its open transaction
         // cannot commit.
-        await producer.beginTransaction();
+        await producer.begin();
         await send('z1', 7);
         // The successor writes the pipeline output below; the transactional id is what fences.
         const successor = await session.transactionalProducer({ ...options, topic: 'output' });
-        await expect(producer.commitTransaction()).rejects.toThrow();
+        await expect(producer.commit()).rejects.toThrow();
         await producer.crash();
 
         const committed = await session.consumer({ index: 0, group: 'rc', isolation: 'read-committed', autoCommit: false, maxPollRecords: 50 });
@@ -361,15 +361,15 @@ describe('kafka adapter on a local cluster (real JVMs)', () => {
         // The position moves past the markers and the fenced transaction's record, to the end.
         const ends = await session.endOffsets();
         expect(ends).toEqual(new Map([[0, 12]]));
-        expect(committed.positions()).toEqual(ends);
+        expect(committed.acknowledgment(readCommitted).positions).toEqual(ends);
 
         // A pipeline step: the committed reader's offsets go into the successor's transaction,
         // with its output, and count as committed only once that transaction commits.
-        await successor.beginTransaction();
+        await successor.begin();
         for (const record of readCommitted) await successor.send({ id: record.id, producer: 0, seq: record.offset, key: 'p0' });
-        await successor.sendOffsetsToTransaction(committed.positions(), committed);
+        await successor.stageAck(committed, committed.acknowledgment(readCommitted));
         expect(await session.committedOffsets('rc')).toEqual(new Map());
-        await successor.commitTransaction();
+        await successor.commit();
         // Like the markers, the offsets become visible once the coordinator has completed the commit.
         await eventually('the offsets of the transaction', 30_000, async () => (await session.committedOffsets('rc')).get(0) === 12);
         await successor.close();

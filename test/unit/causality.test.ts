@@ -23,6 +23,7 @@ const adapter: Adapter = {
   name: 'double',
   description: 'a test double',
   capabilities: new Set<Capability>(['ack.leader', 'ack.all', 'commit.after-process', 'fault.crash-broker', 'producer.transactional']),
+  retention: 'log',
   defects: [],
   open: () => Promise.reject(new Error('a test double opens nothing')),
 };

@@ -47,6 +47,7 @@ function fakeAdapter(name: string, defects: Adapter['defects']): Adapter {
     name,
     description: `the ${name} test double`,
     capabilities: new Set<Capability>(['ack.all', 'commit.after-process']),
+    retention: 'log',
     defects,
     open: () => Promise.reject(new Error('a test double opens nothing')),
   };

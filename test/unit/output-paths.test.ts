@@ -22,6 +22,7 @@ const stub: Adapter = {
   name: 'stub',
   description: 'opens nothing',
   capabilities: new Set(['ack.leader', 'commit.before-process']),
+  retention: 'log',
   defects: [{ name: 'some-defect', description: 'does nothing' }],
   open: () => Promise.reject(new Error('the stub opens nothing')),
 };

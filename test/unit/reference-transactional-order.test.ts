@@ -36,7 +36,7 @@ describe('transactional producer', { timeout: 10_000 }, () => {
       idempotent: true,
       transactionalId: 'orders-0',
     });
-    await producer.beginTransaction();
+    await producer.begin();
     // The coordinator loses the answer to the first AddPartitionsToTxn: that send's request
     // times out and is asked again, while the answer to the second send's comes back at once.
     if (session.nodes === undefined) throw new Error('the reference broker controls its nodes');
@@ -48,7 +48,7 @@ describe('transactional producer', { timeout: 10_000 }, () => {
     expect(info.some((line) => line.includes('dropped the acknowledgment of AddPartitionsToTxn'))).toBe(true);
     expect(session.clock.now() - startedMs).toBeGreaterThanOrEqual(CLIENT_TIMING.requestTimeoutMs);
     expect(results.map((result) => result.offset)).toEqual([0, 1, 2]);
-    await producer.commitTransaction();
+    await producer.commit();
     expect(await session.settle(5_000)).toBe(true);
     const stored = (await session.drain()).filter((record) => !record.aborted).map((record) => record.id);
     expect(stored).toEqual(['m0', 'm1', 'm2']);

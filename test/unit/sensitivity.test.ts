@@ -27,6 +27,7 @@ function fakeAdapter(name: string, defects: readonly DefectInfo[]): Adapter {
     name,
     description: `the ${name} test double`,
     capabilities: new Set<Capability>(['ack.all', 'commit.after-process']),
+    retention: 'log',
     defects,
     open: () => Promise.reject(new Error('a test double opens nothing')),
   };

@@ -271,7 +271,7 @@ export interface ShardObservation {
 /**
  * The nodes of a cluster the adapter controls: their states and the primitive acts on them.
  * Which node a fault's target names, whether the fault has anything to act on, and the words of
- * the history are the harness's (harness/faults.ts), the same for every adapter. An act resolves
+ * the history are the harness's (harness/conformance/faults.ts), the same for every adapter. An act resolves
  * once its effect is real (a killed node is gone, a paused one stopped by the kernel) and says
  * how it acted, as words appended to the harness's, such as " with SIGKILL", or "".
  */

@@ -1,6 +1,6 @@
 // The benchmark driver: runs one rate step of one workload on one adapter and measures it.
 //
-// A step has phases, like a conformance run (harness/runner.ts), records the same history, and
+// A step has phases, like a conformance run (harness/conformance/runner.ts), records the same history, and
 // runs the same consumers and pipelines (harness/actors/), timed through their hooks; only its
 // producers are its own, since an open-loop schedule is what a benchmark measures:
 //   join      consumers start polling; the schedule waits until they have their partitions, so
@@ -30,13 +30,14 @@
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Adapter, Clock, DeliveredRecord, Producer, SendCallbacks, SendResult } from '../adapters/contract.js';
+import { messageId, parseMessageId } from '../core/message-id.js';
 import { ActorContext } from '../harness/actors/context.js';
 import { awaitAssignment, consumerActor, pipelineActor } from '../harness/actors/consumers.js';
 import { recordSend } from '../harness/actors/producers.js';
-import { check, judge } from '../harness/checker.js';
-import { DeadlineError, withDeadline } from '../harness/deadline.js';
-import { errorText, HistoryRecorder, slug } from '../harness/history.js';
-import { Random } from '../harness/random.js';
+import { check, judge } from '../harness/conformance/checker.js';
+import { DeadlineError, withDeadline } from '../core/deadline.js';
+import { errorText, HistoryRecorder, slug } from '../harness/history/recorder.js';
+import { Random } from '../core/random.js';
 import type { BenchClaim, BenchRun, BenchWorkload, ClockKind, LatencySummary } from '../spec/bench.js';
 import type { MessageRef } from '../spec/history.js';
 import { ANOMALIES, type Anomaly, type Expectation } from '../spec/vocabulary.js';
@@ -94,8 +95,6 @@ export interface StepOptions {
 
 const NO_COUNTS = { sent: 0, acknowledged: 0, stored: 0, delivered: 0, processed: 0 } as const;
 
-/** The messages one run sends are ids `p<producer>-<seq>`, as in conformance histories. */
-const MESSAGE_ID = /^p(\d+)-(\d+)$/;
 
 /** Runs one rate step of a workload on an adapter; never throws for broker trouble. */
 export async function runBenchStep(workload: BenchWorkload, options: StepOptions): Promise<BenchRun> {
@@ -580,7 +579,7 @@ class Step {
       failed: (error, message) => {
         settle(Math.floor(message / workload.producers));
         this.sendErrors++;
-        this.recorder.record({ type: 'error', producer: index, id: `p${index}-${Math.floor(message / workload.producers)}`, error: errorText(error) });
+        this.recorder.record({ type: 'error', producer: index, id: messageId(index, Math.floor(message / workload.producers)), error: errorText(error) });
       },
     };
     // One timer watches every outstanding send's deadline (send-deadlines.ts says why): a hung
@@ -588,7 +587,7 @@ class Step {
     const watchdog = setInterval(() => {
       const seq = deadlines.overdue();
       if (seq < 0) return;
-      const error = new DeadlineError(`producer ${index} sending p${index}-${seq}`, this.opTimeoutMs);
+      const error = new DeadlineError(`producer ${index} sending ${messageId(index, seq)}`, this.opTimeoutMs);
       this.ctx.abort(error, `producer ${index}`);
       finished?.reject(error);
     }, DRIVER.sendDeadlineCheckMs);
@@ -613,7 +612,7 @@ class Step {
         if (lagMs > this.maxLagMs) this.maxLagMs = lagMs;
         const { producer: producerIndex, seq } = producerOf(message, workload.producers);
         const ref: MessageRef = {
-          id: `p${producerIndex}-${seq}`,
+          id: messageId(producerIndex, seq),
           producer: producerIndex,
           seq,
           key: `k${this.keys[message] ?? 0}`,
@@ -643,7 +642,7 @@ class Step {
     const atMs = this.clock.now();
     const seq = Math.floor(message / this.workload.producers);
     if (result.offset !== null) {
-      this.recorder.record({ type: 'ack', producer: index, id: `p${index}-${seq}`, partition: result.partition, offset: result.offset });
+      this.recorder.record({ type: 'ack', producer: index, id: messageId(index, seq), partition: result.partition, offset: result.offset });
       this.acknowledged++;
     }
     this.promised++;
@@ -686,10 +685,9 @@ class Step {
 
   /** The index of one of this step's messages, or undefined for an id it never sent. */
   private messageIndex(id: string): number | undefined {
-    const match = MESSAGE_ID.exec(id);
-    if (match === null) return undefined;
-    const producer = Number(match[1]);
-    const seq = Number(match[2]);
+    const parsed = parseMessageId(id);
+    if (parsed === undefined) return undefined;
+    const { producer, seq } = parsed;
     if (producer >= this.workload.producers) return undefined;
     const message = seq * this.workload.producers + producer;
     return message < this.window.total ? message : undefined;

@@ -50,7 +50,7 @@ import type {
   TransactionalProducer,
   TransactionalProducerOptions,
 } from '../contract.js';
-import { Random } from '../../harness/random.js';
+import { Random } from '../../core/random.js';
 import { BROKER_FAULT_CAPABILITIES, capabilitiesWithout } from '../../spec/vocabulary.js';
 import { KafkaAdmin } from './admin.js';
 import {

@@ -5,7 +5,7 @@
 
 import type { Acknowledgment, Consumer, DeliveredRecord, Producer, TransactionalProducer } from '../../adapters/contract.js';
 import type { CrashPoint } from '../../spec/vocabulary.js';
-import { errorText, offsetsRecord } from '../history.js';
+import { errorText, offsetsRecord } from '../history/recorder.js';
 import { type ActorContext, isFatal } from './context.js';
 
 export async function openConsumer(ctx: ActorContext, index: number): Promise<Consumer> {

@@ -1,4 +1,4 @@
-// What every actor of a run shares, in the conformance runner (harness/runner.ts) and in the
+// What every actor of a run shares, in the conformance runner (harness/conformance/runner.ts) and in the
 // benchmark driver (bench/driver.ts) alike: the open session, the history, the deadline of each
 // adapter call, the first fatal error, the clients to close at the end, and the hooks through
 // which the runner and the driver each add what they alone do (fault triggers and crashes; timing).
@@ -16,10 +16,10 @@ import type {
   TransactionalProducerOptions,
 } from '../../adapters/contract.js';
 import type { CommitMode, CrashPoint } from '../../spec/vocabulary.js';
-import { DeadlineError, withDeadline } from '../deadline.js';
-import { noteActor, noteOperation } from '../failure.js';
-import type { HistoryRecorder } from '../history.js';
-import { InterruptedError } from '../interrupt.js';
+import { DeadlineError, withDeadline } from '../../core/deadline.js';
+import { noteActor, noteOperation } from './failure.js';
+import type { HistoryRecorder } from '../history/recorder.js';
+import { InterruptedError } from '../../core/interrupt.js';
 
 /** Errors that end the whole run rather than one operation: a missed deadline, an interruption. */
 export function isFatal(error: unknown): boolean {
@@ -104,7 +104,7 @@ export class ActorContext {
     const bounded = withDeadline(operation, timeoutMs, what);
     const raced = this.interruption === undefined ? bounded : Promise.race([bounded, this.interruption]);
     return raced.catch((error: unknown) => {
-      // Should the error end the run, its reason names the operation (harness/failure.ts).
+      // Should the error end the run, its reason names the operation (harness/actors/failure.ts).
       noteOperation(error, what);
       throw error;
     });

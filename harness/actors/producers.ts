@@ -6,7 +6,7 @@
 
 import type { Producer, ProducerOptions, SendResult, TransactionalProducer, TransactionalProducerOptions } from '../../adapters/contract.js';
 import type { MessageRef } from '../../spec/history.js';
-import { errorText } from '../history.js';
+import { errorText } from '../history/recorder.js';
 import { type ActorContext, isFatal } from './context.js';
 
 export interface ProducerSettings {

@@ -32,7 +32,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Adapter, Clock, DeliveredRecord, Producer, SendCallbacks, SendResult } from '../adapters/contract.js';
 import { messageId, parseMessageId } from '../core/message-id.js';
 import { ActorContext } from '../harness/actors/context.js';
-import { awaitAssignment, consumerActor, pipelineActor } from '../harness/actors/consumers.js';
+import { awaitAssignment, consumerActor, drain, pipelineActor } from '../harness/actors/consumers.js';
 import { recordSend } from '../harness/actors/producers.js';
 import { check, judge } from '../harness/conformance/checker.js';
 import { DeadlineError, withDeadline } from '../core/deadline.js';
@@ -508,17 +508,7 @@ class Step {
     if (!settled) this.notes.push(`the replicas were not in sync after ${DRIVER.settleTimeoutMs} ms; the drain read what the leaders had`);
     this.ctx.stopConsumers = true;
     await this.ctx.untilAborted(Promise.all(consumers));
-    const stored = await this.op(this.ctx.session.drain(), 'the final drain read');
-    for (const record of stored) {
-      this.recorder.record({
-        type: 'drain',
-        id: record.id,
-        partition: record.partition,
-        offset: record.offset,
-        ...(record.aborted === true ? { aborted: true } : {}),
-        ...(record.topic === 'output' ? { output: true } : {}),
-      });
-    }
+    await drain(this.ctx);
     this.recorder.record({ type: 'phase', name: 'done' });
   }
 

@@ -216,3 +216,18 @@ export async function awaitAssignment(
     await ctx.op(clock.sleep(checkMs), 'waiting for the consumer group');
   }
 }
+
+/** The final drain: reads every shard of every topic from its start and records what was stored. */
+export async function drain(ctx: ActorContext): Promise<void> {
+  const stored = await ctx.op(ctx.session.drain(), 'the final drain read');
+  for (const record of stored) {
+    ctx.recorder.record({
+      type: 'drain',
+      id: record.id,
+      partition: record.partition,
+      offset: record.offset,
+      ...(record.aborted === true ? { aborted: true } : {}),
+      ...(record.topic === 'output' ? { output: true } : {}),
+    });
+  }
+}

@@ -22,7 +22,7 @@ import type { Fault, Scenario } from '../../spec/scenario.js';
 import type { TriggerKind } from '../../spec/vocabulary.js';
 import { messageId } from '../../core/message-id.js';
 import { ActorContext } from '../actors/context.js';
-import { consumerActor, pipelineActor } from '../actors/consumers.js';
+import { consumerActor, drain, pipelineActor } from '../actors/consumers.js';
 import { ProducerActors } from '../actors/producers.js';
 import { withDeadline } from '../../core/deadline.js';
 import { describeFailure } from '../actors/failure.js';
@@ -354,17 +354,7 @@ class Run {
     this.noteUnfiredFaults(() => true);
     this.ctx.stopConsumers = true;
     await this.ctx.untilAborted(Promise.all(consumers));
-    const stored = await this.ctx.op(session.drain(), 'the final drain read');
-    for (const record of stored) {
-      this.recorder.record({
-        type: 'drain',
-        id: record.id,
-        partition: record.partition,
-        offset: record.offset,
-        ...(record.aborted === true ? { aborted: true } : {}),
-        ...(record.topic === 'output' ? { output: true } : {}),
-      });
-    }
+    await drain(this.ctx);
     this.phase('done');
   }
 

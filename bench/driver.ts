@@ -29,7 +29,7 @@
 
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { Adapter, Clock, DeliveredRecord, Producer, SendCallbacks, SendResult } from '../adapters/contract.js';
+import type { Adapter, BenchProducer, BenchProducerOptions, Clock, DeliveredRecord, Producer, SendCallbacks, SendResult } from '../adapters/contract.js';
 import { messageId, parseMessageId } from '../core/message-id.js';
 import { ActorContext } from '../harness/actors/context.js';
 import { awaitAssignment, consumerActor, drain, pipelineActor } from '../harness/actors/consumers.js';
@@ -72,6 +72,15 @@ export const DRIVER = {
   /** Resolution of Node's event-loop delay monitor. */
   eventLoopResolutionMs: 10,
 } as const;
+
+/**
+ * What the benchmark asks of a session's benchmark extension: values of the workload's size, and
+ * sends batched into one request per partition, as a Java producer's would, rather than one
+ * request per record, so that it measures the guarantee rather than a client's per-call cost.
+ */
+function benchExtrasOf(workload: BenchWorkload): BenchProducerOptions {
+  return { valueBytes: workload.messageBytes, batching: true };
+}
 
 export interface StepProgress {
   readonly phase: 'open' | 'join' | 'schedule' | 'catch-up' | 'drain';
@@ -230,10 +239,10 @@ export function claimOf(
 
 /**
  * Sends `message`, its outcome going to `callbacks` with `token`: through the producer's
- * sendWith() where it has one, which costs no promise per send, else through send().
+ * sendWith() where it is a BenchProducer, which costs no promise per send, else through send().
  */
-export function sendWithCallbacks(producer: Producer, message: MessageRef, callbacks: SendCallbacks, token: number): void {
-  if (producer.sendWith !== undefined) {
+export function sendWithCallbacks(producer: Producer | BenchProducer, message: MessageRef, callbacks: SendCallbacks, token: number): void {
+  if ('sendWith' in producer) {
     producer.sendWith(message, callbacks, token);
     return;
   }
@@ -360,11 +369,8 @@ class Step {
           retries: workload.adapter.retries,
           idempotent: true,
           transactionalId: `${this.runName}-pipeline-${index}`,
-          // A batch's output goes out as one request per partition, as a Java producer's would,
-          // rather than one request per record: the benchmark measures the guarantee, not the
-          // client's per-call cost.
-          batching: true,
         }),
+        benchExtras: benchExtrasOf(workload),
       },
       {
         // A pipeline's batch counts as processed when its transaction commits, since only then
@@ -530,24 +536,16 @@ class Step {
 
   // ------------------------------------------------------------------ producers
 
-  private async openProducer(index: number): Promise<Producer> {
+  /** A producer with the session's benchmark extras (padded values, batching) where it has them. */
+  private async openProducer(index: number): Promise<Producer | BenchProducer> {
     const workload = this.workload;
-    const producer = await this.op(
-      this.ctx.session.producer({
-        index,
-        topic: 'input',
-        ack: workload.ack,
-        retries: workload.adapter.retries,
-        idempotent: workload.idempotent,
-        valueBytes: workload.messageBytes,
-        batching: true,
-      }),
-      `opening producer ${index}`,
-    );
-    return this.ctx.track(producer);
+    const options = { index, topic: 'input', ack: workload.ack, retries: workload.adapter.retries, idempotent: workload.idempotent } as const;
+    const bench = this.ctx.session.bench;
+    const opening = bench === undefined ? this.ctx.session.producer(options) : bench.producer({ ...options, ...benchExtrasOf(workload) });
+    return this.ctx.track(await this.op(opening, `opening producer ${index}`));
   }
 
-  private async producerActor(index: number, producer: Producer): Promise<void> {
+  private async producerActor(index: number, producer: Producer | BenchProducer): Promise<void> {
     const workload = this.workload;
     const clock = this.clock;
     const wall = this.clockKind === 'wall';
@@ -761,7 +759,9 @@ class Step {
       );
     }
     notes.push(
-      `MiB/s counts each message as messageBytes (${workload.messageBytes}); an adapter that writes real records pads each value to that size, one without payloads (the reference broker) sends none`,
+      this.ctx.session.bench === undefined
+        ? `MiB/s counts each message as messageBytes (${workload.messageBytes}); ${this.adapter.name} has no benchmark extension, so its values are as small as they come and every send is a request of its own`
+        : `MiB/s counts each message as messageBytes (${workload.messageBytes}); ${this.adapter.name}'s benchmark extension pads each value to that size and batches sends`,
     );
     const publish = summarize(this.publish);
     const backlogNote = backlog(this.window.measured, this.producerCompletionsInWindow, publish, workload.durationMs);

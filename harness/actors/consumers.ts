@@ -17,9 +17,11 @@ export async function openConsumer(ctx: ActorContext, index: number): Promise<Co
 
 async function openPipelineProducer(ctx: ActorContext, index: number): Promise<TransactionalProducer> {
   const options = ctx.settings.pipelineProducer(index);
-  return ctx.track(
-    await ctx.op(ctx.session.transactionalProducer(options), `opening transactional producer ${options.transactionalId}`),
-  );
+  const { bench } = ctx.session;
+  const extras = ctx.settings.benchExtras;
+  const opening =
+    bench === undefined || extras === undefined ? ctx.session.transactionalProducer(options) : bench.transactionalProducer({ ...options, ...extras });
+  return ctx.track(await ctx.op(opening, `opening transactional producer ${options.transactionalId}`));
 }
 
 /** Polls once and records what was delivered. */

@@ -8,6 +8,7 @@
 // the same history.
 
 import type {
+  BenchProducerOptions,
   Consumer,
   ConsumerOptions,
   DeliveredRecord,
@@ -36,6 +37,8 @@ export interface ActorSettings {
   readonly consumer: (index: number) => ConsumerOptions;
   /** The transactional producer of pipeline `index`, writing the output topic. */
   readonly pipelineProducer: (index: number) => TransactionalProducerOptions;
+  /** The benchmark extras to ask for where the session has them (adapters/contract.ts); absent in a conformance run. */
+  readonly benchExtras?: BenchProducerOptions;
 }
 
 /**

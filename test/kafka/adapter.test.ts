@@ -300,7 +300,7 @@ describe('kafka adapter on a local cluster (real JVMs)', () => {
       });
       const faults = faultsOf(session);
       try {
-        const producer = await session.producer({ index: 0, topic: 'input', ack: 'leader', retries: 5, idempotent: false, batching: true });
+        const producer = await session.bench.producer({ index: 0, topic: 'input', ack: 'leader', retries: 5, idempotent: false, batching: true });
         const sends: Promise<unknown>[] = [];
         for (let seq = 0; seq < records; seq++) sends.push(producer.send({ id: `p0-${seq}`, producer: 0, seq, key: 'k' }));
         await Promise.all(sends);

@@ -295,7 +295,7 @@ async function deliverycheckPass(context: Context, ack: AckMode): Promise<Produc
     await waitForTopicToSettle();
     const startedMs = performance.now();
     const producer = await withDeadline(
-      session.producer({ index: 0, topic: 'input', ack, retries: 0, idempotent: false, valueBytes: settings.messageBytes, batching: true }),
+      session.bench.producer({ index: 0, topic: 'input', ack, retries: 0, idempotent: false, valueBytes: settings.messageBytes, batching: true }),
       SETUP_TIMEOUT_MS,
       'opening the producer',
     );

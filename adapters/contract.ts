@@ -72,6 +72,12 @@ export interface ClusterConnection {
 export interface ClusterSettings {
   readonly brokers: number;
   readonly topic: Omit<TopicSettings, 'name'>;
+  /**
+   * The producers' ack mode, since some settings mean something only under one: `minInsync`
+   * bounds the acknowledgment of `ack all` alone, so a broker with a fixed quorum honours any
+   * `minInsync` of a scenario that never waits for all.
+   */
+  readonly ack: AckMode;
 }
 
 export interface Adapter {
@@ -318,8 +324,8 @@ export interface NodeControl {
   dropAcks?(id: number, count: number): Promise<string>;
   /** fault.stall-replication: the nodes stop replicating for `durationMs` (at most stallMaxMs), then go on by themselves. */
   stall?(ids: readonly number[], durationMs: number): Promise<{ readonly means: string; readonly then: string }>;
-  /** The longest stall that keeps a follower registered and in sync. */
-  readonly stallMaxMs: number;
+  /** The longest stall that keeps a follower registered and in sync; needed with `stall` alone. */
+  readonly stallMaxMs?: number;
   /** Ends the node's stalls and lost acknowledgments, before a heal resumes or restarts it; says what it did. */
   clear(id: number): Promise<readonly string[]>;
 }

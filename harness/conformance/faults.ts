@@ -126,8 +126,9 @@ export class FaultDriver {
       targets = this.stateOf(one) === 'running' ? [one] : [];
     }
     if (targets.length === 0) return nothingTo(`partition ${fault.partition} has no live follower`, fault);
-    const asked = fault.durationMs ?? nodes.stallMaxMs;
-    const durationMs = Math.min(asked, nodes.stallMaxMs);
+    const stallMaxMs = nodes.stallMaxMs ?? 0;
+    const asked = fault.durationMs ?? stallMaxMs;
+    const durationMs = Math.min(asked, stallMaxMs);
     const how = await stall(targets, durationMs);
     const capped = asked > durationMs ? ` (asked ${asked} ms, capped at the safe bound)` : '';
     const plural = targets.length > 1 ? 's' : '';

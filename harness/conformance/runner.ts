@@ -21,7 +21,7 @@ import type { ScenarioResult } from '../../spec/result.js';
 import type { Fault, Scenario } from '../../spec/scenario.js';
 import type { TriggerKind } from '../../spec/vocabulary.js';
 import { messageId } from '../../core/message-id.js';
-import { ActorContext } from '../actors/context.js';
+import { ActorContext, isFatal } from '../actors/context.js';
 import { consumerActor, drain, pipelineActor } from '../actors/consumers.js';
 import { ProducerActors } from '../actors/producers.js';
 import { withDeadline } from '../../core/deadline.js';
@@ -83,7 +83,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
 
   const missing = scenario.requires.filter((capability) => !adapter.capabilities.has(capability));
   // A setting the adapter cannot honour is a skip with its reason, never an approximate run.
-  const unhonoured = missing.length > 0 ? undefined : adapter.cannotHonour?.({ brokers: scenario.cluster.brokers, topic: scenario.topic });
+  const unhonoured = missing.length > 0 ? undefined : adapter.cannotHonour?.({ brokers: scenario.cluster.brokers, topic: scenario.topic, ack: scenario.producer.ack });
   if (missing.length > 0 || unhonoured !== undefined) {
     return {
       ...base,
@@ -409,9 +409,18 @@ class Run {
     const startMs = clock.now();
     let lastProgressMs = startMs;
     let lastBehind = -1;
+    let lastFailure: string | undefined;
     for (;;) {
       if (this.ctx.aborted !== undefined) throw this.ctx.aborted;
-      const behind = await this.ctx.op(session.backlog(this.ctx.settings.group), 'reading the backlog');
+      // A real broker may fail one read of the backlog while a fault is in force (its node was
+      // just killed); that is no progress, not the end of the run. A missed deadline still is.
+      const behind = await this.ctx.op(session.backlog(this.ctx.settings.group), 'reading the backlog').catch((error: unknown) => {
+        if (isFatal(error)) throw error;
+        const failure = errorText(error);
+        if (failure !== lastFailure) this.recorder.record({ type: 'info', source: 'runner', message: `reading the backlog failed: ${failure}` });
+        lastFailure = failure;
+        return lastBehind;
+      });
       if (behind === 0) return;
       const now = clock.now();
       if (behind !== lastBehind) {
@@ -420,8 +429,9 @@ class Run {
       }
       if (untilStall && now - lastProgressMs >= RUN.stallMs) return;
       if (now - startMs >= RUN.catchUpTimeoutMs) {
-        this.notes.push(`consumers did not catch up within ${RUN.catchUpTimeoutMs} ms (${behind} records behind)`);
-        this.phase('catch-up', `gave up with ${behind} records behind`);
+        const where = behind < 0 ? 'the backlog could not be read' : `${behind} records behind`;
+        this.notes.push(`consumers did not catch up within ${RUN.catchUpTimeoutMs} ms (${where})`);
+        this.phase('catch-up', `gave up with ${where}`);
         return;
       }
       await this.ctx.op(clock.sleep(RUN.catchUpCheckMs), 'waiting for consumers');

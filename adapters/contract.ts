@@ -14,7 +14,8 @@ import type { AckMode, Capability, FaultKind, IsolationLevel, Retention, SaslMec
  * for the group's backlog instead of end and committed offsets. 2.0: the consumer acknowledges
  * deliveries (`acknowledgment`, `ack`, `rewind`) instead of committing numeric offsets, a
  * transaction stages an acknowledgment instead of offsets, an adapter declares its retention and
- * the settings it cannot honour.
+ * the settings it cannot honour, and the benchmark's extras move to an optional extension
+ * (Session.bench).
  */
 export const CONTRACT_VERSION = '2.0';
 
@@ -118,19 +119,6 @@ export interface ProducerOptions {
   readonly ack: AckMode;
   readonly retries: number;
   readonly idempotent: boolean;
-  /**
-   * The size a benchmark counts each message as. An adapter that writes real records pads each
-   * record's value to at least this many bytes, so the bytes are on the wire; one without
-   * payloads (the reference broker) ignores it. Absent: values are as small as they come.
-   */
-  readonly valueBytes?: number;
-  /**
-   * Gather sends made close together into batched requests, as a Java producer's accumulator
-   * does: what a throughput benchmark wants. Absent or false: every send is a request of its own,
-   * sent at once, as an application calling a client's send() per message does, which is what
-   * a conformance scenario tests (its `maxInFlight` sends may then overlap on the wire).
-   */
-  readonly batching?: boolean;
 }
 
 export interface TransactionalProducerOptions extends ProducerOptions {
@@ -153,23 +141,10 @@ export interface Producer {
    * Rejects when the client gives up; the message may still be stored.
    */
   send(message: MessageRef): Promise<SendResult>;
-  /**
-   * Optional, for benchmarks: send() without a promise. The outcome goes to `callbacks` with
-   * `token`, never before the call returns. A closed loop with hundreds of thousands of sends
-   * outstanding spent much of its time collecting the promise and the two handlers of each one;
-   * with this it needs neither. Same sends, same outcomes as send().
-   */
-  sendWith?(message: MessageRef, callbacks: SendCallbacks, token: number): void;
   /** Flushes and leaves cleanly. */
   close(): Promise<void>;
   /** Dies at once, as a killed process would: nothing is flushed, nothing more is sent. */
   crash(): Promise<void>;
-}
-
-/** Where Producer.sendWith() reports outcomes, with the token of the send. */
-export interface SendCallbacks {
-  readonly sent: (result: SendResult, token: number) => void;
-  readonly failed: (error: Error, token: number) => void;
 }
 
 /**
@@ -188,6 +163,47 @@ export interface TransactionalProducer extends Producer {
   /** Rejects when the transaction could not commit; it is then aborted or will be. */
   commit(): Promise<void>;
   abort(): Promise<void>;
+}
+
+/**
+ * Benchmark extras, outside the core contract: a session may offer producers that pad values,
+ * batch sends and report outcomes through callbacks. A conformance run never uses them; the
+ * benchmark uses them where a session has them, and says so where it has not.
+ */
+export interface BenchProducerOptions {
+  /**
+   * The size a benchmark counts each message as. The producer pads each record's value to at
+   * least this many bytes, so the bytes are on the wire. Absent: values are as small as they come.
+   */
+  readonly valueBytes?: number;
+  /**
+   * Gather sends made close together into batched requests, as a Java producer's accumulator
+   * does: what a throughput benchmark wants. Absent or false: every send is a request of its own,
+   * sent at once, as an application calling a client's send() per message does, which is what a
+   * conformance scenario tests (its `maxInFlight` sends may then overlap on the wire).
+   */
+  readonly batching?: boolean;
+}
+
+/** Where BenchProducer.sendWith() reports outcomes, with the token of the send. */
+export interface SendCallbacks {
+  readonly sent: (result: SendResult, token: number) => void;
+  readonly failed: (error: Error, token: number) => void;
+}
+
+export interface BenchProducer extends Producer {
+  /**
+   * send() without a promise. The outcome goes to `callbacks` with `token`, never before the call
+   * returns. A closed loop with hundreds of thousands of sends outstanding spent much of its time
+   * collecting the promise and the two handlers of each one; with this it needs neither. Same
+   * sends, same outcomes as send().
+   */
+  sendWith(message: MessageRef, callbacks: SendCallbacks, token: number): void;
+}
+
+export interface BenchExtension {
+  producer(options: ProducerOptions & BenchProducerOptions): Promise<BenchProducer>;
+  transactionalProducer(options: TransactionalProducerOptions & BenchProducerOptions): Promise<TransactionalProducer>;
 }
 
 export interface ConsumerOptions {
@@ -271,7 +287,7 @@ export interface ShardObservation {
 /**
  * The nodes of a cluster the adapter controls: their states and the primitive acts on them.
  * Which node a fault's target names, whether the fault has anything to act on, and the words of
- * the history are the harness's (harness/faults.ts), the same for every adapter. An act resolves
+ * the history are the harness's (harness/conformance/faults.ts), the same for every adapter. An act resolves
  * once its effect is real (a killed node is gone, a paused one stopped by the kernel) and says
  * how it acted, as words appended to the harness's, such as " with SIGKILL", or "".
  */
@@ -319,6 +335,8 @@ export interface Session {
   readonly clock: Clock;
   /** The nodes the adapter controls; absent when it controls none (a user's own cluster). */
   readonly nodes?: NodeControl;
+  /** Benchmark extras; absent when the adapter has none. */
+  readonly bench?: BenchExtension;
   producer(options: ProducerOptions): Promise<Producer>;
   transactionalProducer(options: TransactionalProducerOptions): Promise<TransactionalProducer>;
   consumer(options: ConsumerOptions): Promise<Consumer>;

@@ -16,8 +16,8 @@
 
 import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
 import type { Producer, SendCallbacks, SendResult } from '../adapters/contract.js';
-import { DeadlineError } from '../harness/deadline.js';
-import { Random } from '../harness/random.js';
+import { DeadlineError } from '../core/deadline.js';
+import { Random } from '../core/random.js';
 import type { ProducerLatencyUs } from '../spec/bench.js';
 import { InFlightLimit, sendWithCallbacks } from './driver.js';
 import { Histogram } from './histogram.js';

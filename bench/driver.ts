@@ -1,6 +1,8 @@
 // The benchmark driver: runs one rate step of one workload on one adapter and measures it.
 //
-// A step has phases, like a conformance run (harness/runner.ts), and records the same history:
+// A step has phases, like a conformance run (harness/conformance/runner.ts), records the same history, and
+// runs the same consumers and pipelines (harness/actors/), timed through their hooks; only its
+// producers are its own, since an open-loop schedule is what a benchmark measures:
 //   join      consumers start polling; the schedule waits until they have their partitions, so
 //             the first measured messages do not wait for a rebalance;
 //   schedule  producers send on an open-loop schedule on the adapter's clock: message i is meant
@@ -27,22 +29,15 @@
 
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type {
-  Acknowledgment,
-  Adapter,
-  Clock,
-  Consumer,
-  DeliveredRecord,
-  Producer,
-  SendCallbacks,
-  SendResult,
-  Session,
-  TransactionalProducer,
-} from '../adapters/contract.js';
-import { check, judge } from '../harness/checker.js';
-import { DeadlineError, withDeadline } from '../harness/deadline.js';
-import { errorText, HistoryRecorder, offsetsRecord, slug } from '../harness/history.js';
-import { Random } from '../harness/random.js';
+import type { Adapter, BenchProducer, BenchProducerOptions, Clock, DeliveredRecord, Producer, SendCallbacks, SendResult } from '../adapters/contract.js';
+import { messageId, parseMessageId } from '../core/message-id.js';
+import { ActorContext } from '../harness/actors/context.js';
+import { awaitAssignment, consumerActor, drain, pipelineActor } from '../harness/actors/consumers.js';
+import { recordSend } from '../harness/actors/producers.js';
+import { check, judge } from '../harness/conformance/checker.js';
+import { DeadlineError, withDeadline } from '../core/deadline.js';
+import { errorText, HistoryRecorder, slug } from '../harness/history/recorder.js';
+import { Random } from '../core/random.js';
 import type { BenchClaim, BenchRun, BenchWorkload, ClockKind, LatencySummary } from '../spec/bench.js';
 import type { MessageRef } from '../spec/history.js';
 import { ANOMALIES, type Anomaly, type Expectation } from '../spec/vocabulary.js';
@@ -78,6 +73,15 @@ export const DRIVER = {
   eventLoopResolutionMs: 10,
 } as const;
 
+/**
+ * What the benchmark asks of a session's benchmark extension: values of the workload's size, and
+ * sends batched into one request per partition, as a Java producer's would, rather than one
+ * request per record, so that it measures the guarantee rather than a client's per-call cost.
+ */
+function benchExtrasOf(workload: BenchWorkload): BenchProducerOptions {
+  return { valueBytes: workload.messageBytes, batching: true };
+}
+
 export interface StepProgress {
   readonly phase: 'open' | 'join' | 'schedule' | 'catch-up' | 'drain';
   readonly sent: number;
@@ -100,8 +104,6 @@ export interface StepOptions {
 
 const NO_COUNTS = { sent: 0, acknowledged: 0, stored: 0, delivered: 0, processed: 0 } as const;
 
-/** The messages one run sends are ids `p<producer>-<seq>`, as in conformance histories. */
-const MESSAGE_ID = /^p(\d+)-(\d+)$/;
 
 /** Runs one rate step of a workload on an adapter; never throws for broker trouble. */
 export async function runBenchStep(workload: BenchWorkload, options: StepOptions): Promise<BenchRun> {
@@ -237,10 +239,10 @@ export function claimOf(
 
 /**
  * Sends `message`, its outcome going to `callbacks` with `token`: through the producer's
- * sendWith() where it has one, which costs no promise per send, else through send().
+ * sendWith() where it is a BenchProducer, which costs no promise per send, else through send().
  */
-export function sendWithCallbacks(producer: Producer, message: MessageRef, callbacks: SendCallbacks, token: number): void {
-  if (producer.sendWith !== undefined) {
+export function sendWithCallbacks(producer: Producer | BenchProducer, message: MessageRef, callbacks: SendCallbacks, token: number): void {
+  if ('sendWith' in producer) {
     producer.sendWith(message, callbacks, token);
     return;
   }
@@ -296,18 +298,11 @@ class Step {
   private readonly window: ScheduleWindow;
   /** Names the topic, and with it the group and the transactional ids, so runs never share them. */
   private readonly runName: string;
-  private readonly group: string;
-  private session: Session | undefined;
   private clockKind: ClockKind | undefined;
   private phase: StepProgress['phase'] = 'open';
-  private aborted: unknown;
-  private stopConsumers = false;
   private readonly notes: string[] = [];
-  private readonly openClients = new Set<Producer | Consumer>();
-  /** Each consumer's current client, so the join phase can see its partitions. */
-  private readonly consumers: (Consumer | undefined)[] = [];
-  private readonly polledOnce: boolean[] = [];
-  private outputSeq = 0;
+  /** The session, the deadlines and the clients every actor of the step shares. */
+  private readonly ctx: ActorContext;
 
   /** The clock time message 0 is meant to leave; set when the schedule starts. */
   private startMs = 0;
@@ -344,7 +339,6 @@ class Step {
     this.opTimeoutMs = options.operationTimeoutMs ?? DRIVER.operationTimeoutMs;
     this.window = scheduleWindow(rate, workload.warmupMs, workload.durationMs);
     this.runName = `deliverycheck-bench-${slug(workload.name)}-${seed}-${rate}`;
-    this.group = `${this.runName}-group`;
     const total = this.window.total;
     this.keys = new Uint32Array(total);
     // Keys come from the run's seed, so every adapter gets the same messages in the same order.
@@ -352,19 +346,56 @@ class Step {
     for (let index = 0; index < total; index++) this.keys[index] = random.int(0, workload.keys - 1);
     this.ackedAtMs = new Float64Array(total).fill(Number.NaN);
     this.processedAtMs = new Float64Array(total).fill(Number.NaN);
+    const group = `${this.runName}-group`;
+    const pipeline = workload.commit === 'transactional';
+    this.ctx = new ActorContext(
+      this.recorder,
+      {
+        group,
+        commit: workload.commit,
+        operationTimeoutMs: this.opTimeoutMs,
+        pollTimeoutMs: workload.adapter.pollTimeoutMs,
+        consumer: (index) => ({
+          index,
+          group,
+          isolation: workload.adapter.isolation,
+          autoCommit: workload.commit === 'auto',
+          maxPollRecords: workload.adapter.maxPollRecords,
+        }),
+        pipelineProducer: (index) => ({
+          index,
+          topic: 'output',
+          ack: 'all',
+          retries: workload.adapter.retries,
+          idempotent: true,
+          transactionalId: `${this.runName}-pipeline-${index}`,
+        }),
+        benchExtras: benchExtrasOf(workload),
+      },
+      {
+        // A pipeline's batch counts as processed when its transaction commits, since only then
+        // is its output seen.
+        processed: (_index, records) => {
+          if (!pipeline) this.measureProcessed(records, this.clock.now());
+        },
+        acknowledged: (_index, startMs, records) => {
+          const nowMs = this.clock.now();
+          if (this.inWindow(startMs)) this.commitLatency.record((nowMs - startMs) * 1000);
+          if (pipeline) this.measureProcessed(records, nowMs);
+        },
+        ackFailed: () => {
+          this.commitErrors++;
+        },
+      },
+    );
   }
 
   private op<T>(operation: Promise<T>, what: string, timeoutMs = this.opTimeoutMs): Promise<T> {
-    return withDeadline(operation, timeoutMs, what);
-  }
-
-  private get live(): Session {
-    if (this.session === undefined) throw new Error('no session is open');
-    return this.session;
+    return this.ctx.op(operation, what, timeoutMs);
   }
 
   private get clock(): Clock {
-    return this.live.clock;
+    return this.ctx.session.clock;
   }
 
   async execute(): Promise<BenchRun> {
@@ -421,7 +452,7 @@ class Step {
       uncleanElection: false,
     };
     const pipeline = workload.commit === 'transactional';
-    this.session = await this.op(
+    this.ctx.session = await this.op(
       this.adapter.open({
         seed: this.seed,
         brokers: workload.adapter.brokers,
@@ -433,7 +464,7 @@ class Step {
       `opening adapter ${this.adapter.name}`,
       DRIVER.openTimeoutMs,
     );
-    const session = this.session;
+    const session = this.ctx.session;
     this.clockKind = probeClockKind(session.clock);
     this.recorder.clock = () => session.clock.now();
     this.recorder.record({
@@ -456,43 +487,34 @@ class Step {
     const pipeline = workload.commit === 'transactional';
     this.setPhase('join');
     const consumers = Array.from({ length: workload.consumers }, (_, index) =>
-      pipeline ? this.pipelineActor(index) : this.consumerActor(index),
+      pipeline ? pipelineActor(this.ctx, index) : consumerActor(this.ctx, index),
     );
     // Producers open before the schedule starts: opening one (a client thread and its
     // connections on a real broker) takes tens of milliseconds that would otherwise make the
     // first sends late, and the driver would report its own start as a missed schedule.
     const opening = Array.from({ length: workload.producers }, (_, index) => this.openProducer(index));
-    const opened = await this.untilAborted(Promise.all(opening));
-    await this.awaitAssignment();
+    const opened = await this.ctx.untilAborted(Promise.all(opening));
+    const unformed = await awaitAssignment(this.ctx, workload.consumers, workload.partitions, DRIVER.joinTimeoutMs, DRIVER.joinCheckMs);
+    if (unformed !== undefined) this.notes.push(unformed);
 
     this.setPhase('schedule');
     this.startMs = this.clock.now();
     const producers = opened.map((producer, index) => this.producerActor(index, producer));
-    await this.untilAborted(Promise.all(producers));
+    await this.ctx.untilAborted(Promise.all(producers));
 
     this.setPhase('catch-up');
     await this.catchUp();
 
     this.setPhase('drain');
     const settled = await this.op(
-      this.live.settle(DRIVER.settleTimeoutMs),
+      this.ctx.session.settle(DRIVER.settleTimeoutMs),
       'waiting for the replicas to settle',
       DRIVER.settleTimeoutMs + this.opTimeoutMs,
     );
     if (!settled) this.notes.push(`the replicas were not in sync after ${DRIVER.settleTimeoutMs} ms; the drain read what the leaders had`);
-    this.stopConsumers = true;
-    await this.untilAborted(Promise.all(consumers));
-    const stored = await this.op(this.live.drain(), 'the final drain read');
-    for (const record of stored) {
-      this.recorder.record({
-        type: 'drain',
-        id: record.id,
-        partition: record.partition,
-        offset: record.offset,
-        ...(record.aborted === true ? { aborted: true } : {}),
-        ...(record.topic === 'output' ? { output: true } : {}),
-      });
-    }
+    this.ctx.stopConsumers = true;
+    await this.ctx.untilAborted(Promise.all(consumers));
+    await drain(this.ctx);
     this.recorder.record({ type: 'phase', name: 'done' });
   }
 
@@ -503,75 +525,27 @@ class Step {
 
   /** Closes every client and the session, whatever state the step ended in. */
   private async shutdown(): Promise<void> {
-    this.stopConsumers = true;
-    this.aborted ??= new Error('the step ended');
-    for (const client of this.openClients) {
-      await this.op(client.close(), 'closing a client').catch(() => undefined);
-    }
-    if (this.session !== undefined) {
-      await this.op(this.session.close(), 'closing the session').catch((error: unknown) => {
+    this.ctx.aborted ??= new Error('the step ended');
+    await this.ctx.closeClients();
+    if (this.ctx.hasSession) {
+      await withDeadline(this.ctx.session.close(), this.opTimeoutMs, 'closing the session').catch((error: unknown) => {
         this.notes.push(`closing the session failed: ${errorText(error)}`);
       });
     }
   }
 
-  private async untilAborted<T>(promise: Promise<T>): Promise<T> {
-    const value = await promise;
-    if (this.aborted !== undefined) throw this.aborted;
-    return value;
-  }
-
-  private abort(error: unknown): void {
-    this.aborted ??= error;
-  }
-
-  // ------------------------------------------------------------------ join
-
-  /**
-   * Waits until every consumer has polled once and together they own every partition, so the
-   * measured messages do not wait for the group to form. A group that does not form in time is
-   * noted, and the schedule starts anyway: the warm-up may still absorb it.
-   */
-  private async awaitAssignment(): Promise<void> {
-    const clock = this.clock;
-    const startMs = clock.now();
-    for (;;) {
-      if (this.aborted !== undefined) throw this.aborted;
-      const owned = new Set<number>();
-      for (const consumer of this.consumers) for (const partition of consumer?.assignment() ?? []) owned.add(partition);
-      const everyonePolled = this.polledOnce.length === this.workload.consumers && this.polledOnce.every(Boolean);
-      if (everyonePolled && owned.size >= this.workload.partitions) return;
-      if (clock.now() - startMs >= DRIVER.joinTimeoutMs) {
-        this.notes.push(
-          `the consumers owned ${owned.size} of ${this.workload.partitions} partitions after ${DRIVER.joinTimeoutMs} ms; the schedule started anyway`,
-        );
-        return;
-      }
-      await this.op(clock.sleep(DRIVER.joinCheckMs), 'waiting for the consumer group');
-    }
-  }
-
   // ------------------------------------------------------------------ producers
 
-  private async openProducer(index: number): Promise<Producer> {
+  /** A producer with the session's benchmark extras (padded values, batching) where it has them. */
+  private async openProducer(index: number): Promise<Producer | BenchProducer> {
     const workload = this.workload;
-    const producer = await this.op(
-      this.live.producer({
-        index,
-        topic: 'input',
-        ack: workload.ack,
-        retries: workload.adapter.retries,
-        idempotent: workload.idempotent,
-        valueBytes: workload.messageBytes,
-        batching: true,
-      }),
-      `opening producer ${index}`,
-    );
-    this.openClients.add(producer);
-    return producer;
+    const options = { index, topic: 'input', ack: workload.ack, retries: workload.adapter.retries, idempotent: workload.idempotent } as const;
+    const bench = this.ctx.session.bench;
+    const opening = bench === undefined ? this.ctx.session.producer(options) : bench.producer({ ...options, ...benchExtrasOf(workload) });
+    return this.ctx.track(await this.op(opening, `opening producer ${index}`));
   }
 
-  private async producerActor(index: number, producer: Producer): Promise<void> {
+  private async producerActor(index: number, producer: Producer | BenchProducer): Promise<void> {
     const workload = this.workload;
     const clock = this.clock;
     const wall = this.clockKind === 'wall';
@@ -593,7 +567,7 @@ class Step {
       failed: (error, message) => {
         settle(Math.floor(message / workload.producers));
         this.sendErrors++;
-        this.recorder.record({ type: 'error', producer: index, id: `p${index}-${Math.floor(message / workload.producers)}`, error: errorText(error) });
+        this.recorder.record({ type: 'error', producer: index, id: messageId(index, Math.floor(message / workload.producers)), error: errorText(error) });
       },
     };
     // One timer watches every outstanding send's deadline (send-deadlines.ts says why): a hung
@@ -601,14 +575,14 @@ class Step {
     const watchdog = setInterval(() => {
       const seq = deadlines.overdue();
       if (seq < 0) return;
-      const error = new DeadlineError(`producer ${index} sending p${index}-${seq}`, this.opTimeoutMs);
-      this.abort(error);
+      const error = new DeadlineError(`producer ${index} sending ${messageId(index, seq)}`, this.opTimeoutMs);
+      this.ctx.abort(error, `producer ${index}`);
       finished?.reject(error);
     }, DRIVER.sendDeadlineCheckMs);
     try {
       let sinceYield = 0;
       for (let message = index; message < this.window.total; message += workload.producers) {
-        if (this.aborted !== undefined) break;
+        if (this.ctx.aborted !== undefined) break;
         const intendedMs = intendedTimeMs(this.startMs, message, this.rate);
         const nowMs = clock.now();
         if (intendedMs > nowMs) {
@@ -626,12 +600,12 @@ class Step {
         if (lagMs > this.maxLagMs) this.maxLagMs = lagMs;
         const { producer: producerIndex, seq } = producerOf(message, workload.producers);
         const ref: MessageRef = {
-          id: `p${producerIndex}-${seq}`,
+          id: messageId(producerIndex, seq),
           producer: producerIndex,
           seq,
           key: `k${this.keys[message] ?? 0}`,
         };
-        this.recorder.record({ type: 'send', ...ref });
+        recordSend(this.ctx, ref);
         this.sent++;
         deadlines.start(seq);
         sendWithCallbacks(producer, ref, callbacks, message);
@@ -642,10 +616,10 @@ class Step {
           finished = { resolve, reject };
         });
       }
-      this.openClients.delete(producer);
+      this.ctx.untrack(producer);
       await this.op(producer.close(), `closing producer ${index}`);
     } catch (error) {
-      this.abort(error);
+      this.ctx.abort(error, `producer ${index}`);
     } finally {
       clearInterval(watchdog);
     }
@@ -656,7 +630,7 @@ class Step {
     const atMs = this.clock.now();
     const seq = Math.floor(message / this.workload.producers);
     if (result.offset !== null) {
-      this.recorder.record({ type: 'ack', producer: index, id: `p${index}-${seq}`, partition: result.partition, offset: result.offset });
+      this.recorder.record({ type: 'ack', producer: index, id: messageId(index, seq), partition: result.partition, offset: result.offset });
       this.acknowledged++;
     }
     this.promised++;
@@ -678,70 +652,13 @@ class Step {
 
   // ------------------------------------------------------------------ consumers
 
-  private async openConsumer(index: number): Promise<Consumer> {
-    const consumer = await this.op(
-      this.live.consumer({
-        index,
-        group: this.group,
-        isolation: this.workload.adapter.isolation,
-        autoCommit: this.workload.commit === 'auto',
-        maxPollRecords: this.workload.adapter.maxPollRecords,
-      }),
-      `opening consumer ${index}`,
-    );
-    this.openClients.add(consumer);
-    this.consumers[index] = consumer;
-    this.polledOnce[index] ??= false;
-    return consumer;
-  }
-
-  private async poll(consumer: Consumer, index: number): Promise<readonly DeliveredRecord[]> {
-    const records = await this.op(consumer.poll(this.workload.adapter.pollTimeoutMs), `consumer ${index} polling`);
-    this.polledOnce[index] = true;
-    if (records.length > 0) {
-      this.recorder.record({
-        type: 'poll',
-        consumer: index,
-        records: records.map((record) => ({ id: record.id, partition: record.partition, offset: record.offset })),
-      });
-    }
-    return records;
-  }
-
-  private async consumerActor(index: number): Promise<void> {
-    try {
-      const consumer = await this.openConsumer(index);
-      const commitMode = this.workload.commit;
-      while (!this.stopConsumers && this.aborted === undefined) {
-        const records = await this.poll(consumer, index);
-        // A poll that returned nothing may still have something to acknowledge (on Kafka, a
-        // position past transaction markers): it is what lets the group's backlog reach 0.
-        if (records.length === 0 && commitMode !== 'auto') {
-          const nothing = consumer.acknowledgment(records);
-          if (nothing.positions.size > 0) await this.commit(consumer, index, nothing);
-        }
-        if (records.length === 0) continue;
-        if (commitMode === 'before-process') {
-          // At most once: only what was committed is processed.
-          if (await this.commit(consumer, index, consumer.acknowledgment(records))) this.process(index, records);
-        } else {
-          this.process(index, records);
-          if (commitMode === 'after-process') await this.commit(consumer, index, consumer.acknowledgment(records));
-        }
-      }
-      this.openClients.delete(consumer);
-      await this.op(consumer.close(), `closing consumer ${index}`);
-    } catch (error) {
-      this.abort(error);
-    }
-  }
-
-  /** Records the processing of a batch now; the first processing of a message is what is measured. */
-  private process(index: number, records: readonly DeliveredRecord[]): void {
-    const atMs = this.clock.now();
+  /**
+   * Measures the first processing of each of the batch's messages at `atMs`: end-to-end latency
+   * for the measured ones, and the consumer's completions inside the window.
+   */
+  private measureProcessed(records: readonly DeliveredRecord[], atMs: number): void {
     const counted = this.inWindow(atMs);
     for (const record of records) {
-      this.recorder.record({ type: 'process', consumer: index, id: record.id, partition: record.partition, offset: record.offset });
       const message = this.messageIndex(record.id);
       if (message === undefined || !Number.isNaN(this.processedAtMs[message] ?? 0)) continue;
       this.processedAtMs[message] = atMs;
@@ -756,108 +673,12 @@ class Step {
 
   /** The index of one of this step's messages, or undefined for an id it never sent. */
   private messageIndex(id: string): number | undefined {
-    const match = MESSAGE_ID.exec(id);
-    if (match === null) return undefined;
-    const producer = Number(match[1]);
-    const seq = Number(match[2]);
+    const parsed = parseMessageId(id);
+    if (parsed === undefined) return undefined;
+    const { producer, seq } = parsed;
     if (producer >= this.workload.producers) return undefined;
     const message = seq * this.workload.producers + producer;
     return message < this.window.total ? message : undefined;
-  }
-
-  /** Acknowledges a batch and times the call; says whether it went through. */
-  private async commit(consumer: Consumer, index: number, acknowledgment: Acknowledgment): Promise<boolean> {
-    const offsets = offsetsRecord(acknowledgment.positions);
-    const startMs = this.clock.now();
-    try {
-      await this.op(consumer.ack(acknowledgment), `consumer ${index} committing`);
-      if (this.inWindow(startMs)) this.commitLatency.record((this.clock.now() - startMs) * 1000);
-      this.recorder.record({ type: 'commit', consumer: index, offsets });
-      return true;
-    } catch (error) {
-      if (error instanceof DeadlineError) throw error;
-      this.commitErrors++;
-      this.recorder.record({ type: 'commit-error', consumer: index, offsets, error: errorText(error) });
-      return false;
-    }
-  }
-
-  private async openTransactionalProducer(index: number): Promise<TransactionalProducer> {
-    const producer = await this.op(
-      this.live.transactionalProducer({
-        index,
-        topic: 'output',
-        ack: 'all',
-        retries: this.workload.adapter.retries,
-        idempotent: true,
-        transactionalId: `${this.runName}-pipeline-${index}`,
-        // A batch's output goes out as one request per partition, as a Java producer's would,
-        // rather than one request per record: the benchmark measures the guarantee, not kafkajs's
-        // per-call cost.
-        batching: true,
-      }),
-      `opening the transactional producer of pipeline ${index}`,
-    );
-    this.openClients.add(producer);
-    return producer;
-  }
-
-  private async dropClient(client: Producer | Consumer): Promise<void> {
-    this.openClients.delete(client);
-    await this.op(client.close(), 'closing a client').catch((error: unknown) => {
-      if (error instanceof DeadlineError) throw error;
-    });
-  }
-
-  /**
-   * A read-process-write pipeline, as in the conformance runner: each polled batch becomes one
-   * output message per input message, written in one transaction with the input offsets. The
-   * batch counts as processed when its transaction commits, since only then is its output seen.
-   */
-  private async pipelineActor(index: number): Promise<void> {
-    try {
-      const consumer = await this.openConsumer(index);
-      let producer = await this.openTransactionalProducer(index);
-      while (!this.stopConsumers && this.aborted === undefined) {
-        const records = await this.poll(consumer, index);
-        const acknowledgment = consumer.acknowledgment(records);
-        if (acknowledgment.positions.size === 0) continue;
-        const offsets = acknowledgment.positions;
-        try {
-          await this.op(producer.begin(), `pipeline ${index} beginning a transaction`);
-          await Promise.all(
-            records.map((record) =>
-              this.op(
-                producer.send({ id: record.id, producer: index, seq: this.outputSeq++, key: `p${record.partition}` }),
-                `pipeline ${index} writing ${record.id}`,
-              ),
-            ),
-          );
-          const commitStartMs = this.clock.now();
-          await this.op(producer.stageAck(consumer, acknowledgment), `pipeline ${index} adding offsets`);
-          await this.op(producer.commit(), `pipeline ${index} committing`);
-          if (this.inWindow(commitStartMs)) this.commitLatency.record((this.clock.now() - commitStartMs) * 1000);
-          this.process(index, records);
-          this.recorder.record({ type: 'commit', consumer: index, offsets: offsetsRecord(offsets) });
-        } catch (error) {
-          if (error instanceof DeadlineError) throw error;
-          this.commitErrors++;
-          this.recorder.record({ type: 'commit-error', consumer: index, offsets: offsetsRecord(offsets), error: errorText(error) });
-          // Whatever the transaction wrote is aborted, so the input goes back to the committed
-          // offsets and a fresh producer takes over.
-          await this.op(producer.abort(), `pipeline ${index} aborting`).catch((abortError: unknown) => {
-            if (abortError instanceof DeadlineError) throw abortError;
-          });
-          await this.dropClient(producer);
-          producer = await this.openTransactionalProducer(index);
-          await this.op(consumer.rewind(), `consumer ${index} going back to the committed offsets`);
-        }
-      }
-      await this.dropClient(producer);
-      await this.dropClient(consumer);
-    } catch (error) {
-      this.abort(error);
-    }
   }
 
   // ------------------------------------------------------------------ catch-up
@@ -872,7 +693,7 @@ class Step {
     let lastProcessed = -1;
     let lastProgressMs = startMs;
     for (;;) {
-      if (this.aborted !== undefined) throw this.aborted;
+      if (this.ctx.aborted !== undefined) throw this.ctx.aborted;
       if (this.processedDistinct >= this.promised) return;
       const nowMs = clock.now();
       if (this.processedDistinct !== lastProcessed) {
@@ -938,7 +759,9 @@ class Step {
       );
     }
     notes.push(
-      `MiB/s counts each message as messageBytes (${workload.messageBytes}); an adapter that writes real records pads each value to that size, one without payloads (the reference broker) sends none`,
+      this.ctx.session.bench === undefined
+        ? `MiB/s counts each message as messageBytes (${workload.messageBytes}); ${this.adapter.name} has no benchmark extension, so its values are as small as they come and every send is a request of its own`
+        : `MiB/s counts each message as messageBytes (${workload.messageBytes}); ${this.adapter.name}'s benchmark extension pads each value to that size and batches sends`,
     );
     const publish = summarize(this.publish);
     const backlogNote = backlog(this.window.measured, this.producerCompletionsInWindow, publish, workload.durationMs);

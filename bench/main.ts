@@ -1,7 +1,7 @@
 // Runs `deliverycheck bench` on its own (`npm run bench -- ARGS`), with the process's streams,
 // until the lead wires benchCommand into the deliverycheck command line.
 
-import { benchCommand } from './command.js';
+import { benchCommand } from '../harness/cli/bench-command.js';
 
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code !== 'EPIPE') throw error;

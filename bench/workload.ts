@@ -1,5 +1,5 @@
 // Loads benchmark workloads: YAML with positions, the workload schema, the checks a schema cannot
-// express, and defaults. It reuses the scenario loader's machinery (harness/loader.ts), so a bad
+// express, and defaults. It reuses the scenario loader's machinery (harness/conformance/loader.ts), so a bad
 // workload is reported exactly like a bad scenario: one line per error, naming file, line,
 // column and field, and every error of every file at once.
 
@@ -11,7 +11,7 @@ import {
   sortErrors,
   type FileContext,
   type LoadError,
-} from '../harness/loader.js';
+} from '../harness/conformance/loader.js';
 import {
   BENCH_LIMITS,
   benchWorkloadSchema,

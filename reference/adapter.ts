@@ -14,11 +14,11 @@ import type {
 } from '../adapters/contract.js';
 import { capabilitiesWithout } from '../spec/vocabulary.js';
 import { offsetBacklog } from '../adapters/offset-log.js';
-import { Cluster, TIMING } from './cluster.js';
+import { Cluster, TIMING } from './broker/cluster.js';
 import { ReferenceConsumer, ReferenceProducer, ReferenceTransactionalProducer } from './clients.js';
-import { DEFECTS, Defects, isDefectName, type DefectName } from './defects.js';
-import { Simulation } from './sim.js';
-import { TransactionCoordinator } from './transactions.js';
+import { DEFECTS, Defects, isDefectName, type DefectName } from './broker/defects.js';
+import { Simulation } from './substrate/sim.js';
+import { TransactionCoordinator } from './broker/transactions.js';
 
 /** Everything but network partitions: its simulated network has no links to cut yet. */
 const CAPABILITIES = capabilitiesWithout(['fault.partition']);

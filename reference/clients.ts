@@ -16,11 +16,11 @@ import type {
   TransactionalProducerOptions,
 } from '../adapters/contract.js';
 import { OffsetLogConsumer } from '../adapters/offset-log.js';
-import { hashKey } from '../harness/random.js';
+import { hashKey } from '../core/random.js';
 import type { MessageRef } from '../spec/history.js';
-import { BrokerError, type Cluster, type ErrorCode, type FetchResult, type PartitionState } from './cluster.js';
-import type { Endpoint } from './network.js';
-import type { ProducerIdentity, TransactionCoordinator } from './transactions.js';
+import { BrokerError, type Cluster, type ErrorCode, type FetchResult, type PartitionState } from './broker/cluster.js';
+import type { Endpoint } from './substrate/network.js';
+import type { ProducerIdentity, TransactionCoordinator } from './broker/transactions.js';
 
 export const CLIENT_TIMING = {
   /** How long a client waits for any answer before it calls the request timed out. */

@@ -3,7 +3,7 @@
 
 import { writeFileSync } from 'node:fs';
 import { SCHEMA_FILES, schemaFileText } from './schemas.js';
-import { packageRoot } from './root.js';
+import { packageRoot } from '../core/package-root.js';
 import { join } from 'node:path';
 
 for (const [file, schema] of Object.entries(SCHEMA_FILES)) {

@@ -266,7 +266,7 @@ export interface Scenario {
   };
   readonly faults: readonly Fault[];
   readonly expect: { readonly [A in Anomaly]: Expectation };
-  /** How much the run must have done, with the defaults applied (harness/progress.ts). */
+  /** How much the run must have done, with the defaults applied (harness/conformance/progress.ts). */
   readonly minimum: Minimum;
 }
 

@@ -33,6 +33,8 @@
 import { randomBytes } from 'node:crypto';
 import type {
   Adapter,
+  BenchExtension,
+  BenchProducerOptions,
   Clock,
   ClusterConnection,
   Consumer,
@@ -49,7 +51,7 @@ import type {
   TransactionalProducer,
   TransactionalProducerOptions,
 } from '../contract.js';
-import { Random } from '../../harness/random.js';
+import { Random } from '../../core/random.js';
 import { BROKER_FAULT_CAPABILITIES, capabilitiesWithout } from '../../spec/vocabulary.js';
 import { KafkaAdmin } from './admin.js';
 import {
@@ -108,6 +110,7 @@ export interface KafkaAdapterOptions {
 
 /** A kafka session, with the offsets its tests and the Kafka performance comparison read. */
 export interface KafkaSessionView extends Session {
+  readonly bench: BenchExtension;
   /** The offset after the last record (or marker) of each input partition, partition to offset. */
   endOffsets(): Promise<ReadonlyMap<number, number>>;
   /** The group's committed next offsets, partition to offset. */
@@ -510,13 +513,19 @@ class KafkaSession implements KafkaSessionView, ClientRegistry {
     };
   }
 
-  async producer(options: ProducerOptions): Promise<Producer> {
+  /** The benchmark's producers: padded values, batched requests, callback sends. */
+  readonly bench: BenchExtension = {
+    producer: (options) => this.producer(options),
+    transactionalProducer: (options) => this.transactionalProducer(options),
+  };
+
+  async producer(options: ProducerOptions & BenchProducerOptions): Promise<KafkaProducer> {
     const { name, clientId } = this.clientName(`producer-${options.index}`);
     const thread = await this.startThread(name, this.producerSpec(options, clientId), this.forwardLogs(name));
     return new KafkaProducer(thread, this);
   }
 
-  async transactionalProducer(options: TransactionalProducerOptions): Promise<TransactionalProducer> {
+  async transactionalProducer(options: TransactionalProducerOptions & BenchProducerOptions): Promise<TransactionalProducer> {
     const transactionalId = `${this.input.name}.${options.transactionalId}`;
     this.firstTransactionalId ??= transactionalId;
     const { name, clientId } = this.clientName(options.transactionalId);
@@ -525,7 +534,7 @@ class KafkaSession implements KafkaSessionView, ClientRegistry {
   }
 
   /** What a producer's client thread is told; a transactional producer is idempotent too. */
-  private producerSpec(options: ProducerOptions, clientId: string, transactionalId?: string): ProducerSpec {
+  private producerSpec(options: ProducerOptions & BenchProducerOptions, clientId: string, transactionalId?: string): ProducerSpec {
     return {
       kind: 'producer',
       protocolVersion: THREAD_PROTOCOL_VERSION,

@@ -18,7 +18,7 @@ import type {
 } from '../contract.js';
 import type { MessageRef } from '../../spec/history.js';
 import { OffsetLogConsumer } from '../offset-log.js';
-import { packageRoot } from '../../spec/root.js';
+import { packageRoot } from '../../core/package-root.js';
 import { SendTable, type Rejected, type Resolved } from './send-table.js';
 import {
   SendBatchWriter,

@@ -1,17 +1,17 @@
 // `deliverycheck check` on a history file of growing size: reading the file, parsing its JSON
 // Lines and judging them, by the very function the command calls for each file
-// (checkHistoryFile in harness/check-command.ts). The history is the checker benchmark's clean
+// (checkHistoryFile in harness/cli/check-command.ts). The history is the checker benchmark's clean
 // one (history.ts), with an end line as a run writes it, written to a temporary file first; its
 // objects are dropped before the timing, so the peak resident memory is that of the check
 // alone: the checker's tables and the chunk being read, since the check keeps no event objects
-// (harness/history-check.ts). The target is at least 2 M events per second, parsing included.
+// (harness/history/check.ts). The target is at least 2 M events per second, parsing included.
 // readHistoryFile, which makes every line an object, is timed too, for comparison.
 
 import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkHistoryFile } from '../../harness/check-command.js';
-import { readHistoryFile } from '../../harness/history-file.js';
+import { checkHistoryFile } from '../../harness/cli/check-command.js';
+import { readHistoryFile } from '../../harness/history/file.js';
 import { generateHistory } from './history.js';
 import { openPeakWindow } from './memory.js';
 import type { MicroResult } from './table.js';

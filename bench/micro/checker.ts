@@ -8,7 +8,7 @@
 // leftovers and Node itself) and its peak while this size was checked (see memory.ts).
 
 import { Bench } from 'tinybench';
-import { check } from '../../harness/checker.js';
+import { check } from '../../harness/conformance/checker.js';
 import { generateHistory } from './history.js';
 import { openPeakWindow } from './memory.js';
 import { describeTask, type MicroResult } from './table.js';
@@ -36,7 +36,7 @@ export async function checkerBenchmarks(sizes: readonly number[] = CHECKER_SIZES
     const rssBeforeBytes = process.memoryUsage.rss();
     const window = openPeakWindow();
     // The first check in a process allocates the checker's tables; later ones reuse them (see
-    // ColumnPool in harness/dense.ts). Both are figures a user meets: one `deliverycheck check` of
+    // ColumnPool in core/dense.ts). Both are figures a user meets: one `deliverycheck check` of
     // a big history is a first check, repeated runs and sensitivity are the later ones.
     const firstStartMs = performance.now();
     const checked = check(history);

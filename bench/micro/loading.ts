@@ -5,8 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Bench } from 'tinybench';
-import { findScenarioFiles, loadScenarios, loadScenarioText } from '../../harness/loader.js';
-import { packageRoot } from '../../spec/root.js';
+import { findScenarioFiles, loadScenarios, loadScenarioText } from '../../harness/conformance/loader.js';
+import { packageRoot } from '../../core/package-root.js';
 import { loadWorkloadText } from '../workload.js';
 import { describeTask, type MicroResult } from './table.js';
 

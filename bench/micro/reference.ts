@@ -6,14 +6,14 @@
 // - replicated: Cluster.produce with ack all at the leader, the followers copying the records by
 //   their simulated fetches, the high watermark moving and the acknowledgments coming back, then
 //   Cluster.fetch. Every network hop is an event of the simulation; events that settle no wait
-//   run back to back, and a turn of Node's event loop comes between those that do (reference/sim.ts
+//   run back to back, and a turn of Node's event loop comes between those that do (reference/substrate/sim.ts
 //   explains why), so 1000 messages are produced before waiting for their acknowledgments.
 // The reference broker's records carry ids and keys but no payload, so the message size does not
 // enter either figure; "100-byte messages" has no meaning for it.
 
 import { Bench } from 'tinybench';
-import { BrokerError, Cluster } from '../../reference/cluster.js';
-import { Simulation } from '../../reference/sim.js';
+import { BrokerError, Cluster } from '../../reference/broker/cluster.js';
+import { Simulation } from '../../reference/substrate/sim.js';
 import { describeTask, type MicroResult } from './table.js';
 
 /** Messages per measured operation. */

@@ -4,7 +4,7 @@
 
 import type { AnomalyVerdict, ScenarioResult, Witness } from '../../spec/result.js';
 import { ANOMALIES, SCENARIO_STATUSES, type Anomaly, type ScenarioStatus } from '../../spec/vocabulary.js';
-import { INTERRUPTED_EXIT_CODE } from '../interrupt.js';
+import { INTERRUPTED_EXIT_CODE } from '../../core/interrupt.js';
 
 export interface ViolatedClaim {
   readonly anomaly: Anomaly;
@@ -59,16 +59,6 @@ export function describeWitness(witness: Witness): string {
 // write) and names from the user's files, so they may hold characters that would move the
 // cursor, change colours, break a line in a log viewer, reorder what the reader sees, or make
 // "topic is not a known field" name a key that only looks like `topic`.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/gu;
-
-/** Makes text safe for one line of terminal output: line breaks become spaces, controls escapes. */
-export function oneLine(text: string): string {
-  return text.replace(/\s*[\r\n]+\s*/gu, ' ').replace(CONTROL, (char) => {
-    const code = char.charCodeAt(0);
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-  });
-}
-
 export type StatusCounts = Readonly<Record<ScenarioStatus, number>>;
 
 /** A count of zero for every status. */

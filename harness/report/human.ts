@@ -4,7 +4,8 @@
 
 import type { ScenarioResult } from '../../spec/result.js';
 import type { ScenarioStatus } from '../../spec/vocabulary.js';
-import { countStatuses, describeClaim, describeWitness, oneLine, unkeptWitnesses, violatedClaims } from './claims.js';
+import { countStatuses, describeClaim, describeWitness, unkeptWitnesses, violatedClaims } from './claims.js';
+import { oneLine } from '../../core/one-line.js';
 
 /** At most this many witnesses per violated claim in the terminal; the JSON report has them all. */
 export const WITNESSES_SHOWN = 3;

@@ -4,7 +4,7 @@
 import { writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { RunResult, ScenarioResult } from '../../spec/result.js';
-import { makeFolders } from '../output-paths.js';
+import { makeFolders } from '../../core/output-paths.js';
 
 export interface RunResultInput {
   readonly version: string;

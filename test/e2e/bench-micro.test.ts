@@ -6,8 +6,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateHistory } from '../../bench/micro/history.js';
-import { check } from '../../harness/checker.js';
-import { packageRoot } from '../../spec/root.js';
+import { check } from '../../harness/conformance/checker.js';
+import { packageRoot } from '../../core/package-root.js';
 import { ANOMALIES } from '../../spec/vocabulary.js';
 
 const MICRO = join(packageRoot(), 'dist', 'bench', 'micro', 'index.js');

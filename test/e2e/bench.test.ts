@@ -9,10 +9,10 @@ import { describe, expect, it } from 'vitest';
 import type { Adapter, Consumer, DeliveredRecord, Session } from '../../adapters/contract.js';
 import { adapterNames } from '../../adapters/registry.js';
 import { OffsetAcks } from '../../adapters/offset-log.js';
-import { benchCommand, type BenchDeps } from '../../bench/command.js';
+import { benchCommand, type BenchDeps } from '../../harness/cli/bench-command.js';
 import { runBenchStep } from '../../bench/driver.js';
 import { loadWorkloadText } from '../../bench/workload.js';
-import { hashKey } from '../../harness/random.js';
+import { hashKey } from '../../core/random.js';
 import { referenceAdapter } from '../../reference/adapter.js';
 import { benchResultSchema, type BenchResult, type BenchRun, type LatencySummary } from '../../spec/bench.js';
 

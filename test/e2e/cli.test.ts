@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { check } from '../../harness/checker.js';
+import { check } from '../../harness/conformance/checker.js';
 import type { HistoryEvent } from '../../spec/history.js';
 import type { RunResult } from '../../spec/result.js';
 import { resultSchema } from '../../spec/result.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { applyExpectations, loadExpectations, type Expectations } from '../../harness/expectations.js';
+import { applyExpectations, loadExpectations, type Expectations } from '../../harness/conformance/expectations.js';
 import { resultSchema, type RunResult, type ScenarioResult } from '../../spec/result.js';
 
 const root = join(import.meta.dirname, '..', '..');

@@ -2,7 +2,7 @@
 // kinds of damage a user, an editor or a file system can do to them. Each mutant says which
 // mutations made it, so a finding can be reproduced and read.
 
-import { Random } from '../../harness/random.js';
+import { Random } from '../../core/random.js';
 
 export interface Mutant {
   readonly bytes: Buffer;

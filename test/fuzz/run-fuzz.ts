@@ -10,9 +10,9 @@ import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadWorkloads } from '../../bench/workload.js';
-import { main, type CliIo } from '../../harness/cli.js';
-import { Random } from '../../harness/random.js';
-import { oneLine } from '../../harness/report/claims.js';
+import { main, type CliIo } from '../../harness/cli/cli.js';
+import { Random } from '../../core/random.js';
+import { oneLine } from '../../core/one-line.js';
 import { mutantFileName, mutate } from './mutate.js';
 
 export type InputKind = 'scenario' | 'workload' | 'cluster-config' | 'arguments' | 'special';

@@ -21,10 +21,10 @@ import { describeCluster } from '../../adapters/kafka/cluster/protocol.js';
 import { filterAbortedMessages, groupMessagesPerPartition } from '../../adapters/kafka/kafkajs-fix.js';
 import { encodeValue, kafkaAcks, kafkaConfig, placeSends, recordId } from '../../adapters/kafka/messages.js';
 import type { Consumer, DeliveredRecord, OpenOptions, Producer, Session } from '../../adapters/contract.js';
-import { main, type CliIo } from '../../harness/cli.js';
-import { FaultDriver } from '../../harness/faults.js';
+import { main, type CliIo } from '../../harness/cli/cli.js';
+import { FaultDriver } from '../../harness/conformance/faults.js';
 import type { RunResult } from '../../spec/result.js';
-import { packageRoot } from '../../spec/root.js';
+import { packageRoot } from '../../core/package-root.js';
 import { kafkaSkip, processesUsing } from './prerequisites.js';
 
 const HOST = '127.0.0.1';
@@ -300,7 +300,7 @@ describe('kafka adapter on a local cluster (real JVMs)', () => {
       });
       const faults = faultsOf(session);
       try {
-        const producer = await session.producer({ index: 0, topic: 'input', ack: 'leader', retries: 5, idempotent: false, batching: true });
+        const producer = await session.bench.producer({ index: 0, topic: 'input', ack: 'leader', retries: 5, idempotent: false, batching: true });
         const sends: Promise<unknown>[] = [];
         for (let seq = 0; seq < records; seq++) sends.push(producer.send({ id: `p0-${seq}`, producer: 0, seq, key: 'k' }));
         await Promise.all(sends);

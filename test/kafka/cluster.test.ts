@@ -25,7 +25,7 @@ import {
   encodeMetadataRequestBody,
   encodeRequest,
 } from '../../adapters/kafka/cluster/protocol.js';
-import { packageRoot } from '../../spec/root.js';
+import { packageRoot } from '../../core/package-root.js';
 import { kafkaSkip } from './prerequisites.js';
 
 const HOST = '127.0.0.1';

@@ -17,11 +17,11 @@ import {
   parseCompareArgs,
   passTimeoutMs,
   windowOf,
-} from '../../bench/compare-kafka.js';
-import { benchCommand } from '../../bench/command.js';
-import { parseProducerPerformance, producerPerformanceArguments, producerPerformanceCommand } from '../../bench/producer-performance.js';
+} from '../../adapters/kafka/perf/compare.js';
+import { benchCommand } from '../../harness/cli/bench-command.js';
+import { parseProducerPerformance, producerPerformanceArguments, producerPerformanceCommand } from '../../adapters/kafka/perf/producer-performance.js';
 import { kafkaPerfComparisonSchema, type KafkaPerfComparison, type ProducerPass } from '../../spec/bench.js';
-import { packageRoot } from '../../spec/root.js';
+import { packageRoot } from '../../core/package-root.js';
 import { kafkaSkip, processesUsing } from './prerequisites.js';
 
 const BASE_PORT = Number(process.env.DELIVERYCHECK_KAFKA_COMPARE_TEST_PORT ?? 29492);

@@ -24,7 +24,7 @@ import { describe, expect, it } from 'vitest';
 import { kafkaAdapter } from '../../adapters/kafka/adapter.js';
 import { formatRates, scenarioRates } from '../../harness/report/rates.js';
 import { resultSchema, type RunResult, type ScenarioResult } from '../../spec/result.js';
-import { packageRoot } from '../../spec/root.js';
+import { packageRoot } from '../../core/package-root.js';
 import { CAPABILITIES } from '../../spec/vocabulary.js';
 import { kafkaSkip, processesUsing } from './prerequisites.js';
 

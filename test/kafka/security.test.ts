@@ -14,7 +14,7 @@ import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startCluster, type ClusterHandle } from '../../adapters/kafka/cluster/cluster.js';
 import type { RunResult } from '../../spec/result.js';
-import { packageRoot } from '../../spec/root.js';
+import { packageRoot } from '../../core/package-root.js';
 import { kafkaSkip, processesUsing } from './prerequisites.js';
 
 const HOST = '127.0.0.1';

@@ -27,7 +27,7 @@ import {
   type NatsClusterHandle,
 } from '../../adapters/nats/cluster/cluster.js';
 import { monitor } from '../../adapters/nats/cluster/monitor.js';
-import { packageRoot } from '../../spec/root.js';
+import { packageRoot } from '../../core/package-root.js';
 import { natsSkip, processesUsing, processesWhere } from './prerequisites.js';
 
 const HOST = '127.0.0.1';

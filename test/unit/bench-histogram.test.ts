@@ -8,7 +8,7 @@ import {
   percentileRank,
   summarize,
 } from '../../bench/histogram.js';
-import { Random } from '../../harness/random.js';
+import { Random } from '../../core/random.js';
 
 /** The exact nearest-rank percentile of values already rounded to integers. */
 function exactPercentile(sorted: readonly number[], percentile: number): number {

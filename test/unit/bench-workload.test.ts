@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadWorkloads, loadWorkloadText } from '../../bench/workload.js';
 import { scheduleWindow } from '../../bench/schedule.js';
 import { BENCH_LIMITS, type BenchWorkload } from '../../spec/bench.js';
-import { packageRoot } from '../../spec/root.js';
+import { packageRoot } from '../../core/package-root.js';
 
 // A valid workload with a fixed layout, so the tests can name the line and column of each field.
 // Tests change one line at a time with `edit`. Lines:

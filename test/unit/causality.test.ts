@@ -11,10 +11,10 @@ import {
   causalityCheck,
   renderCausalityMarkdown,
   withoutAdverseIngredients,
-} from '../../harness/causality.js';
-import { main, type CliDeps, type CliIo } from '../../harness/cli.js';
-import { loadScenarioText } from '../../harness/loader.js';
-import type { RunOptions } from '../../harness/runner.js';
+} from '../../harness/conformance/causality.js';
+import { main, type CliDeps, type CliIo } from '../../harness/cli/cli.js';
+import { loadScenarioText } from '../../harness/conformance/loader.js';
+import type { RunOptions } from '../../harness/conformance/runner.js';
 import type { AnomalyVerdict, ScenarioResult } from '../../spec/result.js';
 import type { Scenario } from '../../spec/scenario.js';
 import type { Anomaly, Capability, ScenarioStatus } from '../../spec/vocabulary.js';

@@ -5,8 +5,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFECTS } from '../../reference/defects.js';
-import { packageRoot } from '../../spec/root.js';
+import { DEFECTS } from '../../reference/broker/defects.js';
+import { packageRoot } from '../../core/package-root.js';
 import { compileMutated, mutatedSources, typeErrors } from '../../tools/checker-mutants/apply.js';
 import { MUTANTS, type Mutant } from '../../tools/checker-mutants/mutants.js';
 
@@ -55,10 +55,10 @@ describe('the checker mutants', () => {
     const stale: Mutant = {
       ...(MUTANTS[0] as Mutant),
       name: 'stale',
-      replacements: [{ file: 'harness/checker.ts', find: 'no such text in the checker', replace: '' }],
+      replacements: [{ file: 'harness/conformance/checker.ts', find: 'no such text in the checker', replace: '' }],
     };
-    expect(() => mutatedSources(stale, root)).toThrow(/mutant stale: harness\/checker.ts holds its snippet 0 times/);
-    const twice: Mutant = { ...stale, replacements: [{ file: 'harness/checker.ts', find: 'const ', replace: 'let ' }] };
+    expect(() => mutatedSources(stale, root)).toThrow(/mutant stale: harness\/conformance\/checker.ts holds its snippet 0 times/);
+    const twice: Mutant = { ...stale, replacements: [{ file: 'harness/conformance/checker.ts', find: 'const ', replace: 'let ' }] };
     expect(() => mutatedSources(twice, root)).toThrow(/holds its snippet \d+ times, not once/);
   });
 
@@ -66,7 +66,7 @@ describe('the checker mutants', () => {
     const broken: Mutant = {
       ...(MUTANTS[0] as Mutant),
       name: 'broken',
-      replacements: [{ file: 'harness/checker.ts', find: 'return count > 0;', replace: "return count > '0';" }],
+      replacements: [{ file: 'harness/conformance/checker.ts', find: 'return count > 0;', replace: "return count > '0';" }],
     };
     const errors = typeErrors([...MUTANTS, broken], root);
     for (const mutant of MUTANTS) expect(errors.get(mutant.name), mutant.name).toEqual([]);

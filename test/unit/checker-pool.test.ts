@@ -5,7 +5,7 @@
 // (found by a repeated run of one scenario over 30 seeds).
 
 import { describe, expect, it } from 'vitest';
-import { check } from '../../harness/checker.js';
+import { check } from '../../harness/conformance/checker.js';
 import type { HistoryEvent } from '../../spec/history.js';
 
 interface Shape {

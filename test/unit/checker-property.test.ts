@@ -7,8 +7,8 @@
 // named in the test's message, so it can be replayed alone.
 
 import { describe, expect, it } from 'vitest';
-import { check, type CheckResult } from '../../harness/checker.js';
-import { Random } from '../../harness/random.js';
+import { check, type CheckResult } from '../../harness/conformance/checker.js';
+import { Random } from '../../core/random.js';
 import type { HistoryEvent, HistoryEventInput } from '../../spec/history.js';
 import { MAX_WITNESSES } from '../../spec/result.js';
 import { ANOMALIES, type Anomaly } from '../../spec/vocabulary.js';
@@ -50,7 +50,7 @@ describe('the checker against its reference implementation', () => {
   });
 
   it('agrees when one process checks long and short histories in turn, reusing the tables', () => {
-    // A check takes its tables from the previous check's (harness/dense.ts ColumnPool), so a
+    // A check takes its tables from the previous check's (core/dense.ts ColumnPool), so a
     // table left dirty by a long, anomalous history must read as new to the next one.
     for (let round = 0; round < 6; round++) {
       const seed = 500 + round;

@@ -1,12 +1,12 @@
 // A plain reference implementation of the checker, for tests only: Maps keyed by id and by
 // place, one object per message, written for obviousness rather than speed. It is the checker as
-// it was before its tables became dense typed arrays (harness/checker.ts says why), and
+// it was before its tables became dense typed arrays (harness/conformance/checker.ts says why), and
 // checker-property.test.ts holds the two to the same results on randomised histories. Both word
-// their witnesses through harness/witnesses.ts, so any difference is in what they found.
+// their witnesses through harness/conformance/witnesses.ts, so any difference is in what they found.
 
-import { perAnomaly, type CheckResult } from '../../harness/checker.js';
-import * as witnesses from '../../harness/witnesses.js';
-import { FindingBuilder, type Appearance, type OrderedSend, type PlacedLine, type ReadKind } from '../../harness/witnesses.js';
+import { perAnomaly, type CheckResult } from '../../harness/conformance/checker.js';
+import * as witnesses from '../../harness/conformance/witnesses.js';
+import { FindingBuilder, type Appearance, type OrderedSend, type PlacedLine, type ReadKind } from '../../harness/conformance/witnesses.js';
 import type { AckEvent, HistoryEvent, PlacedRecord, SendEvent } from '../../spec/history.js';
 import type { Anomaly } from '../../spec/vocabulary.js';
 

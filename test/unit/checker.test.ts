@@ -2,7 +2,7 @@
 // one where it does not, so a checker that reports nothing (or everything) fails here.
 
 import { describe, expect, it } from 'vitest';
-import { check, judge, perAnomaly, type CheckResult } from '../../harness/checker.js';
+import { check, judge, perAnomaly, type CheckResult } from '../../harness/conformance/checker.js';
 import type { HistoryEvent, HistoryEventInput } from '../../spec/history.js';
 import { MAX_WITNESSES, type Witness } from '../../spec/result.js';
 import { ANOMALIES, type AckMode, type Anomaly, type Expectation } from '../../spec/vocabulary.js';

@@ -8,10 +8,10 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Adapter } from '../../adapters/contract.js';
 import { adapterNames } from '../../adapters/registry.js';
-import { loadScenarios } from '../../harness/loader.js';
-import { main, type CliDeps, type CliIo } from '../../harness/cli.js';
+import { loadScenarios } from '../../harness/conformance/loader.js';
+import { main, type CliDeps, type CliIo } from '../../harness/cli/cli.js';
 import { resultSchema, type ScenarioResult } from '../../spec/result.js';
-import { packageVersion } from '../../spec/root.js';
+import { packageVersion } from '../../core/package-root.js';
 import type { Scenario } from '../../spec/scenario.js';
 import type { Capability } from '../../spec/vocabulary.js';
 

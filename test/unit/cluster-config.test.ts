@@ -5,8 +5,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadClusterConfig } from '../../harness/connection.js';
-import { main, type CliIo } from '../../harness/cli.js';
+import { loadClusterConfig } from '../../harness/cli/connection.js';
+import { main, type CliIo } from '../../harness/cli/cli.js';
 
 function folder(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'deliverycheck-cluster-config-'));

@@ -2,7 +2,7 @@
 // and never give one array to two borrowers.
 
 import { describe, expect, it } from 'vitest';
-import { ColumnPool, IdIndex, PairIndex } from '../../harness/dense.js';
+import { ColumnPool, IdIndex, PairIndex } from '../../core/dense.js';
 
 describe('ColumnPool', () => {
   it('reuses a reclaimed column, zeroed', () => {

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadScenarios, loadScenarioText } from '../../harness/loader.js';
-import { runScenario } from '../../harness/runner.js';
+import { loadScenarios, loadScenarioText } from '../../harness/conformance/loader.js';
+import { runScenario } from '../../harness/conformance/runner.js';
 import { referenceAdapter } from '../../reference/adapter.js';
 import type { HistoryEvent } from '../../spec/history.js';
 

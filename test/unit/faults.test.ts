@@ -6,7 +6,7 @@
 
 import { describe, expect, it } from 'vitest';
 import type { NodeControl, NodeInfo, NodeState, ShardObservation } from '../../adapters/contract.js';
-import { FaultDriver, type BrokerFault } from '../../harness/faults.js';
+import { FaultDriver, type BrokerFault } from '../../harness/conformance/faults.js';
 
 /** Three nodes with ids 11, 12 and 13 (scenario indices 0, 1 and 2); shard 0 led by 12. */
 class RecordingNodes implements NodeControl {

@@ -1,4 +1,4 @@
-// Checking a history file as `deliverycheck check` does (harness/history-check.ts: the checker fed
+// Checking a history file as `deliverycheck check` does (harness/history/check.ts: the checker fed
 // from a scanner of the file's bytes, witnesses read back from the file) must give exactly what
 // check() gives on JSON.parse of every line: the same counts and witnesses, the same result of the
 // whole history, and the same refusal, naming the same line. The histories are random and messy
@@ -11,12 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateHistory } from '../../bench/micro/history.js';
-import { checkHistoryFile } from '../../harness/check-command.js';
-import { check } from '../../harness/checker.js';
-import { checkHistoryLines } from '../../harness/history-check.js';
-import { HistoryFileError, readHistoryFile } from '../../harness/history-file.js';
-import { resultOfHistory } from '../../harness/outcome.js';
-import { Random } from '../../harness/random.js';
+import { checkHistoryFile } from '../../harness/cli/check-command.js';
+import { check } from '../../harness/conformance/checker.js';
+import { checkHistoryLines } from '../../harness/history/check.js';
+import { HistoryFileError, readHistoryFile } from '../../harness/history/file.js';
+import { resultOfHistory } from '../../harness/conformance/outcome.js';
+import { Random } from '../../core/random.js';
 import type { HistoryEvent } from '../../spec/history.js';
 import { ANOMALIES, type Expectation } from '../../spec/vocabulary.js';
 import { randomHistory } from './random-history.js';

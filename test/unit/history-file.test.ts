@@ -5,8 +5,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readHistoryFile } from '../../harness/history-file.js';
-import { scanCommonLine } from '../../harness/history-parse.js';
+import { readHistoryFile } from '../../harness/history/file.js';
+import { scanCommonLine } from '../../harness/history/parse.js';
 import { generateHistory } from '../../bench/micro/history.js';
 import type { HistoryEvent } from '../../spec/history.js';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { FLUSH_INTERVAL_MS, HistoryRecorder } from '../../harness/history.js';
+import { FLUSH_INTERVAL_MS, HistoryRecorder } from '../../harness/history/recorder.js';
 
 describe('HistoryRecorder', () => {
   it('writes buffered events out within about FLUSH_INTERVAL_MS of real time, with no further event', async () => {

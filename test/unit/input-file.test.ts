@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { loadClusterConfig } from '../../harness/connection.js';
-import { firstInvalidUtf8, MAX_ERRORS_PER_FILE, MAX_INPUT_BYTES } from '../../harness/input-file.js';
-import { loadScenarios, loadScenarioText } from '../../harness/loader.js';
+import { loadClusterConfig } from '../../harness/cli/connection.js';
+import { firstInvalidUtf8, MAX_ERRORS_PER_FILE, MAX_INPUT_BYTES } from '../../core/input-file.js';
+import { loadScenarios, loadScenarioText } from '../../harness/conformance/loader.js';
 import { loadWorkloads } from '../../bench/workload.js';
 
 // The smallest valid scenario (9 lines, `name` on line 2); each test changes one thing in it.

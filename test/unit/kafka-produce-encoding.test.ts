@@ -14,7 +14,7 @@ import {
   type ProducePartitionData,
   type ProduceRequestFields,
 } from '../../adapters/kafka/produce-encoding.js';
-import { Random } from '../../harness/random.js';
+import { Random } from '../../core/random.js';
 
 const require = createRequire(import.meta.url);
 

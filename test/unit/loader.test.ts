@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LoadError, loadScenarios, loadScenarioText } from '../../harness/loader.js';
+import { LoadError, loadScenarios, loadScenarioText } from '../../harness/conformance/loader.js';
 import type { Scenario } from '../../spec/scenario.js';
 
 // Fixture paths relative to the working folder, because the loader must report a relative path

@@ -3,7 +3,7 @@
 // is judged only as far as it can be.
 
 import { describe, expect, it } from 'vitest';
-import { HistoryShapeError, resultOfHistory } from '../../harness/outcome.js';
+import { HistoryShapeError, resultOfHistory } from '../../harness/conformance/outcome.js';
 import type { EndEvent, HistoryEvent, HistoryEventInput } from '../../spec/history.js';
 import { ANOMALIES, type Anomaly, type Expectation } from '../../spec/vocabulary.js';
 

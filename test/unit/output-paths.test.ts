@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Adapter } from '../../adapters/contract.js';
-import { main, type CliDeps } from '../../harness/cli.js';
-import { loadScenarios } from '../../harness/loader.js';
-import { checkOutputPath, makeFolders } from '../../harness/output-paths.js';
+import { main, type CliDeps } from '../../harness/cli/cli.js';
+import { loadScenarios } from '../../harness/conformance/loader.js';
+import { checkOutputPath, makeFolders } from '../../core/output-paths.js';
 import { writeReportFile } from '../../harness/report/json.js';
 import type { ScenarioResult } from '../../spec/result.js';
 

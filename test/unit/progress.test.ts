@@ -8,7 +8,7 @@ import {
   neededMessages,
   progressShortfall,
   progressVerdict,
-} from '../../harness/progress.js';
+} from '../../harness/conformance/progress.js';
 import type { AnomalyVerdict, Counts } from '../../spec/result.js';
 import type { Minimum } from '../../spec/scenario.js';
 import { MESSAGE_COUNTS, type Anomaly, type Expectation } from '../../spec/vocabulary.js';

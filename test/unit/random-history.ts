@@ -3,7 +3,7 @@
 // conflicting reads, aborted and output drains, sends out of `seq` order, ids and places the dense
 // tables cannot hold, and now and then more messages than the checker expects from the length.
 
-import type { Random } from '../../harness/random.js';
+import type { Random } from '../../core/random.js';
 import type { HistoryEvent, HistoryEventInput, PlacedRecord } from '../../spec/history.js';
 
 /** Ids the dense index must send to its Map: not the canonical `p<producer>-<seq>`. */

@@ -6,11 +6,11 @@
 
 import { describe, expect, it } from 'vitest';
 import type { DeliveredRecord, TopicSettings } from '../../adapters/contract.js';
-import { hashKey } from '../../harness/random.js';
+import { hashKey } from '../../core/random.js';
 import { ClientClosed, ReferenceConsumer, ReferenceProducer } from '../../reference/clients.js';
-import { BrokerError, Cluster, TIMING } from '../../reference/cluster.js';
-import { Simulation } from '../../reference/sim.js';
-import { TransactionCoordinator } from '../../reference/transactions.js';
+import { BrokerError, Cluster, TIMING } from '../../reference/broker/cluster.js';
+import { Simulation } from '../../reference/substrate/sim.js';
+import { TransactionCoordinator } from '../../reference/broker/transactions.js';
 import type { AckMode } from '../../spec/vocabulary.js';
 
 const GROUP = 'readers';

@@ -5,9 +5,9 @@
 
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { Cluster, TIMING } from '../../reference/cluster.js';
-import { Network } from '../../reference/network.js';
-import { Simulation } from '../../reference/sim.js';
+import { Cluster, TIMING } from '../../reference/broker/cluster.js';
+import { Network } from '../../reference/substrate/network.js';
+import { Simulation } from '../../reference/substrate/sim.js';
 import { reorderedAtSeeds } from './reference-seeds.js';
 
 const IN_FLIGHT_SCENARIO = fileURLToPath(

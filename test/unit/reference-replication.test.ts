@@ -10,11 +10,11 @@ import type { Session, StoredRecord, TopicSettings } from '../../adapters/contra
 import type { MessageRef } from '../../spec/history.js';
 import { referenceAdapter } from '../../reference/adapter.js';
 import { CLIENT_TIMING, ClientClosed, ReferenceProducer } from '../../reference/clients.js';
-import { BrokerError, Cluster, TIMING } from '../../reference/cluster.js';
-import type { LogRecord } from '../../reference/log.js';
-import { Simulation } from '../../reference/sim.js';
-import { TransactionCoordinator } from '../../reference/transactions.js';
-import { FaultDriver } from '../../harness/faults.js';
+import { BrokerError, Cluster, TIMING } from '../../reference/broker/cluster.js';
+import type { LogRecord } from '../../reference/broker/log.js';
+import { Simulation } from '../../reference/substrate/sim.js';
+import { TransactionCoordinator } from '../../reference/broker/transactions.js';
+import { FaultDriver } from '../../harness/conformance/faults.js';
 
 const DEFAULT_TOPIC: TopicSettings = {
   name: 'orders',

@@ -3,8 +3,8 @@
 // at how many keys each run stored out of send order.
 
 import { expect } from 'vitest';
-import { loadScenarios } from '../../harness/loader.js';
-import { runScenario } from '../../harness/runner.js';
+import { loadScenarios } from '../../harness/conformance/loader.js';
+import { runScenario } from '../../harness/conformance/runner.js';
 import { referenceAdapter } from '../../reference/adapter.js';
 
 /** The reordered count of each run at seeds `first` to `last`, in seed order. */

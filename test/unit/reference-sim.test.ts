@@ -4,10 +4,10 @@
 
 import { describe, expect, it } from 'vitest';
 import type { Session, StoredRecord } from '../../adapters/contract.js';
-import { Random } from '../../harness/random.js';
-import { FaultDriver } from '../../harness/faults.js';
+import { Random } from '../../core/random.js';
+import { FaultDriver } from '../../harness/conformance/faults.js';
 import { referenceAdapter } from '../../reference/adapter.js';
-import { Simulation, SimulationClosed } from '../../reference/sim.js';
+import { Simulation, SimulationClosed } from '../../reference/substrate/sim.js';
 
 /** Lets Node's event loop turn a few times, so that a simulation pump, if one was due, runs. */
 async function realTurns(count = 5): Promise<void> {

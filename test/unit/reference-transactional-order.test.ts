@@ -7,7 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { SendResult, TopicSettings } from '../../adapters/contract.js';
-import { FaultDriver } from '../../harness/faults.js';
+import { FaultDriver } from '../../harness/conformance/faults.js';
 import { referenceAdapter } from '../../reference/adapter.js';
 import { CLIENT_TIMING } from '../../reference/clients.js';
 import { reorderedAtSeeds } from './reference-seeds.js';

@@ -4,7 +4,8 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { resultSchema, type RunResult, type ScenarioResult } from '../../spec/result.js';
-import { describeWitness, exitCodeFor, oneLine } from '../../harness/report/claims.js';
+import { describeWitness, exitCodeFor } from '../../harness/report/claims.js';
+import { oneLine } from '../../core/one-line.js';
 import {
   formatDetails,
   formatDuration,
@@ -15,7 +16,7 @@ import {
 } from '../../harness/report/human.js';
 import { buildRunResult, formatJson } from '../../harness/report/json.js';
 import { escapeXmlAttribute, escapeXmlText, formatJunit, junitClassName } from '../../harness/report/junit.js';
-import { reproduceCommand, shellQuote } from '../../harness/reproduce.js';
+import { reproduceCommand, shellQuote } from '../../harness/conformance/reproduce.js';
 
 const zeroCounts = { sent: 0, acknowledged: 0, stored: 0, delivered: 0, processed: 0 };
 

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Adapter, DefectInfo } from '../../adapters/contract.js';
-import { main, type CliDeps, type CliIo } from '../../harness/cli.js';
-import { loadScenarioText } from '../../harness/loader.js';
-import type { RunOptions } from '../../harness/runner.js';
+import { main, type CliDeps, type CliIo } from '../../harness/cli/cli.js';
+import { loadScenarioText } from '../../harness/conformance/loader.js';
+import type { RunOptions } from '../../harness/conformance/runner.js';
 import {
   formatDefectLine,
   renderSensitivityMarkdown,
@@ -17,7 +17,7 @@ import {
   specificityCheck,
   renderSpecificityMarkdown,
   type RunStep,
-} from '../../harness/sensitivity.js';
+} from '../../harness/conformance/sensitivity.js';
 import type { AnomalyVerdict, ScenarioResult } from '../../spec/result.js';
 import type { Scenario } from '../../spec/scenario.js';
 import type { Anomaly, Capability, ScenarioStatus } from '../../spec/vocabulary.js';

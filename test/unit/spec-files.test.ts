@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
-import { packageRoot } from '../../spec/root.js';
+import { packageRoot } from '../../core/package-root.js';
 import { SCHEMA_FILES, schemaFileText } from '../../spec/schemas.js';
 
 // The JSON Schema files in spec/ are generated from the TypeScript sources; editors and other

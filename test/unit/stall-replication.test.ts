@@ -5,13 +5,13 @@
 
 import { describe, expect, it } from 'vitest';
 import type { TopicSettings } from '../../adapters/contract.js';
-import { FaultDriver } from '../../harness/faults.js';
-import { loadScenarioText } from '../../harness/loader.js';
+import { FaultDriver } from '../../harness/conformance/faults.js';
+import { loadScenarioText } from '../../harness/conformance/loader.js';
 import { referenceAdapter } from '../../reference/adapter.js';
 import { ReferenceProducer } from '../../reference/clients.js';
-import { Cluster, TIMING } from '../../reference/cluster.js';
-import { Simulation } from '../../reference/sim.js';
-import { TransactionCoordinator } from '../../reference/transactions.js';
+import { Cluster, TIMING } from '../../reference/broker/cluster.js';
+import { Simulation } from '../../reference/substrate/sim.js';
+import { TransactionCoordinator } from '../../reference/broker/transactions.js';
 import type { MessageRef } from '../../spec/history.js';
 
 const TOPIC: TopicSettings = { name: 'orders', partitions: 1, replication: 3, minInsync: 1, uncleanElection: false };

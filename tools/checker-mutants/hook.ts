@@ -1,6 +1,6 @@
 // Node module hooks that load a mutated checker in place of the compiled one. The tool starts each
 // run of the CLI with `--import register.js` and the mutant's name in DELIVERYCHECK_MUTANT; the hooks
-// run in Node's loader thread and answer the import of dist/harness/checker.js (or whichever files
+// run in Node's loader thread and answer the import of dist/harness/conformance/checker.js (or whichever files
 // the mutant changes) with the mutated source, compiled. Nothing on disk changes, so a run that is
 // killed half way leaves no mutant behind.
 

@@ -19,9 +19,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFECTS } from '../../reference/defects.js';
+import { DEFECTS } from '../../reference/broker/defects.js';
 import type { RunResult, ScenarioResult } from '../../spec/result.js';
-import { packageRoot } from '../../spec/root.js';
+import { packageRoot } from '../../core/package-root.js';
 import { mutantNamed, mutatedSources } from './apply.js';
 import { MUTANTS, type Mutant } from './mutants.js';
 

@@ -49,7 +49,7 @@ export interface Mutant {
   readonly replacements: readonly Replacement[];
 }
 
-const CHECKER = 'harness/checker.ts';
+const CHECKER = 'harness/conformance/checker.ts';
 
 export const MUTANTS: readonly Mutant[] = [
   {

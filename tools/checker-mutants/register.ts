@@ -2,7 +2,7 @@
 // DELIVERYCHECK_MUTANT (see hook.ts). Without that variable it does nothing.
 
 import { register } from 'node:module';
-import { packageRoot } from '../../spec/root.js';
+import { packageRoot } from '../../core/package-root.js';
 
 const mutant = process.env['DELIVERYCHECK_MUTANT'];
 if (mutant !== undefined && mutant !== '') {

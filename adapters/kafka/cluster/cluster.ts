@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
-import { packageRoot } from '../../../spec/root.js';
+import { packageRoot } from '../../../core/package-root.js';
 import { ClusterError } from '../../local-cluster/errors.js';
 import { LOG_TAIL_LINES, quotable } from '../../local-cluster/logs.js';
 import { checkLayout, environmentLayout } from '../../local-cluster/options.js';

@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { packageRoot } from '../../../spec/root.js';
+import { packageRoot } from '../../../core/package-root.js';
 
 /**
  * The Kafka release used when none is named: the newest 4.x that Maven Central serves and that

@@ -14,7 +14,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { delimiter, join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { execa } from 'execa';
-import { packageRoot } from '../../../spec/root.js';
+import { packageRoot } from '../../../core/package-root.js';
 import { ClusterError } from '../../local-cluster/errors.js';
 import { checkLayout, environmentLayout } from '../../local-cluster/options.js';
 import { assertPortsFree, portOpen } from '../../local-cluster/ports.js';

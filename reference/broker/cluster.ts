@@ -1,0 +1,1113 @@
+// The reference broker: a replicated, partitioned log in the manner of Apache Kafka, simulated.
+//
+// What it models, because each of these decides whether a delivery guarantee holds:
+// - Brokers that crash (a killed process: its log survives, its unreplicated tail is lost to the
+//   cluster once another replica leads), pause (requests queue and time out) and restart.
+// - Per partition: a leader, followers that copy the leader's log by long-polling fetches, the
+//   in-sync replica set (ISR), the high watermark (HW, the offset below which every ISR member
+//   has the record), `minInsync` for ack `all`, leader epochs, and truncation of a rejoining
+//   replica to the point where its log diverged from the leader's.
+// - A controller that notices a lost broker after a session timeout and elects a new leader from
+//   the ISR, or from any replica when unclean election is on.
+// - Consumer groups with generations, assignment, committed offsets and session timeouts.
+// Everything takes virtual time from the simulation, and every choice that could vary draws
+// from its one seeded random source.
+
+import type { IsolationLevel } from '../../spec/vocabulary.js';
+import type { TopicRole, TopicSettings } from '../../adapters/contract.js';
+import { hashKey } from '../../core/random.js';
+import { Defects } from './defects.js';
+import { Replica, type ControlKind, type LogRecord } from './log.js';
+import { Network, type Endpoint } from '../substrate/network.js';
+import type { Simulation } from '../substrate/sim.js';
+
+/** Timings in virtual milliseconds. Kafka's defaults are seconds; the ratios are what matter. */
+export const TIMING = {
+  /** One-way network latency of one message between any two parties: drawn from this range. */
+  latencyMinMs: 0.2,
+  latencyMaxMs: 1.0,
+  /** How long a follower's fetch waits at the leader for new data before an empty answer. */
+  replicaFetchWaitMs: 50,
+  /** How much longer than the wait a follower gives a fetch before it sends another. */
+  replicaFetchTimeoutMs: 100,
+  /** A follower that has not caught up for this long leaves the ISR. */
+  replicaLagMaxMs: 300,
+  /** How often a leader looks for lagging followers. */
+  isrCheckIntervalMs: 50,
+  /** How long the controller waits for a silent broker before it fences it. */
+  brokerSessionTimeoutMs: 150,
+  /** How long a restarted or resumed broker takes to register with the controller. */
+  brokerRegistrationMs: 20,
+  /** How often the operating system writes a broker's dirty pages to disk. */
+  flushIntervalMs: 500,
+  /** How long a follower takes to write fetched records before it fetches again. */
+  replicaAppendMinMs: 0.5,
+  replicaAppendMaxMs: 2,
+  /** Back-off of a follower whose fetch failed. */
+  replicaBackoffMs: 20,
+  /** A consumer not heard from for this long leaves its group. */
+  consumerSessionTimeoutMs: 200,
+  groupCheckIntervalMs: 50,
+  /**
+   * The longest stall-replication: two ISR checks short of replicaLagMaxMs, so a stalled
+   * follower that had caught up just before stays in the ISR throughout.
+   */
+  stallMaxMs: 200,
+} as const;
+
+export type ErrorCode =
+  | 'NOT_LEADER_OR_FOLLOWER'
+  | 'NOT_ENOUGH_REPLICAS'
+  | 'NOT_ENOUGH_REPLICAS_AFTER_APPEND'
+  | 'BROKER_NOT_AVAILABLE'
+  | 'LEADER_NOT_AVAILABLE'
+  | 'REQUEST_TIMED_OUT'
+  | 'REBALANCE_IN_PROGRESS'
+  | 'UNKNOWN_MEMBER_ID'
+  | 'OUT_OF_ORDER_SEQUENCE_NUMBER'
+  | 'INVALID_PRODUCER_EPOCH'
+  | 'PRODUCER_FENCED'
+  | 'CONCURRENT_TRANSACTIONS'
+  | 'NOT_COORDINATOR'
+  | 'INVALID_TXN_STATE';
+
+export class BrokerError extends Error {
+  /**
+   * `detail` says which request failed and what it waited for ("AddPartitionsToTxn gave up
+   * after 5000 ms"); the message is then `detail: CODE`, and `code` stays the bare code.
+   */
+  constructor(
+    readonly code: ErrorCode,
+    detail?: string,
+  ) {
+    super(detail === undefined ? code : `${detail}: ${code}`);
+    this.name = 'BrokerError';
+  }
+}
+
+export interface ProduceRequest {
+  /** The partition's cluster-wide key (see PartitionState.key). */
+  readonly partition: number;
+  readonly id: string;
+  readonly producer: number;
+  readonly seq: number;
+  readonly key: string;
+  readonly ack: 'none' | 'leader' | 'all';
+  /** Set by idempotent and transactional producers. */
+  readonly pid?: number;
+  readonly producerEpoch?: number;
+  readonly pseq?: number;
+  readonly txn?: boolean;
+}
+
+type BrokerState = 'up' | 'crashed' | 'paused';
+
+class Broker {
+  state: BrokerState = 'up';
+  /** Bumped at each crash, so callbacks scheduled by an earlier life of the process die. */
+  incarnation = 0;
+  /** The controller has fenced this broker: it leads nothing until it registers again. */
+  fenced = false;
+  /** Work that arrived while the process was paused; run in order when it resumes. */
+  inbox: Array<() => void> = [];
+  /** Produce acknowledgments still to be lost on purpose (the drop-acks fault). */
+  dropAcks = 0;
+  /** Counts pauses, so the session timer of an earlier pause cannot fence a later one. */
+  pauses = 0;
+  /**
+   * Replication to this broker is stalled (the stall-replication fault): its follower fetch loops
+   * wait in `waiting` until the stall ends. The process is up: it answers clients, stays
+   * registered, and its replicas stay in the ISR while the stall is shorter than replicaLagMaxMs.
+   */
+  stall: Stall | undefined;
+  readonly replicas = new Map<number, Replica>();
+  constructor(
+    readonly id: number,
+    /** The broker's end of its connections; it keeps it across restarts, as a host keeps its address. */
+    readonly endpoint: Endpoint,
+  ) {}
+}
+
+interface PendingAck {
+  readonly offset: number;
+  readonly reply: (result: number | BrokerError) => void;
+}
+
+interface Stall {
+  readonly untilMs: number;
+  readonly waiting: Array<() => void>;
+}
+
+interface ParkedFetch {
+  readonly wake: () => void;
+}
+
+/** The controller's view of a partition plus the bookkeeping its current leader keeps. */
+export class PartitionState {
+  leader: number | null;
+  epoch = 0;
+  isr: number[];
+  /** The offset at which the current epoch began on its leader. */
+  epochStartOffset = 0;
+  // Leader-side state; reset at every election.
+  followerLeo = new Map<number, number>();
+  lastCaughtUpMs = new Map<number, number>();
+  lastFetchLeo = new Map<number, number>();
+  lastFetchMs = new Map<number, number>();
+  pending: PendingAck[] = [];
+  parked: ParkedFetch[] = [];
+  constructor(
+    /** The partition's place in Cluster.partitions: its key in every broker's replica map. */
+    readonly key: number,
+    readonly topic: TopicRole,
+    /** The partition's number within its topic, as clients and histories name it. */
+    readonly index: number,
+    readonly settings: TopicSettings,
+    readonly replicas: readonly number[],
+  ) {
+    this.leader = replicas[0] ?? null;
+    this.isr = [...replicas];
+  }
+
+  /** How messages name the partition: its number, or `output N` for the output topic. */
+  get label(): string {
+    return this.topic === 'input' ? `${this.index}` : `output ${this.index}`;
+  }
+}
+
+interface GroupMember {
+  lastSeenMs: number;
+}
+
+class Group {
+  generation = 0;
+  readonly members = new Map<string, GroupMember>();
+  assignment = new Map<string, number[]>();
+  readonly committed = new Map<number, number>();
+}
+
+export interface ClusterOptions {
+  readonly brokers: number;
+  readonly topic: TopicSettings;
+  readonly outputTopic?: TopicSettings;
+  readonly info: (source: string, message: string) => void;
+  readonly defects?: Defects;
+}
+
+export class Cluster {
+  readonly brokers: Broker[];
+  /** Every partition of every topic, input first; a partition's key is its place here. */
+  readonly partitions: PartitionState[] = [];
+  readonly topic: TopicSettings;
+  readonly defects: Defects;
+  private readonly groups = new Map<string, Group>();
+  readonly info: (source: string, message: string) => void;
+  /** The most recently crashed and paused brokers, for the targets `crashed` and `paused`. */
+  readonly crashedOrder: number[] = [];
+  readonly pausedOrder: number[] = [];
+  readonly network: Network;
+  /** The end of the controller and group coordinator, which this model keeps always available. */
+  readonly controllerEndpoint: Endpoint;
+
+  constructor(
+    readonly sim: Simulation,
+    options: ClusterOptions,
+  ) {
+    this.topic = options.topic;
+    this.info = options.info;
+    this.defects = options.defects ?? new Defects([]);
+    this.network = new Network(sim, () => this.latency());
+    this.brokers = Array.from({ length: options.brokers }, (_, id) => new Broker(id, this.network.endpoint()));
+    this.controllerEndpoint = this.network.endpoint();
+    this.addTopic('input', options.topic);
+    if (options.outputTopic !== undefined) this.addTopic('output', options.outputTopic);
+    for (const broker of this.brokers) this.startBrokerLoops(broker);
+  }
+
+  private addTopic(role: TopicRole, settings: TopicSettings): void {
+    const brokers = this.brokers.length;
+    // Replicas are placed round-robin from a seeded starting broker, as Kafka's assignment does.
+    const start = this.sim.random.int(0, brokers - 1);
+    for (let p = 0; p < settings.partitions; p++) {
+      const replicas = Array.from({ length: settings.replication }, (_, r) => (start + p + r) % brokers);
+      const part = new PartitionState(this.partitions.length, role, p, settings, replicas);
+      this.partitions.push(part);
+      for (const b of replicas) this.broker(b).replicas.set(part.key, new Replica());
+    }
+  }
+
+  /** The partitions of one topic, in partition order. */
+  topicPartitions(role: TopicRole): PartitionState[] {
+    return this.partitions.filter((part) => part.topic === role);
+  }
+
+  /** Partition `index` of a topic. */
+  partitionOf(role: TopicRole, index: number): PartitionState {
+    const part = this.partitions.find((candidate) => candidate.topic === role && candidate.index === index);
+    if (part === undefined) throw new Error(`no partition ${index} in the ${role} topic`);
+    return part;
+  }
+
+  // ---------------------------------------------------------------- network
+
+  private latency(): number {
+    return this.sim.random.between(TIMING.latencyMinMs, TIMING.latencyMaxMs);
+  }
+
+  broker(id: number): Broker {
+    const broker = this.brokers[id];
+    if (broker === undefined) throw new Error(`no broker ${id}`);
+    return broker;
+  }
+
+  /**
+   * Delivers work from endpoint `from` to a broker after one network hop on their connection. A
+   * crashed broker refuses the connection (`onRefused` runs back at the sender after another
+   * hop); a paused one queues the work, and runs it in arrival order when it resumes.
+   */
+  deliver(from: Endpoint, to: number, work: () => void, onRefused: () => void): void {
+    const broker = this.broker(to);
+    this.network.send(from, broker.endpoint, () => {
+      if (broker.state === 'crashed') {
+        this.network.send(broker.endpoint, from, onRefused);
+      } else if (broker.state === 'paused') {
+        broker.inbox.push(work);
+      } else {
+        work();
+      }
+    });
+  }
+
+  /**
+   * Sends a reply from a broker back to endpoint `to` after one hop on their connection, unless
+   * the broker's process died since (its incarnation changed) or is paused (then it leaves on
+   * resume, after the replies queued before it).
+   */
+  replyFrom(brokerId: number, incarnation: number, to: Endpoint, send: () => void): void {
+    const broker = this.broker(brokerId);
+    if (broker.incarnation !== incarnation || broker.state === 'crashed') return;
+    if (broker.state === 'paused') {
+      broker.inbox.push(() => this.replyFrom(brokerId, incarnation, to, send));
+      return;
+    }
+    this.network.send(broker.endpoint, to, send);
+  }
+
+  // ---------------------------------------------------------------- produce
+
+  /**
+   * Whether the drop-acks fault eats this successful answer of the broker: the work is done,
+   * the acknowledgment never reaches the client.
+   */
+  dropAck(brokerId: number, what: string): boolean {
+    const broker = this.broker(brokerId);
+    if (broker.dropAcks <= 0) return false;
+    broker.dropAcks--;
+    this.info(`broker-${brokerId}`, `dropped the acknowledgment of ${what}`);
+    return true;
+  }
+
+  /**
+   * Handles a produce request at broker `brokerId` from the client at endpoint `from`. `reply`
+   * runs at the client with the offset, or an error; with ack `none` it is never called.
+   */
+  produce(
+    brokerId: number,
+    from: Endpoint,
+    request: ProduceRequest,
+    reply: (result: number | BrokerError) => void,
+  ): void {
+    const broker = this.broker(brokerId);
+    const part = this.partition(request.partition);
+    const incarnation = broker.incarnation;
+    const answer = (result: number | BrokerError): void => {
+      if (request.ack === 'none') return;
+      if (!(result instanceof BrokerError) && this.dropAck(brokerId, `${request.id} (offset ${result})`)) return;
+      this.replyFrom(brokerId, incarnation, from, () => reply(result));
+    };
+    if (part.leader !== brokerId || broker.fenced) {
+      answer(new BrokerError('NOT_LEADER_OR_FOLLOWER'));
+      return;
+    }
+    if (
+      request.ack === 'all' &&
+      part.isr.length < part.settings.minInsync &&
+      !this.defects.has('ignore-min-insync')
+    ) {
+      answer(new BrokerError('NOT_ENOUGH_REPLICAS'));
+      return;
+    }
+    const replica = this.replica(brokerId, part.key);
+    if (request.pid !== undefined) {
+      const verdict = this.checkSequence(replica, request);
+      if (verdict instanceof BrokerError || typeof verdict === 'number') {
+        if (typeof verdict === 'number') {
+          this.info(`broker-${brokerId}`, `partition ${part.label}: dropped a resent ${request.id}, stored at offset ${verdict}`);
+        }
+        answer(verdict);
+        return;
+      }
+    }
+    const offset = replica.leo;
+    replica.append({
+      offset,
+      epoch: part.epoch,
+      id: request.id,
+      producer: request.producer,
+      seq: request.seq,
+      key: request.key,
+      ...(request.pid === undefined
+        ? {}
+        : { pid: request.pid, producerEpoch: request.producerEpoch ?? 0, pseq: request.pseq ?? 0 }),
+      ...(request.txn === true ? { txn: true } : {}),
+    });
+    this.appended(part, offset, request.ack, answer);
+  }
+
+  /**
+   * The idempotence check of an idempotent producer's write: undefined to append it, the offset
+   * of the earlier copy for a resend (answered as a success without storing it again), or an
+   * error for a fenced epoch or a gap in the sequence.
+   */
+  private checkSequence(replica: Replica, request: ProduceRequest): number | BrokerError | undefined {
+    const entry = replica.producers.get(request.pid ?? -1);
+    const epoch = request.producerEpoch ?? 0;
+    const pseq = request.pseq ?? 0;
+    if (entry === undefined) return undefined;
+    if (epoch < entry.epoch) {
+      return new BrokerError('INVALID_PRODUCER_EPOCH');
+    }
+    if (epoch > entry.epoch) return undefined;
+    if (pseq <= entry.lastSeq) {
+      if (this.defects.has('ignore-idempotence')) return undefined;
+      return entry.recent.get(pseq) ?? new BrokerError('OUT_OF_ORDER_SEQUENCE_NUMBER');
+    }
+    if (pseq > entry.lastSeq + 1) return new BrokerError('OUT_OF_ORDER_SEQUENCE_NUMBER');
+    return undefined;
+  }
+
+  /** After an append at the leader: wake followers, move the HW, and answer per ack mode. */
+  private appended(
+    part: PartitionState,
+    offset: number,
+    ack: 'none' | 'leader' | 'all',
+    answer: (result: number | BrokerError) => void,
+  ): void {
+    this.wakeFetchers(part);
+    this.advanceHighWatermark(part);
+    if (ack === 'leader') answer(offset);
+    else if (ack === 'all') {
+      if (this.defects.has('ack-before-replication')) {
+        answer(offset);
+        return;
+      }
+      part.pending.push({ offset, reply: answer });
+      this.completeAcks(part);
+    }
+  }
+
+  /**
+   * Appends a transaction marker at a partition's leader, as the transaction coordinator does,
+   * and answers once the ISR has it (or with an error, for the coordinator to try again).
+   */
+  appendMarker(
+    key: number,
+    pid: number,
+    producerEpoch: number,
+    kind: ControlKind,
+    reply: (result: number | BrokerError) => void,
+  ): void {
+    const part = this.partition(key);
+    const leaderId = part.leader;
+    if (leaderId === null || !this.usable(leaderId)) {
+      reply(new BrokerError('LEADER_NOT_AVAILABLE'));
+      return;
+    }
+    const replica = this.replica(leaderId, key);
+    const offset = replica.leo;
+    replica.append({ offset, epoch: part.epoch, id: '', producer: -1, seq: -1, key: '', pid, producerEpoch, control: kind });
+    this.appended(part, offset, 'all', reply);
+  }
+
+  /** Moves the leader's HW to the smallest log end among the ISR, then completes acks. */
+  private advanceHighWatermark(part: PartitionState): void {
+    if (part.leader === null) return;
+    const leader = this.replica(part.leader, part.key);
+    let hw = leader.leo;
+    for (const member of part.isr) {
+      if (member === part.leader) continue;
+      hw = Math.min(hw, part.followerLeo.get(member) ?? 0);
+    }
+    if (hw > leader.hw) leader.hw = hw;
+    this.completeAcks(part);
+  }
+
+  private completeAcks(part: PartitionState): void {
+    if (part.leader === null || part.pending.length === 0) return;
+    const hw = this.replica(part.leader, part.key).hw;
+    // Writes wait in offset order: each was appended at the leader's log end, and a change of
+    // leader answers and clears them all. So the writes the high watermark passed are a prefix,
+    // and the common case (it passed none) costs one comparison, not a walk of every waiting write.
+    let passed = 0;
+    while (passed < part.pending.length && (part.pending[passed]?.offset ?? hw) < hw) passed++;
+    if (passed === 0) return;
+    const ready = part.pending.splice(0, passed);
+    for (const pending of ready) {
+      // Kafka answers NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR shrank below minInsync
+      // while the write waited: the record is stored, yet the producer hears an error.
+      pending.reply(
+        part.isr.length >= part.settings.minInsync || this.defects.has('ignore-min-insync')
+          ? pending.offset
+          : new BrokerError('NOT_ENOUGH_REPLICAS_AFTER_APPEND'),
+      );
+    }
+  }
+
+  // ---------------------------------------------------------------- replication
+
+  private startBrokerLoops(broker: Broker): void {
+    const incarnation = broker.incarnation;
+    for (const p of broker.replicas.keys()) this.followerLoop(broker, p, incarnation);
+    this.isrCheckLoop(broker, incarnation);
+    this.flushLoop(broker, incarnation);
+  }
+
+  /** A follower's fetch loop for one partition: one long-polling fetch after another. */
+  private followerLoop(broker: Broker, p: number, incarnation: number): void {
+    const alive = (): boolean => broker.incarnation === incarnation && broker.state !== 'crashed';
+    const again = (delayMs: number): void => {
+      this.sim.schedule(delayMs, () => {
+        if (!alive()) return;
+        if (broker.state === 'paused') broker.inbox.push(() => this.followerLoop(broker, p, incarnation));
+        else this.followerLoop(broker, p, incarnation);
+      });
+    };
+    if (!alive()) return;
+    if (broker.stall !== undefined) {
+      broker.stall.waiting.push(() => again(0));
+      return;
+    }
+    const part = this.partition(p);
+    const leaderId = part.leader;
+    if (leaderId === null || leaderId === broker.id || broker.fenced) {
+      again(TIMING.replicaBackoffMs);
+      return;
+    }
+    const replica = this.replica(broker.id, p);
+    const fetchOffset = replica.leo;
+    // A fetch whose answer never comes (the leader crashed or paused) is given up after a
+    // while, so the follower keeps trying; a late answer to a given-up fetch is ignored.
+    let done = false;
+    const finish = (): boolean => {
+      if (done) return false;
+      done = true;
+      timeout.cancel();
+      return true;
+    };
+    const timeout = this.sim.schedule(TIMING.replicaFetchWaitMs + TIMING.replicaFetchTimeoutMs, () => {
+      if (finish()) again(0);
+    });
+    this.deliver(
+      broker.endpoint,
+      leaderId,
+      () => {
+        const leaderIncarnation = this.broker(leaderId).incarnation;
+        this.handleReplicaFetch(leaderId, broker.id, p, fetchOffset, (response) => {
+          this.replyFrom(leaderId, leaderIncarnation, broker.endpoint, () => {
+            if (!alive() || !finish()) return;
+            // An answer that arrives during a stall is dropped, as a stopped fetcher would never
+            // read it: the follower fetches again from the same offset once the stall ends.
+            if (broker.stall !== undefined) {
+              broker.stall.waiting.push(() => again(0));
+              return;
+            }
+            if (broker.state === 'paused') {
+              broker.inbox.push(() => this.applyFetch(broker, p, response, again));
+            } else this.applyFetch(broker, p, response, again);
+          });
+        });
+      },
+      () => {
+        if (finish()) again(TIMING.replicaBackoffMs);
+      },
+    );
+  }
+
+  private applyFetch(
+    broker: Broker,
+    p: number,
+    response: FetchResponse,
+    again: (delayMs: number) => void,
+  ): void {
+    if (response.kind === 'error') {
+      again(TIMING.replicaBackoffMs);
+      return;
+    }
+    const replica = this.replica(broker.id, p);
+    if (response.kind === 'truncate') {
+      const removed = replica.truncateTo(response.offset);
+      if (removed > 0) {
+        this.info(
+          `broker-${broker.id}`,
+          `partition ${this.partition(p).label}: truncated ${removed} records to offset ${response.offset}`,
+        );
+      }
+      again(0);
+      return;
+    }
+    // The records continue this replica's log only if nothing changed while they travelled.
+    let appended = 0;
+    if (response.from === replica.leo) {
+      for (const record of response.records) replica.append(record);
+      appended = response.records.length;
+    }
+    replica.hw = Math.max(replica.hw, Math.min(response.hw, replica.leo));
+    // Writing fetched records takes the follower a moment before it asks for more; meanwhile
+    // the leader acknowledges new writes that only it holds, which is the window ack leader
+    // bets on.
+    again(appended > 0 ? this.sim.random.between(TIMING.replicaAppendMinMs, TIMING.replicaAppendMaxMs) : 0);
+  }
+
+  private handleReplicaFetch(
+    leaderId: number,
+    followerId: number,
+    p: number,
+    fetchOffset: number,
+    respond: (response: FetchResponse) => void,
+  ): void {
+    const part = this.partition(p);
+    if (part.leader !== leaderId || this.broker(leaderId).fenced) {
+      respond({ kind: 'error' });
+      return;
+    }
+    const leader = this.replica(leaderId, p);
+    const follower = this.replica(followerId, p);
+    // The follower's log diverges from the leader's where their epochs at an offset differ.
+    // Records at one offset with one epoch are the same record (one leader per epoch), and logs
+    // only grow by copying a leader, so everything below the last match matches too.
+    let match = Math.min(fetchOffset, leader.leo) - 1;
+    while (match >= 0 && follower.log[match]?.epoch !== leader.log[match]?.epoch) match--;
+    if (match + 1 < fetchOffset && !this.defects.has('skip-truncation')) {
+      respond({ kind: 'truncate', offset: match + 1 });
+      return;
+    }
+    this.noteFollowerFetch(part, followerId, fetchOffset, leader.leo);
+    const answer = (): void => {
+      const records = leader.log.slice(fetchOffset, fetchOffset + 500);
+      respond({ kind: 'records', from: fetchOffset, records, hw: leader.hw });
+    };
+    if (leader.leo > fetchOffset) {
+      answer();
+      return;
+    }
+    // Nothing new: park the fetch until an append or the wait runs out, like Kafka's long poll.
+    let done = false;
+    const parked: ParkedFetch = {
+      wake: () => {
+        if (done) return;
+        done = true;
+        timer.cancel();
+        answer();
+      },
+    };
+    const timer = this.sim.schedule(TIMING.replicaFetchWaitMs, () => {
+      if (done) return;
+      done = true;
+      part.parked = part.parked.filter((entry) => entry !== parked);
+      answer();
+    });
+    part.parked.push(parked);
+  }
+
+  private wakeFetchers(part: PartitionState): void {
+    const parked = part.parked;
+    part.parked = [];
+    for (const entry of parked) entry.wake();
+  }
+
+  /** What the leader learns from a follower's fetch: its log end, and whether it is in sync. */
+  private noteFollowerFetch(part: PartitionState, followerId: number, fetchOffset: number, leaderLeo: number): void {
+    const now = this.sim.now;
+    // A fetch delayed in a paused leader's queue may carry an old offset; a follower's log end
+    // only shrinks by truncation after an epoch change, which resets this map.
+    part.followerLeo.set(followerId, Math.max(fetchOffset, part.followerLeo.get(followerId) ?? 0));
+    if (fetchOffset >= leaderLeo) part.lastCaughtUpMs.set(followerId, now);
+    else if (fetchOffset >= (part.lastFetchLeo.get(followerId) ?? Infinity)) {
+      part.lastCaughtUpMs.set(followerId, part.lastFetchMs.get(followerId) ?? now);
+    }
+    part.lastFetchLeo.set(followerId, leaderLeo);
+    part.lastFetchMs.set(followerId, now);
+    const leader = part.leader === null ? undefined : this.replica(part.leader, part.key);
+    if (
+      leader !== undefined &&
+      !part.isr.includes(followerId) &&
+      fetchOffset >= leader.hw &&
+      fetchOffset >= part.epochStartOffset &&
+      !this.broker(followerId).fenced
+    ) {
+      part.isr = part.replicas.filter((r) => r === followerId || part.isr.includes(r));
+      this.info('controller', `partition ${part.label}: broker ${followerId} rejoined the ISR ${fmt(part.isr)}`);
+    }
+    this.advanceHighWatermark(part);
+  }
+
+  /** Each leader drops followers that stopped catching up from the ISR. */
+  private isrCheckLoop(broker: Broker, incarnation: number): void {
+    this.sim.schedule(TIMING.isrCheckIntervalMs, () => {
+      if (broker.incarnation !== incarnation || broker.state === 'crashed') return;
+      if (broker.state === 'up' && !broker.fenced) {
+        for (const part of this.partitions) {
+          if (part.leader !== broker.id) continue;
+          const now = this.sim.now;
+          const lagging = part.isr.filter(
+            (member) =>
+              member !== broker.id &&
+              now - (part.lastCaughtUpMs.get(member) ?? 0) > TIMING.replicaLagMaxMs,
+          );
+          if (lagging.length > 0) {
+            part.isr = part.isr.filter((member) => !lagging.includes(member));
+            this.info('controller', `partition ${part.label}: ISR shrank to ${fmt(part.isr)} (lagging ${fmt(lagging)})`);
+            this.advanceHighWatermark(part);
+          }
+        }
+      }
+      this.isrCheckLoop(broker, incarnation);
+    });
+  }
+
+  // ---------------------------------------------------------------- controller
+
+  /** Fences a broker the controller lost and moves its leaderships; called after the session timeout. */
+  private brokerLost(id: number): void {
+    const broker = this.broker(id);
+    broker.fenced = true;
+    this.info('controller', `fenced broker ${id}`);
+    for (const part of this.partitions) {
+      if (part.leader === id) this.elect(part, id);
+      else if (part.isr.includes(id) && part.isr.length > 1) {
+        part.isr = part.isr.filter((member) => member !== id);
+        this.info('controller', `partition ${part.label}: ISR shrank to ${fmt(part.isr)}`);
+        this.advanceHighWatermark(part);
+      }
+    }
+  }
+
+  /** A broker registered (again): it may lead partitions that had no leader. */
+  private brokerJoined(id: number): void {
+    const broker = this.broker(id);
+    if (broker.state !== 'up') return;
+    broker.fenced = false;
+    this.info('controller', `broker ${id} registered`);
+    for (const part of this.partitions) {
+      if (part.leader === null && part.replicas.includes(id)) {
+        if (part.isr.includes(id) || this.uncleanAllowed(part)) this.elect(part, null);
+      }
+    }
+  }
+
+  private usable(id: number): boolean {
+    const broker = this.broker(id);
+    return broker.state === 'up' && !broker.fenced;
+  }
+
+  /** Unclean election is on for the topic, or silently on by a defect. */
+  private uncleanAllowed(part: PartitionState): boolean {
+    return part.settings.uncleanElection || this.defects.has('silent-unclean-election');
+  }
+
+  /** Elects a new leader for a partition whose leader `lost` is gone (or that has none). */
+  private elect(part: PartitionState, lost: number | null): void {
+    const oldLeader = part.leader;
+    if (oldLeader !== null) this.resign(part, oldLeader);
+    const clean = part.replicas.filter((r) => r !== lost && part.isr.includes(r) && this.usable(r));
+    let leader: number | null = clean[0] ?? null;
+    let unclean = false;
+    if (leader === null && this.uncleanAllowed(part)) {
+      leader = part.replicas.find((r) => r !== lost && this.usable(r)) ?? null;
+      unclean = leader !== null;
+    }
+    part.epoch++;
+    if (leader === null) {
+      part.leader = null;
+      // Kafka keeps the last ISR member in the ISR of an offline partition, so that it, and
+      // only it, can lead again without losing acknowledged writes.
+      this.info('controller', `partition ${part.label}: offline, no eligible replica (ISR ${fmt(part.isr)})`);
+      return;
+    }
+    part.leader = leader;
+    part.isr = unclean ? [leader] : part.isr.filter((member) => member !== lost);
+    if (part.isr.length === 0) part.isr = [leader];
+    const replica = this.replica(leader, part.key);
+    part.epochStartOffset = replica.leo;
+    part.followerLeo = new Map();
+    part.lastFetchLeo = new Map();
+    part.lastFetchMs = new Map();
+    // Followers get a fresh lag allowance under the new leader.
+    part.lastCaughtUpMs = new Map(part.isr.map((member) => [member, this.sim.now]));
+    this.info(
+      'controller',
+      `partition ${part.label}: broker ${leader} leads epoch ${part.epoch}${unclean && part.settings.uncleanElection ? ' (unclean election)' : ''}, ISR ${fmt(part.isr)}`,
+    );
+    this.advanceHighWatermark(part);
+  }
+
+  /** The old leader stops leading: its waiting acks fail, its parked fetches end. */
+  private resign(part: PartitionState, oldLeader: number): void {
+    const broker = this.broker(oldLeader);
+    const pending = part.pending;
+    part.pending = [];
+    if (broker.state !== 'crashed') {
+      for (const entry of pending) entry.reply(new BrokerError('NOT_LEADER_OR_FOLLOWER'));
+    }
+    const parked = part.parked;
+    part.parked = [];
+    for (const entry of parked) entry.wake();
+  }
+
+  // ---------------------------------------------------------------- faults
+
+  /**
+   * The broker's machine loses power: the process dies, and so does every write not yet
+   * flushed to disk. Kafka leaves flushing to the operating system and relies on replication
+   * instead, so this is where a write only one replica held is gone for good.
+   */
+  powerLoss(id: number): string {
+    const broker = this.broker(id);
+    if (broker.state === 'crashed') return `broker ${id} was already down`;
+    this.crash(id);
+    const lost: string[] = [];
+    for (const [key, replica] of broker.replicas) {
+      const removed = replica.truncateTo(replica.flushed);
+      if (removed > 0) lost.push(`${removed} of partition ${this.partition(key).label}`);
+      // A torn write at the end of the log, recovered as though it were whole.
+      if (removed > 0 && this.defects.has('phantom-on-recovery')) {
+        const part = this.partition(key);
+        replica.append({
+          offset: replica.leo,
+          epoch: part.epoch,
+          id: `torn-${id}-${key}-${replica.leo}`,
+          producer: -1,
+          seq: -1,
+          key: '',
+        });
+        replica.flushed = replica.leo;
+      }
+    }
+    return lost.length > 0 ? `unflushed records lost: ${lost.join(', ')}` : 'every record was flushed';
+  }
+
+  /** The operating system writes dirty pages back now and then; on a power loss the rest is gone. */
+  private flushLoop(broker: Broker, incarnation: number): void {
+    this.sim.schedule(TIMING.flushIntervalMs, () => {
+      if (broker.incarnation !== incarnation || broker.state === 'crashed') return;
+      for (const replica of broker.replicas.values()) replica.flushed = replica.leo;
+      this.flushLoop(broker, incarnation);
+    });
+  }
+
+  /**
+   * Stops a broker's follower fetch loops for `durationMs` (at most TIMING.stallMaxMs), after
+   * which they fetch again by themselves. A stall of a broker already stalled replaces it.
+   */
+  stallReplication(id: number, durationMs: number): void {
+    const broker = this.broker(id);
+    const previous = broker.stall;
+    const stall: Stall = { untilMs: this.sim.now + durationMs, waiting: previous?.waiting ?? [] };
+    broker.stall = stall;
+    this.sim.schedule(durationMs, () => {
+      if (broker.stall === stall) this.endStall(id);
+    });
+  }
+
+  /** Ends a broker's replication stall now; false when it had none. */
+  endStall(id: number): boolean {
+    const broker = this.broker(id);
+    const stall = broker.stall;
+    if (stall === undefined) return false;
+    broker.stall = undefined;
+    this.info(`broker-${id}`, 'replication resumed after the stall');
+    for (const resume of stall.waiting) resume();
+    return true;
+  }
+
+  /**
+   * One line on a partition for the history: its leader and epoch, ISR, high watermark and
+   * every replica's log end, marking replicas whose broker is down, paused or stalled.
+   */
+  describeReplicas(part: PartitionState): string {
+    const leader = part.leader === null ? 'no leader' : `leader ${part.leader} (epoch ${part.epoch})`;
+    const hw = part.leader === null ? 'unknown' : `${this.replica(part.leader, part.key).hw}`;
+    const ends = part.replicas.map((id) => {
+      const broker = this.broker(id);
+      const marks = [
+        ...(broker.state === 'up' ? [] : [broker.state]),
+        ...(broker.fenced ? ['fenced'] : []),
+        ...(broker.stall !== undefined ? ['stalled'] : []),
+      ];
+      return `broker ${id} ${this.replica(id, part.key).leo}${marks.length > 0 ? ` (${marks.join(', ')})` : ''}`;
+    });
+    return `partition ${part.label}: ${leader}, ISR ${fmt(part.isr)}, high watermark ${hw}, log end offsets: ${ends.join(', ')}`;
+  }
+
+  crash(id: number): void {
+    const broker = this.broker(id);
+    if (broker.state === 'crashed') return;
+    broker.state = 'crashed';
+    broker.incarnation++;
+    broker.inbox = [];
+    broker.dropAcks = 0;
+    // The stalled fetch loops belonged to the dead process; a restart starts new ones.
+    broker.stall = undefined;
+    this.pausedOrder.splice(0, this.pausedOrder.length, ...this.pausedOrder.filter((b) => b !== id));
+    this.crashedOrder.push(id);
+    for (const part of this.partitions) {
+      if (part.leader === id) {
+        part.pending = [];
+        part.parked = [];
+      }
+    }
+    const incarnation = broker.incarnation;
+    this.sim.schedule(TIMING.brokerSessionTimeoutMs, () => {
+      if (broker.incarnation === incarnation && broker.state === 'crashed') this.brokerLost(id);
+    });
+  }
+
+  restart(id: number): void {
+    const broker = this.broker(id);
+    if (broker.state !== 'crashed') return;
+    broker.state = 'up';
+    broker.incarnation++;
+    this.crashedOrder.splice(0, this.crashedOrder.length, ...this.crashedOrder.filter((b) => b !== id));
+    // A restarted process must register before it may lead; until the controller fenced it,
+    // it still counts as the leader of its partitions, which clients find refused meanwhile.
+    broker.fenced = true;
+    this.startBrokerLoops(broker);
+    const incarnation = broker.incarnation;
+    this.sim.schedule(TIMING.brokerRegistrationMs, () => {
+      if (broker.incarnation !== incarnation || broker.state !== 'up') return;
+      // Leadership moves to another in-sync replica if there is one. If the restarted broker
+      // was the only one, the partition waits for it: it kept its log, so electing a stale
+      // replica instead would lose acknowledged writes for nothing.
+      for (const part of this.partitions) {
+        if (part.leader !== id) continue;
+        if (part.replicas.some((r) => r !== id && part.isr.includes(r) && this.usable(r))) this.elect(part, id);
+        else {
+          this.resign(part, id);
+          part.leader = null;
+        }
+      }
+      this.brokerJoined(id);
+    });
+  }
+
+  pause(id: number): void {
+    const broker = this.broker(id);
+    if (broker.state !== 'up') return;
+    broker.state = 'paused';
+    this.pausedOrder.push(id);
+    const incarnation = broker.incarnation;
+    const pause = ++broker.pauses;
+    this.sim.schedule(TIMING.brokerSessionTimeoutMs, () => {
+      if (broker.incarnation === incarnation && broker.pauses === pause && broker.state === 'paused') {
+        this.brokerLost(id);
+      }
+    });
+  }
+
+  resume(id: number): void {
+    const broker = this.broker(id);
+    if (broker.state !== 'paused') return;
+    broker.state = 'up';
+    this.pausedOrder.splice(0, this.pausedOrder.length, ...this.pausedOrder.filter((b) => b !== id));
+    const inbox = broker.inbox;
+    broker.inbox = [];
+    for (const work of inbox) work();
+    if (broker.fenced) {
+      const incarnation = broker.incarnation;
+      this.sim.schedule(TIMING.brokerRegistrationMs, () => {
+        if (broker.incarnation === incarnation && broker.state === 'up') this.brokerJoined(id);
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  partition(p: number): PartitionState {
+    const part = this.partitions[p];
+    if (part === undefined) throw new Error(`no partition ${p}`);
+    return part;
+  }
+
+  replica(brokerId: number, p: number): Replica {
+    const replica = this.broker(brokerId).replicas.get(p);
+    if (replica === undefined) throw new Error(`broker ${brokerId} has no replica of partition ${p}`);
+    return replica;
+  }
+
+  /**
+   * Records a consumer may read at the leader from `offset`: up to the high watermark, or for
+   * read-committed up to the last stable offset and without aborted records. Transaction
+   * markers are never returned, yet `next` moves past them, as a Kafka consumer's position does.
+   */
+  fetch(brokerId: number, key: number, offset: number, max: number, isolation: IsolationLevel): FetchResult {
+    const part = this.partition(key);
+    if (part.leader !== brokerId || this.broker(brokerId).fenced) return { kind: 'error', code: 'NOT_LEADER_OR_FOLLOWER' };
+    const leader = this.replica(brokerId, key);
+    if (offset > leader.leo) return { kind: 'out-of-range', leo: leader.leo };
+    const committedOnly = isolation === 'read-committed' && !this.defects.has('expose-uncommitted');
+    let end = committedOnly ? leader.lso() : leader.hw;
+    if (this.defects.has('read-above-high-watermark')) end = leader.leo;
+    const records: LogRecord[] = [];
+    let next = this.defects.has('duplicate-fetch') && offset > 0 ? offset - 1 : offset;
+    while (next < end && records.length < max) {
+      const record = leader.log[next] as LogRecord;
+      next++;
+      if (record.control !== undefined) continue;
+      if (committedOnly && leader.aborted.has(record.offset)) continue;
+      records.push(record);
+    }
+    return { kind: 'records', records, next };
+  }
+
+  /** The leader's high watermark of each partition of a topic, by partition number (0 when offline). */
+  highWatermarks(role: TopicRole = 'input'): Map<number, number> {
+    return new Map(
+      this.topicPartitions(role).map((part) => [
+        part.index,
+        part.leader === null ? 0 : this.replica(part.leader, part.key).hw,
+      ]),
+    );
+  }
+
+  /** The key of the transaction coordinator's broker for an id: the first registered broker from its hash. */
+  coordinatorFor(transactionalId: string): number | null {
+    const count = this.brokers.length;
+    const start = hashKey(transactionalId) % count;
+    for (let i = 0; i < count; i++) {
+      const candidate = (start + i) % count;
+      if (!this.broker(candidate).fenced) return candidate;
+    }
+    return null;
+  }
+
+  usableBroker(id: number): boolean {
+    return this.usable(id);
+  }
+
+  /** True when every partition has a leader and every replica is in the ISR and caught up. */
+  inSync(): boolean {
+    return this.partitions.every((part) => {
+      if (part.leader === null || !this.usable(part.leader)) return false;
+      const leader = this.replica(part.leader, part.key);
+      if (leader.hw !== leader.leo || leader.hasOpenTransactions()) return false;
+      return part.replicas.every(
+        (r) => this.usable(r) && part.isr.includes(r) && this.replica(r, part.key).leo === leader.leo,
+      );
+    });
+  }
+
+  // ---------------------------------------------------------------- consumer groups
+
+  group(name: string): Group {
+    let group = this.groups.get(name);
+    if (group === undefined) {
+      group = new Group();
+      this.groups.set(name, group);
+      this.groupCheckLoop(name, group);
+    }
+    return group;
+  }
+
+  /** Joins or heartbeats; returns the member's generation and assigned partitions. */
+  heartbeat(groupName: string, memberId: string): { generation: number; partitions: readonly number[] } {
+    const group = this.group(groupName);
+    const member = group.members.get(memberId);
+    if (member === undefined) {
+      group.members.set(memberId, { lastSeenMs: this.sim.now });
+      this.rebalance(groupName, group, `${memberId} joined`);
+    } else member.lastSeenMs = this.sim.now;
+    return { generation: group.generation, partitions: group.assignment.get(memberId) ?? [] };
+  }
+
+  /** A background heartbeat: keeps a member's session alive without joining the group. */
+  touch(groupName: string, memberId: string): void {
+    const member = this.group(groupName).members.get(memberId);
+    if (member !== undefined) member.lastSeenMs = this.sim.now;
+  }
+
+  leave(groupName: string, memberId: string): void {
+    const group = this.group(groupName);
+    if (group.members.delete(memberId)) this.rebalance(groupName, group, `${memberId} left`);
+  }
+
+  commit(groupName: string, memberId: string, generation: number, offsets: ReadonlyMap<number, number>): ErrorCode | null {
+    const refused = this.checkMember(groupName, memberId, generation, offsets);
+    if (refused === null) this.storeOffsets(groupName, offsets);
+    return refused;
+  }
+
+  /** Whether a member of this generation owns these partitions and may commit their offsets. */
+  checkMember(
+    groupName: string,
+    memberId: string,
+    generation: number,
+    offsets: ReadonlyMap<number, number>,
+  ): ErrorCode | null {
+    const group = this.group(groupName);
+    if (!group.members.has(memberId)) return 'UNKNOWN_MEMBER_ID';
+    if (generation !== group.generation) return 'REBALANCE_IN_PROGRESS';
+    const owned = group.assignment.get(memberId) ?? [];
+    for (const p of offsets.keys()) if (!owned.includes(p)) return 'REBALANCE_IN_PROGRESS';
+    return null;
+  }
+
+  /** Stores committed offsets: from a member's commit, or from a committed transaction. */
+  storeOffsets(groupName: string, offsets: ReadonlyMap<number, number>): void {
+    const group = this.group(groupName);
+    const skew = this.defects.has('commit-off-by-one') ? 1 : 0;
+    for (const [p, offset] of offsets) group.committed.set(p, offset + skew);
+  }
+
+  committed(groupName: string): Map<number, number> {
+    return new Map(this.group(groupName).committed);
+  }
+
+  private rebalance(groupName: string, group: Group, why: string): void {
+    group.generation++;
+    const members = [...group.members.keys()].sort();
+    const assignment = new Map<string, number[]>(members.map((m) => [m, []]));
+    for (const part of this.topicPartitions('input')) {
+      const member = members[part.index % Math.max(1, members.length)];
+      if (member !== undefined) assignment.get(member)?.push(part.index);
+    }
+    group.assignment = assignment;
+    this.info(
+      `group-${groupName}`,
+      `generation ${group.generation} after ${why}: ${members.map((m) => `${m}=${fmt(assignment.get(m) ?? [])}`).join(' ') || 'no members'}`,
+    );
+  }
+
+  private groupCheckLoop(groupName: string, group: Group): void {
+    this.sim.schedule(TIMING.groupCheckIntervalMs, () => {
+      const now = this.sim.now;
+      const expired = [...group.members].filter(([, m]) => now - m.lastSeenMs > TIMING.consumerSessionTimeoutMs);
+      for (const [id] of expired) group.members.delete(id);
+      if (expired.length > 0) this.rebalance(groupName, group, `${expired.map(([id]) => id).join(', ')} timed out`);
+      this.groupCheckLoop(groupName, group);
+    });
+  }
+}
+
+type FetchResponse =
+  | { readonly kind: 'error' }
+  | { readonly kind: 'truncate'; readonly offset: number }
+  | { readonly kind: 'records'; readonly from: number; readonly records: readonly LogRecord[]; readonly hw: number };
+
+export type FetchResult =
+  | { readonly kind: 'error'; readonly code: ErrorCode }
+  | { readonly kind: 'out-of-range'; readonly leo: number }
+  | { readonly kind: 'records'; readonly records: readonly LogRecord[]; readonly next: number };
+
+function fmt(ids: readonly number[]): string {
+  return `[${ids.join(',')}]`;
+}

@@ -41,7 +41,6 @@ import type {
   ConsumerOptions,
   NodeControl,
   OpenOptions,
-  Producer,
   ProducerOptions,
   Session,
   ShardObservation,

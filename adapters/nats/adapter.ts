@@ -31,6 +31,8 @@
 import { AckPolicy, DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, nanos, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import type {
+  BenchExtension,
+  BenchProducerOptions,
   Adapter,
   Clock,
   ClusterConnection,
@@ -38,7 +40,6 @@ import type {
   Consumer,
   ConsumerOptions,
   OpenOptions,
-  Producer,
   ProducerOptions,
   Session,
   StoredRecord,
@@ -296,7 +297,16 @@ class NatsSession implements Session {
     return this.output;
   }
 
-  async producer(options: ProducerOptions): Promise<Producer> {
+  /**
+   * The benchmark's producers: values padded to the workload's size. Batching is the client's
+   * own (it pipelines publishes on one connection), so `batching` asks nothing more of it.
+   */
+  readonly bench: BenchExtension = {
+    producer: (options) => this.producer(options),
+    transactionalProducer: () => this.transactionalProducer(),
+  };
+
+  async producer(options: ProducerOptions & BenchProducerOptions): Promise<NatsProducer> {
     if (this.closed) throw new Error('the session is closed');
     const name = this.clientName(`producer-${options.index}`);
     // Only producers go through the drop-acks proxy: only their answers are to be lost.

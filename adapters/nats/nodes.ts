@@ -6,7 +6,7 @@
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { NodeControl, ShardObservation } from '../contract.js';
 import { LocalNodeActs } from '../local-cluster/node-acts.js';
-import { Random } from '../../harness/random.js';
+import { Random } from '../../core/random.js';
 import type { NatsClusterHandle, StreamRoles } from './cluster/cluster.js';
 import type { NatsAckProxy } from './proxy.js';
 

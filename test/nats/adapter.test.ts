@@ -12,7 +12,7 @@ import type { Consumer, DeliveredRecord, OpenOptions, Session } from '../../adap
 import { ACK_WAIT_MS, createNatsAdapter, natsCannotHonour, type NatsAdapter } from '../../adapters/nats/adapter.js';
 import { pubAckOf, ServerStreamFilter } from '../../adapters/nats/proxy.js';
 import type { MessageRef } from '../../spec/history.js';
-import { packageRoot } from '../../spec/root.js';
+import { packageRoot } from '../../core/package-root.js';
 import type { FaultKind } from '../../spec/vocabulary.js';
 import { natsSkip, processesUsing } from './prerequisites.js';
 

@@ -22,7 +22,7 @@ import { describe, expect, it } from 'vitest';
 import { natsAdapter } from '../../adapters/nats/adapter.js';
 import { formatRates, scenarioRates } from '../../harness/report/rates.js';
 import { resultSchema, type RunResult, type ScenarioResult } from '../../spec/result.js';
-import { packageRoot } from '../../spec/root.js';
+import { packageRoot } from '../../core/package-root.js';
 import { CAPABILITIES } from '../../spec/vocabulary.js';
 import { natsSkip, processesUsing } from './prerequisites.js';
 

@@ -13,6 +13,7 @@ interface RegistryEntry {
 const ADAPTERS: Readonly<Record<string, RegistryEntry>> = {
   reference: { load: async () => (await import('../reference/adapter.js')).referenceAdapter },
   kafka: { load: async () => (await import('./kafka/adapter.js')).kafkaAdapter, expectations: 'adapters/kafka/expectations.yaml' },
+  nats: { load: async () => (await import('./nats/adapter.js')).natsAdapter },
 };
 
 /** The expectations file of the named adapter, relative to the package root, if it keeps one. */

@@ -40,9 +40,7 @@ import type {
   Consumer,
   ConsumerOptions,
   NodeControl,
-  NodeInfo,
   OpenOptions,
-  Producer,
   ProducerOptions,
   Session,
   ShardObservation,
@@ -68,6 +66,7 @@ import { describeTopics, replicaLogEnd, type PartitionView } from './cluster/pro
 import { describeError, THREAD_PROTOCOL_VERSION, type ClientEvent, type ClientSpec, type KafkaSecurity, type ProducerSpec } from './messages.js';
 import { KafkaProxy } from './proxy.js';
 import { offsetBacklog } from '../offset-log.js';
+import { LocalNodeActs, ProcessCluster, wallClock } from '../local-cluster/node-acts.js';
 
 /**
  * On the local cluster: everything but network partitions (no network namespaces here yet) and
@@ -77,11 +76,6 @@ const LOCAL_CLUSTER_CAPABILITIES = capabilitiesWithout(['fault.partition', 'faul
 /** On a user's cluster the adapter controls no node: the client's capabilities and client faults only. */
 const CLIENT_CAPABILITIES = capabilitiesWithout(BROKER_FAULT_CAPABILITIES);
 
-/**
- * How long a restart waits for the node to serve before it reports the restart as done anyway.
- * The runner allows 30 s per fault; settle() waits for the rest.
- */
-const RESTART_WAIT_MS = 20_000;
 /**
  * Finding a fault's target may take a metadata request that first meets a killed or paused
  * broker; naming the target's role afterwards is a decoration that gets less time.
@@ -149,18 +143,9 @@ function startProxy(cluster: ClusterHandle, info: OpenOptions['info']): Promise<
 
 export function createKafkaAdapter(options: KafkaAdapterOptions = {}): KafkaAdapter {
   const external = options.brokers;
-  let cluster: Promise<ClusterHandle> | undefined;
+  const cluster = new ProcessCluster(() => startCluster({ reuse: true, ...localClusterOptions(options.cluster) }));
   /** Proxies of sessions not closed yet, which dispose() closes should the runner not have. */
   const openProxies = new Set<KafkaProxy>();
-
-  const localCluster = (): Promise<ClusterHandle> => {
-    cluster ??= startCluster({ reuse: true, ...localClusterOptions(options.cluster) }).catch((error: unknown) => {
-      // A failed start leaves nothing running (startCluster sees to it); the next open tries again.
-      cluster = undefined;
-      throw error;
-    });
-    return cluster;
-  };
 
   return {
     name: 'kafka',
@@ -174,7 +159,7 @@ export function createKafkaAdapter(options: KafkaAdapterOptions = {}): KafkaAdap
 
     async open(openOptions: OpenOptions): Promise<KafkaSessionView> {
       if (openOptions.defects.length > 0) throw new Error(`the kafka adapter has no defect ${openOptions.defects.join(', ')}`);
-      const handle = external === undefined ? await localCluster() : undefined;
+      const handle = external === undefined ? await cluster.get() : undefined;
       if (handle !== undefined && openOptions.brokers > handle.nodes.length) {
         throw new Error(`the scenario needs ${openOptions.brokers} brokers; the local Kafka cluster has ${handle.nodes.length}`);
       }
@@ -209,11 +194,8 @@ export function createKafkaAdapter(options: KafkaAdapterOptions = {}): KafkaAdap
     async dispose(): Promise<void> {
       await Promise.all([...openProxies].map((proxy) => proxy.close()));
       openProxies.clear();
-      const starting = cluster;
-      cluster = undefined;
-      const handle = await starting?.catch(() => undefined);
       // An owned cluster stops; one this process found running (kafka-cluster start) stays up.
-      await handle?.release();
+      await cluster.release();
     },
   };
 }
@@ -230,49 +212,31 @@ function describeSecurity(security: KafkaSecurity | undefined): string {
 
 // ------------------------------------------------------------------------------- faults
 
-/** Resolves true when the promise settles within the time, false when the time runs out first. */
-async function settlesWithin(promise: Promise<unknown>, timeoutMs: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), Math.max(0, timeoutMs));
-  });
-  try {
-    return await Promise.race([promise.then(() => true), expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * The local cluster's nodes, by node id (1..3), in the order of the scenario's broker indices:
  * index i is node i + 1. Every act waits for its effect: a killed JVM is gone, a paused one
  * stopped by the kernel.
  */
-class KafkaNodes implements NodeControl {
-  readonly noun = 'node';
+class KafkaNodes extends LocalNodeActs<ClusterHandle> implements NodeControl {
   readonly stallMaxMs = STALL_MAX_MS;
   /** The nodes stall-replication stopped, with the timer that continues each. */
   private readonly stalls = new Map<number, NodeJS.Timeout>();
-  /** Restarts still waiting for their node to serve, which settle() waits for. */
-  readonly starting = new Map<number, Promise<void>>();
   private readonly random: Random;
 
   constructor(
-    private readonly cluster: ClusterHandle,
+    cluster: ClusterHandle,
     private readonly admin: KafkaAdmin,
     private readonly inputTopic: string,
     private readonly firstTransactionalId: () => string | undefined,
     seed: number,
     /** Reports a fact for the history. */
-    private readonly info: (message: string) => void,
+    info: (message: string) => void,
     /** The session's drop-acks proxy, when its scenario has drop-acks. */
     private readonly proxy: KafkaProxy | undefined,
   ) {
+    super(cluster, info);
     this.random = new Random(seed ^ 0x6b61666b);
-  }
-
-  nodes(): readonly NodeInfo[] {
-    return this.cluster.nodes.map((node) => ({ id: node.id, state: node.state === 'stopped' ? 'crashed' : node.state }));
   }
 
   /**
@@ -307,36 +271,6 @@ class KafkaNodes implements NodeControl {
 
   pick<T>(choices: readonly T[]): T {
     return this.random.pick(choices);
-  }
-
-  async kill(id: number): Promise<string> {
-    await this.cluster.kill(id);
-    return ' with SIGKILL';
-  }
-
-  /** Starts a crashed node and waits a while for it to serve; the start goes on in the background. */
-  async start(id: number): Promise<string> {
-    const starting = this.cluster.start(id);
-    const tracked = starting.then(
-      () => undefined,
-      (error: unknown) => this.info(`node ${id} did not come back: ${describeError(error)}`),
-    );
-    this.starting.set(id, tracked);
-    void tracked.finally(() => {
-      if (this.starting.get(id) === tracked) this.starting.delete(id);
-    });
-    if (await settlesWithin(starting, RESTART_WAIT_MS)) return '';
-    return `; it was not serving yet after ${RESTART_WAIT_MS} ms`;
-  }
-
-  async pause(id: number): Promise<string> {
-    await this.cluster.pause(id);
-    return ' with SIGSTOP';
-  }
-
-  async resume(id: number): Promise<string> {
-    await this.cluster.resume(id);
-    return ' with SIGCONT';
   }
 
   async dropAcks(id: number, count: number): Promise<string> {
@@ -486,11 +420,7 @@ class KafkaSession implements KafkaSessionView, ClientRegistry {
     private readonly output: TopicSettings | undefined,
     private readonly options: OpenOptions,
   ) {
-    const openedMs = performance.now();
-    this.clock = {
-      now: () => Math.round(performance.now() - openedMs),
-      sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
-    };
+    this.clock = wallClock();
     this.nodes =
       cluster === undefined
         ? undefined
@@ -686,9 +616,7 @@ class KafkaSession implements KafkaSessionView, ClientRegistry {
 
   async settle(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    for (const starting of this.nodes?.starting.values() ?? []) {
-      if (!(await settlesWithin(starting, deadline - Date.now()))) break;
-    }
+    await this.nodes?.awaitRestarts(deadline);
     let problems: string[] = [];
     for (;;) {
       try {

@@ -109,7 +109,9 @@ export interface NatsAdapter extends Adapter {
 export function natsCannotHonour(settings: ClusterSettings): string | undefined {
   if (settings.brokers !== 3) return `cluster.brokers ${settings.brokers}: the nats adapter runs three nodes`;
   if (settings.topic.replication !== 3) return `topic.replication ${settings.topic.replication}: the nats adapter makes every stream R3`;
-  if (settings.topic.minInsync !== 2) {
+  // minInsync bounds the acknowledgment of ack all alone; under the other modes the quorum
+  // still stores every message, which no scenario's minInsync contradicts.
+  if (settings.ack === 'all' && settings.topic.minInsync !== 2) {
     return `topic.minInsync ${settings.topic.minInsync}: an R3 JetStream stream acknowledges once its quorum of 2 has a message, no more and no fewer`;
   }
   if (settings.topic.uncleanElection) return 'topic.uncleanElection true: JetStream elects its leaders with Raft, which never elects a replica that lacks committed messages';

@@ -32,8 +32,6 @@ async function within<T>(promise: Promise<T>, timeoutMs: number): Promise<T | un
 }
 
 export class NatsNodes extends LocalNodeActs<NatsClusterHandle> implements NodeControl {
-  /** Not declared (fault.stall-replication); the contract wants a bound all the same. */
-  readonly stallMaxMs = 0;
   private readonly random: Random;
 
   constructor(

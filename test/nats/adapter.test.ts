@@ -28,11 +28,13 @@ function message(seq: number, key = 'k0', producer = 0): MessageRef {
 
 describe('the nats adapter without a server', () => {
   it('names the setting it cannot honour in a sentence', () => {
-    expect(natsCannotHonour({ brokers: 3, topic: { partitions: 1, ...TOPIC } })).toBeUndefined();
-    expect(natsCannotHonour({ brokers: 1, topic: { partitions: 1, ...TOPIC } })).toBe('cluster.brokers 1: the nats adapter runs three nodes');
-    expect(natsCannotHonour({ brokers: 3, topic: { partitions: 1, ...TOPIC, replication: 1 } })).toMatch(/^topic\.replication 1: /);
-    expect(natsCannotHonour({ brokers: 3, topic: { partitions: 1, ...TOPIC, minInsync: 1 } })).toMatch(/^topic\.minInsync 1: .*quorum of 2/);
-    expect(natsCannotHonour({ brokers: 3, topic: { partitions: 1, ...TOPIC, uncleanElection: true } })).toMatch(/^topic\.uncleanElection true: .*Raft/);
+    expect(natsCannotHonour({ brokers: 3, ack: 'all', topic: { partitions: 1, ...TOPIC } })).toBeUndefined();
+    expect(natsCannotHonour({ brokers: 1, ack: 'all', topic: { partitions: 1, ...TOPIC } })).toBe('cluster.brokers 1: the nats adapter runs three nodes');
+    expect(natsCannotHonour({ brokers: 3, ack: 'all', topic: { partitions: 1, ...TOPIC, replication: 1 } })).toMatch(/^topic\.replication 1: /);
+    expect(natsCannotHonour({ brokers: 3, ack: 'all', topic: { partitions: 1, ...TOPIC, minInsync: 1 } })).toMatch(/^topic\.minInsync 1: .*quorum of 2/);
+    // minInsync bounds ack all alone: a scenario that never waits for all runs at any minInsync.
+    expect(natsCannotHonour({ brokers: 3, ack: 'none', topic: { partitions: 1, ...TOPIC, minInsync: 1 } })).toBeUndefined();
+    expect(natsCannotHonour({ brokers: 3, ack: 'all', topic: { partitions: 1, ...TOPIC, uncleanElection: true } })).toMatch(/^topic\.uncleanElection true: .*Raft/);
   });
 
   it('declares neither ack.leader nor transactions, and no broker fault on a user cluster', () => {

@@ -142,7 +142,7 @@ class ReferenceSession implements Session {
   }
 
   async backlog(group: string): Promise<number> {
-    return offsetBacklog(this.cluster.highWatermarks('input'), this.cluster.committed(group));
+    return offsetBacklog(this.cluster.highWatermarks('input'), this.cluster.groups.committed(group));
   }
 
   async settle(timeoutMs: number): Promise<boolean> {

@@ -523,7 +523,7 @@ export class ReferenceConsumer extends OffsetLogConsumer implements Consumer {
     if (this.unresolved.size === 0) return;
     const group = this.options.group;
     const committed = await roundTrip(this.cluster, this.endpoint, () => {
-      const offsets = this.cluster.committed(group);
+      const offsets = this.cluster.groups.committed(group);
       const stable = new Map<number, number>();
       for (const p of this.unresolved) {
         if (!this.coordinator.hasPendingOffsets(group, p)) stable.set(p, offsets.get(p) ?? 0);
@@ -561,14 +561,14 @@ export class ReferenceConsumer extends OffsetLogConsumer implements Consumer {
   private backgroundHeartbeats(): void {
     this.cluster.sim.schedule(CLIENT_TIMING.heartbeatIntervalMs, () => {
       if (this.state !== 'open') return;
-      this.cluster.touch(this.options.group, this.memberId);
+      this.cluster.groups.touch(this.options.group, this.memberId);
       this.backgroundHeartbeats();
     });
   }
 
   private async heartbeat(): Promise<void> {
     const { generation, partitions } = await roundTrip(this.cluster, this.endpoint, () =>
-      this.cluster.heartbeat(this.options.group, this.memberId),
+      this.cluster.groups.heartbeat(this.options.group, this.memberId),
     );
     this.assertOpen();
     if (generation === this.generation) return;
@@ -632,7 +632,7 @@ export class ReferenceConsumer extends OffsetLogConsumer implements Consumer {
   async commit(offsets: ReadonlyMap<number, number>): Promise<void> {
     this.assertOpen();
     const code = await roundTrip(this.cluster, this.endpoint, () =>
-      this.cluster.commit(this.options.group, this.memberId, this.generation, offsets),
+      this.cluster.groups.commit(this.options.group, this.memberId, this.generation, offsets),
     );
     if (code !== null) throw new BrokerError(code, 'OffsetCommit');
   }
@@ -641,7 +641,7 @@ export class ReferenceConsumer extends OffsetLogConsumer implements Consumer {
     if (this.state !== 'open') return;
     if (this.options.autoCommit) await this.autoCommit();
     this.state = 'closed';
-    await roundTrip(this.cluster, this.endpoint, () => this.cluster.leave(this.options.group, this.memberId));
+    await roundTrip(this.cluster, this.endpoint, () => this.cluster.groups.leave(this.options.group, this.memberId));
   }
 
   async crash(): Promise<void> {

@@ -9,9 +9,11 @@
 //   replica to the point where its log diverged from the leader's.
 // - A controller that notices a lost broker after a session timeout and elects a new leader from
 //   the ISR, or from any replica when unclean election is on.
-// - Consumer groups with generations, assignment, committed offsets and session timeouts.
+// - Consumer groups with generations, assignment, committed offsets and session timeouts
+//   (groups.ts).
 // Everything takes virtual time from the simulation, and every choice that could vary draws
-// from its one seeded random source.
+// from its one seeded random source. The timings, error codes and the state of brokers and
+// partitions are in state.ts.
 
 import type { IsolationLevel } from '../../spec/vocabulary.js';
 import type { TopicRole, TopicSettings } from '../../adapters/contract.js';
@@ -20,171 +22,21 @@ import { Defects } from './defects.js';
 import { Replica, type ControlKind, type LogRecord } from './log.js';
 import { Network, type Endpoint } from '../substrate/network.js';
 import type { Simulation } from '../substrate/sim.js';
+import { GroupCoordinator } from './groups.js';
+import {
+  Broker,
+  BrokerError,
+  fmt,
+  PartitionState,
+  TIMING,
+  type FetchResponse,
+  type FetchResult,
+  type ParkedFetch,
+  type ProduceRequest,
+  type Stall,
+} from './state.js';
 
-/** Timings in virtual milliseconds. Kafka's defaults are seconds; the ratios are what matter. */
-export const TIMING = {
-  /** One-way network latency of one message between any two parties: drawn from this range. */
-  latencyMinMs: 0.2,
-  latencyMaxMs: 1.0,
-  /** How long a follower's fetch waits at the leader for new data before an empty answer. */
-  replicaFetchWaitMs: 50,
-  /** How much longer than the wait a follower gives a fetch before it sends another. */
-  replicaFetchTimeoutMs: 100,
-  /** A follower that has not caught up for this long leaves the ISR. */
-  replicaLagMaxMs: 300,
-  /** How often a leader looks for lagging followers. */
-  isrCheckIntervalMs: 50,
-  /** How long the controller waits for a silent broker before it fences it. */
-  brokerSessionTimeoutMs: 150,
-  /** How long a restarted or resumed broker takes to register with the controller. */
-  brokerRegistrationMs: 20,
-  /** How often the operating system writes a broker's dirty pages to disk. */
-  flushIntervalMs: 500,
-  /** How long a follower takes to write fetched records before it fetches again. */
-  replicaAppendMinMs: 0.5,
-  replicaAppendMaxMs: 2,
-  /** Back-off of a follower whose fetch failed. */
-  replicaBackoffMs: 20,
-  /** A consumer not heard from for this long leaves its group. */
-  consumerSessionTimeoutMs: 200,
-  groupCheckIntervalMs: 50,
-  /**
-   * The longest stall-replication: two ISR checks short of replicaLagMaxMs, so a stalled
-   * follower that had caught up just before stays in the ISR throughout.
-   */
-  stallMaxMs: 200,
-} as const;
-
-export type ErrorCode =
-  | 'NOT_LEADER_OR_FOLLOWER'
-  | 'NOT_ENOUGH_REPLICAS'
-  | 'NOT_ENOUGH_REPLICAS_AFTER_APPEND'
-  | 'BROKER_NOT_AVAILABLE'
-  | 'LEADER_NOT_AVAILABLE'
-  | 'REQUEST_TIMED_OUT'
-  | 'REBALANCE_IN_PROGRESS'
-  | 'UNKNOWN_MEMBER_ID'
-  | 'OUT_OF_ORDER_SEQUENCE_NUMBER'
-  | 'INVALID_PRODUCER_EPOCH'
-  | 'PRODUCER_FENCED'
-  | 'CONCURRENT_TRANSACTIONS'
-  | 'NOT_COORDINATOR'
-  | 'INVALID_TXN_STATE';
-
-export class BrokerError extends Error {
-  /**
-   * `detail` says which request failed and what it waited for ("AddPartitionsToTxn gave up
-   * after 5000 ms"); the message is then `detail: CODE`, and `code` stays the bare code.
-   */
-  constructor(
-    readonly code: ErrorCode,
-    detail?: string,
-  ) {
-    super(detail === undefined ? code : `${detail}: ${code}`);
-    this.name = 'BrokerError';
-  }
-}
-
-export interface ProduceRequest {
-  /** The partition's cluster-wide key (see PartitionState.key). */
-  readonly partition: number;
-  readonly id: string;
-  readonly producer: number;
-  readonly seq: number;
-  readonly key: string;
-  readonly ack: 'none' | 'leader' | 'all';
-  /** Set by idempotent and transactional producers. */
-  readonly pid?: number;
-  readonly producerEpoch?: number;
-  readonly pseq?: number;
-  readonly txn?: boolean;
-}
-
-type BrokerState = 'up' | 'crashed' | 'paused';
-
-class Broker {
-  state: BrokerState = 'up';
-  /** Bumped at each crash, so callbacks scheduled by an earlier life of the process die. */
-  incarnation = 0;
-  /** The controller has fenced this broker: it leads nothing until it registers again. */
-  fenced = false;
-  /** Work that arrived while the process was paused; run in order when it resumes. */
-  inbox: Array<() => void> = [];
-  /** Produce acknowledgments still to be lost on purpose (the drop-acks fault). */
-  dropAcks = 0;
-  /** Counts pauses, so the session timer of an earlier pause cannot fence a later one. */
-  pauses = 0;
-  /**
-   * Replication to this broker is stalled (the stall-replication fault): its follower fetch loops
-   * wait in `waiting` until the stall ends. The process is up: it answers clients, stays
-   * registered, and its replicas stay in the ISR while the stall is shorter than replicaLagMaxMs.
-   */
-  stall: Stall | undefined;
-  readonly replicas = new Map<number, Replica>();
-  constructor(
-    readonly id: number,
-    /** The broker's end of its connections; it keeps it across restarts, as a host keeps its address. */
-    readonly endpoint: Endpoint,
-  ) {}
-}
-
-interface PendingAck {
-  readonly offset: number;
-  readonly reply: (result: number | BrokerError) => void;
-}
-
-interface Stall {
-  readonly untilMs: number;
-  readonly waiting: Array<() => void>;
-}
-
-interface ParkedFetch {
-  readonly wake: () => void;
-}
-
-/** The controller's view of a partition plus the bookkeeping its current leader keeps. */
-export class PartitionState {
-  leader: number | null;
-  epoch = 0;
-  isr: number[];
-  /** The offset at which the current epoch began on its leader. */
-  epochStartOffset = 0;
-  // Leader-side state; reset at every election.
-  followerLeo = new Map<number, number>();
-  lastCaughtUpMs = new Map<number, number>();
-  lastFetchLeo = new Map<number, number>();
-  lastFetchMs = new Map<number, number>();
-  pending: PendingAck[] = [];
-  parked: ParkedFetch[] = [];
-  constructor(
-    /** The partition's place in Cluster.partitions: its key in every broker's replica map. */
-    readonly key: number,
-    readonly topic: TopicRole,
-    /** The partition's number within its topic, as clients and histories name it. */
-    readonly index: number,
-    readonly settings: TopicSettings,
-    readonly replicas: readonly number[],
-  ) {
-    this.leader = replicas[0] ?? null;
-    this.isr = [...replicas];
-  }
-
-  /** How messages name the partition: its number, or `output N` for the output topic. */
-  get label(): string {
-    return this.topic === 'input' ? `${this.index}` : `output ${this.index}`;
-  }
-}
-
-interface GroupMember {
-  lastSeenMs: number;
-}
-
-class Group {
-  generation = 0;
-  readonly members = new Map<string, GroupMember>();
-  assignment = new Map<string, number[]>();
-  readonly committed = new Map<number, number>();
-}
+export { BrokerError, PartitionState, TIMING, type ErrorCode, type FetchResult, type ProduceRequest } from './state.js';
 
 export interface ClusterOptions {
   readonly brokers: number;
@@ -200,7 +52,8 @@ export class Cluster {
   readonly partitions: PartitionState[] = [];
   readonly topic: TopicSettings;
   readonly defects: Defects;
-  private readonly groups = new Map<string, Group>();
+  /** The group coordinator: consumer groups, their members and committed offsets. */
+  readonly groups: GroupCoordinator;
   readonly info: (source: string, message: string) => void;
   /** The most recently crashed and paused brokers, for the targets `crashed` and `paused`. */
   readonly crashedOrder: number[] = [];
@@ -216,6 +69,7 @@ export class Cluster {
     this.topic = options.topic;
     this.info = options.info;
     this.defects = options.defects ?? new Defects([]);
+    this.groups = new GroupCoordinator(sim, this.info, this.defects, () => this.topicPartitions('input'));
     this.network = new Network(sim, () => this.latency());
     this.brokers = Array.from({ length: options.brokers }, (_, id) => new Broker(id, this.network.endpoint()));
     this.controllerEndpoint = this.network.endpoint();
@@ -1005,109 +859,4 @@ export class Cluster {
       );
     });
   }
-
-  // ---------------------------------------------------------------- consumer groups
-
-  group(name: string): Group {
-    let group = this.groups.get(name);
-    if (group === undefined) {
-      group = new Group();
-      this.groups.set(name, group);
-      this.groupCheckLoop(name, group);
-    }
-    return group;
-  }
-
-  /** Joins or heartbeats; returns the member's generation and assigned partitions. */
-  heartbeat(groupName: string, memberId: string): { generation: number; partitions: readonly number[] } {
-    const group = this.group(groupName);
-    const member = group.members.get(memberId);
-    if (member === undefined) {
-      group.members.set(memberId, { lastSeenMs: this.sim.now });
-      this.rebalance(groupName, group, `${memberId} joined`);
-    } else member.lastSeenMs = this.sim.now;
-    return { generation: group.generation, partitions: group.assignment.get(memberId) ?? [] };
-  }
-
-  /** A background heartbeat: keeps a member's session alive without joining the group. */
-  touch(groupName: string, memberId: string): void {
-    const member = this.group(groupName).members.get(memberId);
-    if (member !== undefined) member.lastSeenMs = this.sim.now;
-  }
-
-  leave(groupName: string, memberId: string): void {
-    const group = this.group(groupName);
-    if (group.members.delete(memberId)) this.rebalance(groupName, group, `${memberId} left`);
-  }
-
-  commit(groupName: string, memberId: string, generation: number, offsets: ReadonlyMap<number, number>): ErrorCode | null {
-    const refused = this.checkMember(groupName, memberId, generation, offsets);
-    if (refused === null) this.storeOffsets(groupName, offsets);
-    return refused;
-  }
-
-  /** Whether a member of this generation owns these partitions and may commit their offsets. */
-  checkMember(
-    groupName: string,
-    memberId: string,
-    generation: number,
-    offsets: ReadonlyMap<number, number>,
-  ): ErrorCode | null {
-    const group = this.group(groupName);
-    if (!group.members.has(memberId)) return 'UNKNOWN_MEMBER_ID';
-    if (generation !== group.generation) return 'REBALANCE_IN_PROGRESS';
-    const owned = group.assignment.get(memberId) ?? [];
-    for (const p of offsets.keys()) if (!owned.includes(p)) return 'REBALANCE_IN_PROGRESS';
-    return null;
-  }
-
-  /** Stores committed offsets: from a member's commit, or from a committed transaction. */
-  storeOffsets(groupName: string, offsets: ReadonlyMap<number, number>): void {
-    const group = this.group(groupName);
-    const skew = this.defects.has('commit-off-by-one') ? 1 : 0;
-    for (const [p, offset] of offsets) group.committed.set(p, offset + skew);
-  }
-
-  committed(groupName: string): Map<number, number> {
-    return new Map(this.group(groupName).committed);
-  }
-
-  private rebalance(groupName: string, group: Group, why: string): void {
-    group.generation++;
-    const members = [...group.members.keys()].sort();
-    const assignment = new Map<string, number[]>(members.map((m) => [m, []]));
-    for (const part of this.topicPartitions('input')) {
-      const member = members[part.index % Math.max(1, members.length)];
-      if (member !== undefined) assignment.get(member)?.push(part.index);
-    }
-    group.assignment = assignment;
-    this.info(
-      `group-${groupName}`,
-      `generation ${group.generation} after ${why}: ${members.map((m) => `${m}=${fmt(assignment.get(m) ?? [])}`).join(' ') || 'no members'}`,
-    );
-  }
-
-  private groupCheckLoop(groupName: string, group: Group): void {
-    this.sim.schedule(TIMING.groupCheckIntervalMs, () => {
-      const now = this.sim.now;
-      const expired = [...group.members].filter(([, m]) => now - m.lastSeenMs > TIMING.consumerSessionTimeoutMs);
-      for (const [id] of expired) group.members.delete(id);
-      if (expired.length > 0) this.rebalance(groupName, group, `${expired.map(([id]) => id).join(', ')} timed out`);
-      this.groupCheckLoop(groupName, group);
-    });
-  }
-}
-
-type FetchResponse =
-  | { readonly kind: 'error' }
-  | { readonly kind: 'truncate'; readonly offset: number }
-  | { readonly kind: 'records'; readonly from: number; readonly records: readonly LogRecord[]; readonly hw: number };
-
-export type FetchResult =
-  | { readonly kind: 'error'; readonly code: ErrorCode }
-  | { readonly kind: 'out-of-range'; readonly leo: number }
-  | { readonly kind: 'records'; readonly records: readonly LogRecord[]; readonly next: number };
-
-function fmt(ids: readonly number[]): string {
-  return `[${ids.join(',')}]`;
 }

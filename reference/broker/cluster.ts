@@ -13,7 +13,8 @@
 //   (groups.ts).
 // Everything takes virtual time from the simulation, and every choice that could vary draws
 // from its one seeded random source. The timings, error codes and the state of brokers and
-// partitions are in state.ts.
+// partitions are in state.ts, the followers' fetch loops and the leaders' ISR checks in
+// replication.ts.
 
 import type { IsolationLevel } from '../../spec/vocabulary.js';
 import type { TopicRole, TopicSettings } from '../../adapters/contract.js';
@@ -23,15 +24,14 @@ import { Replica, type ControlKind, type LogRecord } from './log.js';
 import { Network, type Endpoint } from '../substrate/network.js';
 import type { Simulation } from '../substrate/sim.js';
 import { GroupCoordinator } from './groups.js';
+import { Replication } from './replication.js';
 import {
   Broker,
   BrokerError,
   fmt,
   PartitionState,
   TIMING,
-  type FetchResponse,
   type FetchResult,
-  type ParkedFetch,
   type ProduceRequest,
   type Stall,
 } from './state.js';
@@ -54,6 +54,8 @@ export class Cluster {
   readonly defects: Defects;
   /** The group coordinator: consumer groups, their members and committed offsets. */
   readonly groups: GroupCoordinator;
+  /** The followers' fetch loops and the leaders' ISR checks. */
+  private readonly replication: Replication;
   readonly info: (source: string, message: string) => void;
   /** The most recently crashed and paused brokers, for the targets `crashed` and `paused`. */
   readonly crashedOrder: number[] = [];
@@ -70,6 +72,7 @@ export class Cluster {
     this.info = options.info;
     this.defects = options.defects ?? new Defects([]);
     this.groups = new GroupCoordinator(sim, this.info, this.defects, () => this.topicPartitions('input'));
+    this.replication = new Replication(this);
     this.network = new Network(sim, () => this.latency());
     this.brokers = Array.from({ length: options.brokers }, (_, id) => new Broker(id, this.network.endpoint()));
     this.controllerEndpoint = this.network.endpoint();
@@ -247,7 +250,7 @@ export class Cluster {
     ack: 'none' | 'leader' | 'all',
     answer: (result: number | BrokerError) => void,
   ): void {
-    this.wakeFetchers(part);
+    this.replication.wakeFetchers(part);
     this.advanceHighWatermark(part);
     if (ack === 'leader') answer(offset);
     else if (ack === 'all') {
@@ -284,7 +287,7 @@ export class Cluster {
   }
 
   /** Moves the leader's HW to the smallest log end among the ISR, then completes acks. */
-  private advanceHighWatermark(part: PartitionState): void {
+  advanceHighWatermark(part: PartitionState): void {
     if (part.leader === null) return;
     const leader = this.replica(part.leader, part.key);
     let hw = leader.leo;
@@ -321,212 +324,9 @@ export class Cluster {
 
   private startBrokerLoops(broker: Broker): void {
     const incarnation = broker.incarnation;
-    for (const p of broker.replicas.keys()) this.followerLoop(broker, p, incarnation);
-    this.isrCheckLoop(broker, incarnation);
+    for (const p of broker.replicas.keys()) this.replication.followerLoop(broker, p, incarnation);
+    this.replication.isrCheckLoop(broker, incarnation);
     this.flushLoop(broker, incarnation);
-  }
-
-  /** A follower's fetch loop for one partition: one long-polling fetch after another. */
-  private followerLoop(broker: Broker, p: number, incarnation: number): void {
-    const alive = (): boolean => broker.incarnation === incarnation && broker.state !== 'crashed';
-    const again = (delayMs: number): void => {
-      this.sim.schedule(delayMs, () => {
-        if (!alive()) return;
-        if (broker.state === 'paused') broker.inbox.push(() => this.followerLoop(broker, p, incarnation));
-        else this.followerLoop(broker, p, incarnation);
-      });
-    };
-    if (!alive()) return;
-    if (broker.stall !== undefined) {
-      broker.stall.waiting.push(() => again(0));
-      return;
-    }
-    const part = this.partition(p);
-    const leaderId = part.leader;
-    if (leaderId === null || leaderId === broker.id || broker.fenced) {
-      again(TIMING.replicaBackoffMs);
-      return;
-    }
-    const replica = this.replica(broker.id, p);
-    const fetchOffset = replica.leo;
-    // A fetch whose answer never comes (the leader crashed or paused) is given up after a
-    // while, so the follower keeps trying; a late answer to a given-up fetch is ignored.
-    let done = false;
-    const finish = (): boolean => {
-      if (done) return false;
-      done = true;
-      timeout.cancel();
-      return true;
-    };
-    const timeout = this.sim.schedule(TIMING.replicaFetchWaitMs + TIMING.replicaFetchTimeoutMs, () => {
-      if (finish()) again(0);
-    });
-    this.deliver(
-      broker.endpoint,
-      leaderId,
-      () => {
-        const leaderIncarnation = this.broker(leaderId).incarnation;
-        this.handleReplicaFetch(leaderId, broker.id, p, fetchOffset, (response) => {
-          this.replyFrom(leaderId, leaderIncarnation, broker.endpoint, () => {
-            if (!alive() || !finish()) return;
-            // An answer that arrives during a stall is dropped, as a stopped fetcher would never
-            // read it: the follower fetches again from the same offset once the stall ends.
-            if (broker.stall !== undefined) {
-              broker.stall.waiting.push(() => again(0));
-              return;
-            }
-            if (broker.state === 'paused') {
-              broker.inbox.push(() => this.applyFetch(broker, p, response, again));
-            } else this.applyFetch(broker, p, response, again);
-          });
-        });
-      },
-      () => {
-        if (finish()) again(TIMING.replicaBackoffMs);
-      },
-    );
-  }
-
-  private applyFetch(
-    broker: Broker,
-    p: number,
-    response: FetchResponse,
-    again: (delayMs: number) => void,
-  ): void {
-    if (response.kind === 'error') {
-      again(TIMING.replicaBackoffMs);
-      return;
-    }
-    const replica = this.replica(broker.id, p);
-    if (response.kind === 'truncate') {
-      const removed = replica.truncateTo(response.offset);
-      if (removed > 0) {
-        this.info(
-          `broker-${broker.id}`,
-          `partition ${this.partition(p).label}: truncated ${removed} records to offset ${response.offset}`,
-        );
-      }
-      again(0);
-      return;
-    }
-    // The records continue this replica's log only if nothing changed while they travelled.
-    let appended = 0;
-    if (response.from === replica.leo) {
-      for (const record of response.records) replica.append(record);
-      appended = response.records.length;
-    }
-    replica.hw = Math.max(replica.hw, Math.min(response.hw, replica.leo));
-    // Writing fetched records takes the follower a moment before it asks for more; meanwhile
-    // the leader acknowledges new writes that only it holds, which is the window ack leader
-    // bets on.
-    again(appended > 0 ? this.sim.random.between(TIMING.replicaAppendMinMs, TIMING.replicaAppendMaxMs) : 0);
-  }
-
-  private handleReplicaFetch(
-    leaderId: number,
-    followerId: number,
-    p: number,
-    fetchOffset: number,
-    respond: (response: FetchResponse) => void,
-  ): void {
-    const part = this.partition(p);
-    if (part.leader !== leaderId || this.broker(leaderId).fenced) {
-      respond({ kind: 'error' });
-      return;
-    }
-    const leader = this.replica(leaderId, p);
-    const follower = this.replica(followerId, p);
-    // The follower's log diverges from the leader's where their epochs at an offset differ.
-    // Records at one offset with one epoch are the same record (one leader per epoch), and logs
-    // only grow by copying a leader, so everything below the last match matches too.
-    let match = Math.min(fetchOffset, leader.leo) - 1;
-    while (match >= 0 && follower.log[match]?.epoch !== leader.log[match]?.epoch) match--;
-    if (match + 1 < fetchOffset && !this.defects.has('skip-truncation')) {
-      respond({ kind: 'truncate', offset: match + 1 });
-      return;
-    }
-    this.noteFollowerFetch(part, followerId, fetchOffset, leader.leo);
-    const answer = (): void => {
-      const records = leader.log.slice(fetchOffset, fetchOffset + 500);
-      respond({ kind: 'records', from: fetchOffset, records, hw: leader.hw });
-    };
-    if (leader.leo > fetchOffset) {
-      answer();
-      return;
-    }
-    // Nothing new: park the fetch until an append or the wait runs out, like Kafka's long poll.
-    let done = false;
-    const parked: ParkedFetch = {
-      wake: () => {
-        if (done) return;
-        done = true;
-        timer.cancel();
-        answer();
-      },
-    };
-    const timer = this.sim.schedule(TIMING.replicaFetchWaitMs, () => {
-      if (done) return;
-      done = true;
-      part.parked = part.parked.filter((entry) => entry !== parked);
-      answer();
-    });
-    part.parked.push(parked);
-  }
-
-  private wakeFetchers(part: PartitionState): void {
-    const parked = part.parked;
-    part.parked = [];
-    for (const entry of parked) entry.wake();
-  }
-
-  /** What the leader learns from a follower's fetch: its log end, and whether it is in sync. */
-  private noteFollowerFetch(part: PartitionState, followerId: number, fetchOffset: number, leaderLeo: number): void {
-    const now = this.sim.now;
-    // A fetch delayed in a paused leader's queue may carry an old offset; a follower's log end
-    // only shrinks by truncation after an epoch change, which resets this map.
-    part.followerLeo.set(followerId, Math.max(fetchOffset, part.followerLeo.get(followerId) ?? 0));
-    if (fetchOffset >= leaderLeo) part.lastCaughtUpMs.set(followerId, now);
-    else if (fetchOffset >= (part.lastFetchLeo.get(followerId) ?? Infinity)) {
-      part.lastCaughtUpMs.set(followerId, part.lastFetchMs.get(followerId) ?? now);
-    }
-    part.lastFetchLeo.set(followerId, leaderLeo);
-    part.lastFetchMs.set(followerId, now);
-    const leader = part.leader === null ? undefined : this.replica(part.leader, part.key);
-    if (
-      leader !== undefined &&
-      !part.isr.includes(followerId) &&
-      fetchOffset >= leader.hw &&
-      fetchOffset >= part.epochStartOffset &&
-      !this.broker(followerId).fenced
-    ) {
-      part.isr = part.replicas.filter((r) => r === followerId || part.isr.includes(r));
-      this.info('controller', `partition ${part.label}: broker ${followerId} rejoined the ISR ${fmt(part.isr)}`);
-    }
-    this.advanceHighWatermark(part);
-  }
-
-  /** Each leader drops followers that stopped catching up from the ISR. */
-  private isrCheckLoop(broker: Broker, incarnation: number): void {
-    this.sim.schedule(TIMING.isrCheckIntervalMs, () => {
-      if (broker.incarnation !== incarnation || broker.state === 'crashed') return;
-      if (broker.state === 'up' && !broker.fenced) {
-        for (const part of this.partitions) {
-          if (part.leader !== broker.id) continue;
-          const now = this.sim.now;
-          const lagging = part.isr.filter(
-            (member) =>
-              member !== broker.id &&
-              now - (part.lastCaughtUpMs.get(member) ?? 0) > TIMING.replicaLagMaxMs,
-          );
-          if (lagging.length > 0) {
-            part.isr = part.isr.filter((member) => !lagging.includes(member));
-            this.info('controller', `partition ${part.label}: ISR shrank to ${fmt(part.isr)} (lagging ${fmt(lagging)})`);
-            this.advanceHighWatermark(part);
-          }
-        }
-      }
-      this.isrCheckLoop(broker, incarnation);
-    });
   }
 
   // ---------------------------------------------------------------- controller

@@ -7,7 +7,9 @@
 import { describe, expect, it } from 'vitest';
 import type { DeliveredRecord, TopicSettings } from '../../adapters/contract.js';
 import { hashKey } from '../../core/random.js';
-import { ClientClosed, ReferenceConsumer, ReferenceProducer } from '../../reference/clients.js';
+import { ClientClosed } from '../../reference/client-requests.js';
+import { ReferenceProducer } from '../../reference/clients.js';
+import { ReferenceConsumer } from '../../reference/consumer.js';
 import { BrokerError, Cluster, TIMING } from '../../reference/broker/cluster.js';
 import { Simulation } from '../../reference/substrate/sim.js';
 import { TransactionCoordinator } from '../../reference/broker/transactions.js';

@@ -2,7 +2,8 @@
 // registry it drives, the environment) and the steps the commands share: resolving the adapter,
 // loading the selected scenarios, running one scenario guarded, checking and writing output
 // files, and disposing of what the adapter started. They are apart so that cli.ts and
-// study-commands.ts both use them without importing each other.
+// study-commands.ts both use them, and study-commands.ts need not import cli.ts, which imports
+// it.
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,8 +1,8 @@
 // The command line's option specs and usage text, and the helpers that read them: strict parsing
 // that explains a refusal in one line of our own, seeds and bounded integers, and the checks that
 // a repeated or many-seed run stays within the valid seeds. They are apart from the commands so
-// that every command module shares one set of option words and one error type without importing
-// the command line's entry point, and so that no command module imports another.
+// that cli.ts and study-commands.ts share one set of option words and one error type, and
+// study-commands.ts need not import cli.ts, the entry point that dispatches to it.
 
 import { parseArgs } from 'node:util';
 import { oneLine } from '../../core/one-line.js';

@@ -14,7 +14,7 @@
 // Everything takes virtual time from the simulation, and every choice that could vary draws
 // from its one seeded random source. The timings, error codes and the state of brokers and
 // partitions are in state.ts, the followers' fetch loops and the leaders' ISR checks in
-// replication.ts.
+// replication.ts, the controller's fencing and elections in controller.ts.
 
 import type { IsolationLevel } from '../../spec/vocabulary.js';
 import type { TopicRole, TopicSettings } from '../../adapters/contract.js';
@@ -24,6 +24,7 @@ import { Replica, type ControlKind, type LogRecord } from './log.js';
 import { Network, type Endpoint } from '../substrate/network.js';
 import type { Simulation } from '../substrate/sim.js';
 import { GroupCoordinator } from './groups.js';
+import { Controller } from './controller.js';
 import { Replication } from './replication.js';
 import {
   Broker,
@@ -56,6 +57,8 @@ export class Cluster {
   readonly groups: GroupCoordinator;
   /** The followers' fetch loops and the leaders' ISR checks. */
   private readonly replication: Replication;
+  /** Fences lost brokers and elects leaders. */
+  private readonly controller: Controller;
   readonly info: (source: string, message: string) => void;
   /** The most recently crashed and paused brokers, for the targets `crashed` and `paused`. */
   readonly crashedOrder: number[] = [];
@@ -73,6 +76,7 @@ export class Cluster {
     this.defects = options.defects ?? new Defects([]);
     this.groups = new GroupCoordinator(sim, this.info, this.defects, () => this.topicPartitions('input'));
     this.replication = new Replication(this);
+    this.controller = new Controller(this);
     this.network = new Network(sim, () => this.latency());
     this.brokers = Array.from({ length: options.brokers }, (_, id) => new Broker(id, this.network.endpoint()));
     this.controllerEndpoint = this.network.endpoint();
@@ -329,95 +333,6 @@ export class Cluster {
     this.flushLoop(broker, incarnation);
   }
 
-  // ---------------------------------------------------------------- controller
-
-  /** Fences a broker the controller lost and moves its leaderships; called after the session timeout. */
-  private brokerLost(id: number): void {
-    const broker = this.broker(id);
-    broker.fenced = true;
-    this.info('controller', `fenced broker ${id}`);
-    for (const part of this.partitions) {
-      if (part.leader === id) this.elect(part, id);
-      else if (part.isr.includes(id) && part.isr.length > 1) {
-        part.isr = part.isr.filter((member) => member !== id);
-        this.info('controller', `partition ${part.label}: ISR shrank to ${fmt(part.isr)}`);
-        this.advanceHighWatermark(part);
-      }
-    }
-  }
-
-  /** A broker registered (again): it may lead partitions that had no leader. */
-  private brokerJoined(id: number): void {
-    const broker = this.broker(id);
-    if (broker.state !== 'up') return;
-    broker.fenced = false;
-    this.info('controller', `broker ${id} registered`);
-    for (const part of this.partitions) {
-      if (part.leader === null && part.replicas.includes(id)) {
-        if (part.isr.includes(id) || this.uncleanAllowed(part)) this.elect(part, null);
-      }
-    }
-  }
-
-  private usable(id: number): boolean {
-    const broker = this.broker(id);
-    return broker.state === 'up' && !broker.fenced;
-  }
-
-  /** Unclean election is on for the topic, or silently on by a defect. */
-  private uncleanAllowed(part: PartitionState): boolean {
-    return part.settings.uncleanElection || this.defects.has('silent-unclean-election');
-  }
-
-  /** Elects a new leader for a partition whose leader `lost` is gone (or that has none). */
-  private elect(part: PartitionState, lost: number | null): void {
-    const oldLeader = part.leader;
-    if (oldLeader !== null) this.resign(part, oldLeader);
-    const clean = part.replicas.filter((r) => r !== lost && part.isr.includes(r) && this.usable(r));
-    let leader: number | null = clean[0] ?? null;
-    let unclean = false;
-    if (leader === null && this.uncleanAllowed(part)) {
-      leader = part.replicas.find((r) => r !== lost && this.usable(r)) ?? null;
-      unclean = leader !== null;
-    }
-    part.epoch++;
-    if (leader === null) {
-      part.leader = null;
-      // Kafka keeps the last ISR member in the ISR of an offline partition, so that it, and
-      // only it, can lead again without losing acknowledged writes.
-      this.info('controller', `partition ${part.label}: offline, no eligible replica (ISR ${fmt(part.isr)})`);
-      return;
-    }
-    part.leader = leader;
-    part.isr = unclean ? [leader] : part.isr.filter((member) => member !== lost);
-    if (part.isr.length === 0) part.isr = [leader];
-    const replica = this.replica(leader, part.key);
-    part.epochStartOffset = replica.leo;
-    part.followerLeo = new Map();
-    part.lastFetchLeo = new Map();
-    part.lastFetchMs = new Map();
-    // Followers get a fresh lag allowance under the new leader.
-    part.lastCaughtUpMs = new Map(part.isr.map((member) => [member, this.sim.now]));
-    this.info(
-      'controller',
-      `partition ${part.label}: broker ${leader} leads epoch ${part.epoch}${unclean && part.settings.uncleanElection ? ' (unclean election)' : ''}, ISR ${fmt(part.isr)}`,
-    );
-    this.advanceHighWatermark(part);
-  }
-
-  /** The old leader stops leading: its waiting acks fail, its parked fetches end. */
-  private resign(part: PartitionState, oldLeader: number): void {
-    const broker = this.broker(oldLeader);
-    const pending = part.pending;
-    part.pending = [];
-    if (broker.state !== 'crashed') {
-      for (const entry of pending) entry.reply(new BrokerError('NOT_LEADER_OR_FOLLOWER'));
-    }
-    const parked = part.parked;
-    part.parked = [];
-    for (const entry of parked) entry.wake();
-  }
-
   // ---------------------------------------------------------------- faults
 
   /**
@@ -522,7 +437,7 @@ export class Cluster {
     }
     const incarnation = broker.incarnation;
     this.sim.schedule(TIMING.brokerSessionTimeoutMs, () => {
-      if (broker.incarnation === incarnation && broker.state === 'crashed') this.brokerLost(id);
+      if (broker.incarnation === incarnation && broker.state === 'crashed') this.controller.brokerLost(id);
     });
   }
 
@@ -544,13 +459,13 @@ export class Cluster {
       // replica instead would lose acknowledged writes for nothing.
       for (const part of this.partitions) {
         if (part.leader !== id) continue;
-        if (part.replicas.some((r) => r !== id && part.isr.includes(r) && this.usable(r))) this.elect(part, id);
+        if (part.replicas.some((r) => r !== id && part.isr.includes(r) && this.usable(r))) this.controller.elect(part, id);
         else {
-          this.resign(part, id);
+          this.controller.resign(part, id);
           part.leader = null;
         }
       }
-      this.brokerJoined(id);
+      this.controller.brokerJoined(id);
     });
   }
 
@@ -563,7 +478,7 @@ export class Cluster {
     const pause = ++broker.pauses;
     this.sim.schedule(TIMING.brokerSessionTimeoutMs, () => {
       if (broker.incarnation === incarnation && broker.pauses === pause && broker.state === 'paused') {
-        this.brokerLost(id);
+        this.controller.brokerLost(id);
       }
     });
   }
@@ -579,7 +494,7 @@ export class Cluster {
     if (broker.fenced) {
       const incarnation = broker.incarnation;
       this.sim.schedule(TIMING.brokerRegistrationMs, () => {
-        if (broker.incarnation === incarnation && broker.state === 'up') this.brokerJoined(id);
+        if (broker.incarnation === incarnation && broker.state === 'up') this.controller.brokerJoined(id);
       });
     }
   }
@@ -642,6 +557,11 @@ export class Cluster {
       if (!this.broker(candidate).fenced) return candidate;
     }
     return null;
+  }
+
+  usable(id: number): boolean {
+    const broker = this.broker(id);
+    return broker.state === 'up' && !broker.fenced;
   }
 
   usableBroker(id: number): boolean {

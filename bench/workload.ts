@@ -1,17 +1,11 @@
 // Loads benchmark workloads: YAML with positions, the workload schema, the checks a schema cannot
-// express, and defaults. It reuses the scenario loader's machinery (harness/conformance/loader.ts), so a bad
-// workload is reported exactly like a bad scenario: one line per error, naming file, line,
-// column and field, and every error of every file at once.
+// express, and defaults. It reuses the scenario loader's machinery (harness/conformance/loader.ts
+// and yaml-file.ts), so a bad workload is reported exactly like a bad scenario: one line per
+// error, naming file, line, column and field, and every error of every file at once.
 
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import {
-  loadYamlFiles,
-  parseYamlMapping,
-  schemaErrors,
-  sortErrors,
-  type FileContext,
-  type LoadError,
-} from '../harness/conformance/loader.js';
+import { loadYamlFiles, type LoadError } from '../harness/conformance/loader.js';
+import { parseYamlMapping, schemaErrors, sortErrors, type FileContext } from '../harness/conformance/yaml-file.js';
 import {
   BENCH_LIMITS,
   benchWorkloadSchema,

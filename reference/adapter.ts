@@ -15,7 +15,8 @@ import type {
 import { capabilitiesWithout } from '../spec/vocabulary.js';
 import { offsetBacklog } from '../adapters/offset-log.js';
 import { Cluster, TIMING } from './broker/cluster.js';
-import { ReferenceConsumer, ReferenceProducer, ReferenceTransactionalProducer } from './clients.js';
+import { ReferenceProducer, ReferenceTransactionalProducer } from './clients.js';
+import { ReferenceConsumer } from './consumer.js';
 import { DEFECTS, Defects, isDefectName, type DefectName } from './broker/defects.js';
 import { Simulation } from './substrate/sim.js';
 import { TransactionCoordinator } from './broker/transactions.js';
@@ -142,7 +143,7 @@ class ReferenceSession implements Session {
   }
 
   async backlog(group: string): Promise<number> {
-    return offsetBacklog(this.cluster.highWatermarks('input'), this.cluster.committed(group));
+    return offsetBacklog(this.cluster.highWatermarks('input'), this.cluster.groups.committed(group));
   }
 
   async settle(timeoutMs: number): Promise<boolean> {

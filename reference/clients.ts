@@ -3,45 +3,27 @@
 // retries that resend (and so may store a message twice unless the producer is idempotent),
 // transactions with a coordinator, consumer positions that restart from the committed offset
 // after a rebalance, and commits that fail when the group moved on.
+//
+// This file holds the producers, plain, idempotent and transactional; the consumer is in
+// consumer.ts, and what every client shares (timings, requests, round trips) in
+// client-requests.ts.
 
 import type {
   Acknowledgment,
   Consumer,
-  ConsumerOptions,
-  DeliveredRecord,
   Producer,
   ProducerOptions,
   SendResult,
   TransactionalProducer,
   TransactionalProducerOptions,
 } from '../adapters/contract.js';
-import { OffsetLogConsumer } from '../adapters/offset-log.js';
 import { hashKey } from '../core/random.js';
 import type { MessageRef } from '../spec/history.js';
-import { BrokerError, type Cluster, type ErrorCode, type FetchResult, type PartitionState } from './broker/cluster.js';
+import { BrokerError, type Cluster, type ErrorCode, type PartitionState } from './broker/cluster.js';
 import type { Endpoint } from './substrate/network.js';
 import type { ProducerIdentity, TransactionCoordinator } from './broker/transactions.js';
-
-export const CLIENT_TIMING = {
-  /** How long a client waits for any answer before it calls the request timed out. */
-  requestTimeoutMs: 400,
-  retryBackoffMs: 50,
-  /** The time one message takes on the producer's wire; it bounds a producer's rate. */
-  sendCostMs: 0.05,
-  /** How long a producer waits for a partition leader before it gives up on a send. */
-  maxBlockMs: 1000,
-  /** How long a refused connection counts as down before the client tries it again. */
-  reconnectBackoffMs: 50,
-  /** How long a send may wait for a usable connection before it fails. */
-  deliveryTimeoutMs: 2000,
-  /** How long a request to the transaction coordinator is retried before it fails. */
-  coordinatorTimeoutMs: 5000,
-  autoCommitIntervalMs: 100,
-  /** How often a consumer's background thread tells the group it is alive. */
-  heartbeatIntervalMs: 50,
-  /** How long an empty consumer poll waits before it looks again. */
-  pollIdleMs: 10,
-} as const;
+import { CLIENT_TIMING, ClientClosed, request, requestFailure, roundTrip } from './client-requests.js';
+import { ReferenceConsumer } from './consumer.js';
 
 /** Errors after which a resend cannot help: the producer was fenced or the request is wrong. */
 const FATAL: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
@@ -51,80 +33,6 @@ const FATAL: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'REBALANCE_IN_PROGRESS',
   'UNKNOWN_MEMBER_ID',
 ]);
-
-export class ClientClosed extends Error {
-  constructor(what: string) {
-    super(`${what} is closed`);
-    this.name = 'ClientClosed';
-  }
-}
-
-type Outcome<T> = { readonly kind: 'ok'; readonly value: T } | { readonly kind: 'error'; readonly code: ErrorCode };
-
-/**
- * One request from the client at endpoint `client` to a broker and its answer, with the client's
- * timeout. `handle` runs at the broker and answers through `reply`; the answer must cross the
- * network back itself, on the same connection (Cluster.replyFrom to `client`).
- */
-function request<T>(
-  cluster: Cluster,
-  client: Endpoint,
-  brokerId: number,
-  handle: (reply: (outcome: Outcome<T>) => void) => void,
-): Promise<Outcome<T>> {
-  return cluster.sim.wait<Outcome<T>>((resolve) => {
-    const timer = cluster.sim.schedule(CLIENT_TIMING.requestTimeoutMs, () =>
-      resolve({ kind: 'error', code: 'REQUEST_TIMED_OUT' }),
-    );
-    const settle = (outcome: Outcome<T>): void => {
-      timer.cancel();
-      resolve(outcome);
-    };
-    cluster.deliver(client, brokerId, () => handle(settle), () => settle({ kind: 'error', code: 'BROKER_NOT_AVAILABLE' }));
-  });
-}
-
-/** A request whose work runs at the broker at once; the answer crosses the network back. */
-function call<T>(cluster: Cluster, client: Endpoint, brokerId: number, work: () => T | BrokerError): Promise<Outcome<T>> {
-  return request<T>(cluster, client, brokerId, (reply) => {
-    const incarnation = cluster.broker(brokerId).incarnation;
-    const result = work();
-    cluster.replyFrom(brokerId, incarnation, client, () =>
-      reply(result instanceof BrokerError ? { kind: 'error', code: result.code } : { kind: 'ok', value: result }),
-    );
-  });
-}
-
-/** What a failed request was and what it waited for, for its error: `Produce to broker 1 (after 3 resends)`. */
-function requestFailure(what: string, broker: number, code: ErrorCode, resends: number): string {
-  const waited = code === 'REQUEST_TIMED_OUT' ? ` got no answer within ${CLIENT_TIMING.requestTimeoutMs} ms` : '';
-  const tries = resends > 0 ? ` (after ${resends} ${resends === 1 ? 'resend' : 'resends'})` : '';
-  return `${what} to broker ${broker}${waited}${tries}`;
-}
-
-/**
- * A round trip of the client at endpoint `client` to the controller or group coordinator, which
- * this model keeps always available. It goes over the client's one connection to it, so one
- * client's requests are handled, and answered, in the order it made them.
- */
-function roundTrip<T>(cluster: Cluster, client: Endpoint, work: () => T): Promise<T> {
-  const network = cluster.network;
-  const controller = cluster.controllerEndpoint;
-  return cluster.sim.wait<T>((resolve, reject) => {
-    network.send(client, controller, () => {
-      let value: T;
-      try {
-        value = work();
-      } catch (error) {
-        // The caller gets the work's error as a rejection, as from any awaited call; thrown
-        // inside an event, it would end the whole simulation instead.
-        network.send(controller, client, () => reject(error instanceof Error ? error : new Error(String(error))));
-        return;
-      }
-      network.send(controller, client, () => resolve(value));
-    });
-  });
-}
 
 interface SendStamp {
   readonly identity: ProducerIdentity;
@@ -464,191 +372,5 @@ export class ReferenceTransactionalProducer extends ReferenceProducer implements
       }
       await cluster.sim.sleep(CLIENT_TIMING.retryBackoffMs);
     }
-  }
-}
-
-export class ReferenceConsumer extends OffsetLogConsumer implements Consumer {
-  private readonly memberId: string;
-  private generation = -1;
-  private assigned: readonly number[] = [];
-  private readonly next = new Map<number, number>();
-  /** Assigned partitions whose starting offset is not known yet: it waits on a pending commit. */
-  private readonly unresolved = new Set<number>();
-  private state: 'open' | 'closed' | 'crashed' = 'open';
-  private lastAutoCommitMs = 0;
-  private polls = 0;
-  /** This member's end of its connections: a restarted consumer is a new member with new ones. */
-  private readonly endpoint: Endpoint;
-
-  constructor(
-    private readonly cluster: Cluster,
-    private readonly coordinator: TransactionCoordinator,
-    private readonly options: ConsumerOptions,
-    instance: number,
-    private readonly info: (source: string, message: string) => void,
-  ) {
-    super();
-    this.memberId = `consumer-${options.index}.${instance}`;
-    this.endpoint = cluster.network.endpoint();
-    this.backgroundHeartbeats();
-  }
-
-  /** What a transactional producer sends with the offsets, so the group can check them. */
-  groupMetadata(): { readonly group: string; readonly memberId: string; readonly generation: number } {
-    return { group: this.options.group, memberId: this.memberId, generation: this.generation };
-  }
-
-  positions(): ReadonlyMap<number, number> {
-    return new Map(this.next);
-  }
-
-  assignment(): ReadonlySet<number> {
-    return new Set(this.assigned);
-  }
-
-  async seekToCommitted(): Promise<void> {
-    this.assertOpen();
-    this.restartAtCommitted(this.assigned);
-    await this.resolvePositions();
-  }
-
-  private restartAtCommitted(partitions: readonly number[]): void {
-    this.next.clear();
-    this.unresolved.clear();
-    for (const p of partitions) this.unresolved.add(p);
-  }
-
-  /** Fetches the committed offsets of partitions without a position, unless a transaction still holds them. */
-  private async resolvePositions(): Promise<void> {
-    if (this.unresolved.size === 0) return;
-    const group = this.options.group;
-    const committed = await roundTrip(this.cluster, this.endpoint, () => {
-      const offsets = this.cluster.committed(group);
-      const stable = new Map<number, number>();
-      for (const p of this.unresolved) {
-        if (!this.coordinator.hasPendingOffsets(group, p)) stable.set(p, offsets.get(p) ?? 0);
-      }
-      return stable;
-    });
-    this.assertOpen();
-    for (const [p, offset] of committed) {
-      if (!this.unresolved.has(p)) continue;
-      this.unresolved.delete(p);
-      this.next.set(p, offset);
-    }
-  }
-
-  async poll(timeoutMs: number): Promise<readonly DeliveredRecord[]> {
-    const sim = this.cluster.sim;
-    const deadlineMs = sim.now + timeoutMs;
-    for (;;) {
-      this.assertOpen();
-      await this.heartbeat();
-      if (this.options.autoCommit && sim.now - this.lastAutoCommitMs >= CLIENT_TIMING.autoCommitIntervalMs) {
-        await this.autoCommit();
-      }
-      const records = await this.fetchAssigned();
-      this.assertOpen();
-      if (records.length > 0 || sim.now >= deadlineMs) return records;
-      await sim.sleep(Math.min(CLIENT_TIMING.pollIdleMs, deadlineMs - sim.now));
-    }
-  }
-
-  /**
-   * Kafka's consumer heartbeats from a background thread, so a member that takes long to
-   * process a batch keeps its session; a crashed process stops heartbeating and times out.
-   */
-  private backgroundHeartbeats(): void {
-    this.cluster.sim.schedule(CLIENT_TIMING.heartbeatIntervalMs, () => {
-      if (this.state !== 'open') return;
-      this.cluster.touch(this.options.group, this.memberId);
-      this.backgroundHeartbeats();
-    });
-  }
-
-  private async heartbeat(): Promise<void> {
-    const { generation, partitions } = await roundTrip(this.cluster, this.endpoint, () =>
-      this.cluster.heartbeat(this.options.group, this.memberId),
-    );
-    this.assertOpen();
-    if (generation === this.generation) return;
-    this.generation = generation;
-    this.assigned = partitions;
-    // An eager rebalance, as Kafka's classic group protocol does it: every member gives up all
-    // its partitions and starts each assigned one again at the committed offset. What was
-    // read but not committed is read again, by whichever member now owns it.
-    this.restartAtCommitted(partitions);
-  }
-
-  private async fetchAssigned(): Promise<DeliveredRecord[]> {
-    const cluster = this.cluster;
-    const max = this.options.maxPollRecords;
-    await this.resolvePositions();
-    const partitions = this.assigned.filter((p) => this.next.has(p));
-    const start = partitions.length === 0 ? 0 : this.polls++ % partitions.length;
-    const order = [...partitions.slice(start), ...partitions.slice(0, start)];
-    const answers = await Promise.all(
-      order.map(async (p) => {
-        const part = cluster.partitionOf('input', p);
-        const leader = part.leader;
-        const from = this.next.get(p) ?? 0;
-        if (leader === null) return { p, from, result: undefined };
-        const outcome = await call<FetchResult>(cluster, this.endpoint, leader, () =>
-          cluster.fetch(leader, part.key, from, max, this.options.isolation),
-        );
-        return { p, from, result: outcome.kind === 'ok' ? outcome.value : undefined };
-      }),
-    );
-    const records: DeliveredRecord[] = [];
-    for (const { p, from, result } of answers) {
-      // An answer for a partition this member lost, or from a stale position, is dropped.
-      if (result === undefined || !this.next.has(p) || this.next.get(p) !== from || !this.assigned.includes(p)) continue;
-      if (result.kind === 'out-of-range') {
-        this.info(this.memberId, `partition ${p}: offset ${from} is past the log end ${result.leo}; reset to it`);
-        this.next.set(p, result.leo);
-        continue;
-      }
-      if (result.kind === 'error') continue;
-      const taken = result.records.slice(0, Math.max(0, max - records.length));
-      for (const record of taken) records.push({ id: record.id, partition: p, offset: record.offset });
-      // The position passes markers and skipped records too, unless the batch was cut short:
-      // then it stops after the last record handed out.
-      const last = taken.at(-1);
-      if (taken.length === result.records.length) this.next.set(p, result.next);
-      else if (last !== undefined) this.next.set(p, last.offset + 1);
-    }
-    return records;
-  }
-
-  private async autoCommit(): Promise<void> {
-    this.lastAutoCommitMs = this.cluster.sim.now;
-    try {
-      await this.commit(new Map(this.next));
-    } catch (error) {
-      this.info(this.memberId, `auto-commit failed: ${(error as Error).message}`);
-    }
-  }
-
-  async commit(offsets: ReadonlyMap<number, number>): Promise<void> {
-    this.assertOpen();
-    const code = await roundTrip(this.cluster, this.endpoint, () =>
-      this.cluster.commit(this.options.group, this.memberId, this.generation, offsets),
-    );
-    if (code !== null) throw new BrokerError(code, 'OffsetCommit');
-  }
-
-  async close(): Promise<void> {
-    if (this.state !== 'open') return;
-    if (this.options.autoCommit) await this.autoCommit();
-    this.state = 'closed';
-    await roundTrip(this.cluster, this.endpoint, () => this.cluster.leave(this.options.group, this.memberId));
-  }
-
-  async crash(): Promise<void> {
-    this.state = 'crashed';
-  }
-
-  private assertOpen(): void {
-    if (this.state !== 'open') throw new ClientClosed(this.memberId);
   }
 }

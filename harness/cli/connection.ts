@@ -9,7 +9,7 @@ import type { ClusterConnection } from '../../adapters/contract.js';
 import { clusterConfigSchema, type ClusterConfigSource } from '../../spec/connection.js';
 import { LoadError } from '../../core/load-error.js';
 import { capErrors, readInputFile } from '../../core/input-file.js';
-import { parseYamlMapping, schemaErrors, sortErrors, type FileContext } from '../conformance/loader.js';
+import { parseYamlMapping, schemaErrors, sortErrors, type FileContext } from '../conformance/yaml-file.js';
 
 export type ClusterConfigResult =
   | { readonly connection: ClusterConnection; readonly errors?: undefined }

@@ -11,7 +11,7 @@ import type { ScenarioResult } from '../../spec/result.js';
 import { packageRoot } from '../../core/package-root.js';
 import type { LoadError } from '../../core/load-error.js';
 import { capErrors, readInputFile } from '../../core/input-file.js';
-import { parseYamlMapping, schemaErrors, sortErrors } from './loader.js';
+import { parseYamlMapping, schemaErrors, sortErrors } from './yaml-file.js';
 import { violatedClaims } from '../report/claims.js';
 
 /** The known failures of one adapter, by scenario file relative to the package root. */

@@ -5,7 +5,7 @@
 import type { Minimum, ScenarioSource, Threshold } from '../../spec/scenario.js';
 import { MESSAGE_COUNTS } from '../../spec/vocabulary.js';
 import type { LoadError } from '../../core/load-error.js';
-import type { FileContext } from './loader.js';
+import type { FileContext } from './yaml-file.js';
 import { defaultMinimum } from './progress.js';
 
 /** A threshold as written: an integer is a number of messages, `50%` a share of the workload. */

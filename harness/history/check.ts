@@ -1,6 +1,6 @@
 // Checks a history file without holding its events: the lines are read in chunks
 // (readLineChunks), the common ones scanned in place (harness/history/parse.ts) and fed to the
-// checker by their fields (HistoryFeed in harness/conformance/checker.ts), the rest parsed and checked line by
+// checker by their fields (HistoryFeed in harness/conformance/tally.ts), the rest parsed and checked line by
 // line as readHistoryFile does and fed whole. Nothing per event outlives its line but the checker's
 // own tables; that is what makes `deliverycheck check` of 10^7 lines fast (bench/micro/check-file.ts):
 // making and keeping an object per event cost more than scanning and judging together.
@@ -12,7 +12,8 @@
 
 import { closeSync, fstatSync, readSync } from 'node:fs';
 import type { HistoryEvent } from '../../spec/history.js';
-import { checkFed, initialCapacity, type CheckResult, type HistoryAccess, type HistoryFeed } from '../conformance/checker.js';
+import { checkFed, type CheckResult } from '../conformance/checker.js';
+import { initialCapacity, type HistoryAccess, type HistoryFeed } from '../conformance/tally.js';
 import {
   emptyHistoryError,
   HistoryFileError,

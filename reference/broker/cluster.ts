@@ -9,9 +9,12 @@
 //   replica to the point where its log diverged from the leader's.
 // - A controller that notices a lost broker after a session timeout and elects a new leader from
 //   the ISR, or from any replica when unclean election is on.
-// - Consumer groups with generations, assignment, committed offsets and session timeouts.
+// - Consumer groups with generations, assignment, committed offsets and session timeouts
+//   (groups.ts).
 // Everything takes virtual time from the simulation, and every choice that could vary draws
-// from its one seeded random source.
+// from its one seeded random source. The timings, error codes and the state of brokers and
+// partitions are in state.ts, the followers' fetch loops and the leaders' ISR checks in
+// replication.ts, the controller's fencing and elections in controller.ts.
 
 import type { IsolationLevel } from '../../spec/vocabulary.js';
 import type { TopicRole, TopicSettings } from '../../adapters/contract.js';
@@ -20,171 +23,21 @@ import { Defects } from './defects.js';
 import { Replica, type ControlKind, type LogRecord } from './log.js';
 import { Network, type Endpoint } from '../substrate/network.js';
 import type { Simulation } from '../substrate/sim.js';
+import { GroupCoordinator } from './groups.js';
+import { Controller } from './controller.js';
+import { Replication } from './replication.js';
+import {
+  Broker,
+  BrokerError,
+  fmt,
+  PartitionState,
+  TIMING,
+  type FetchResult,
+  type ProduceRequest,
+  type Stall,
+} from './state.js';
 
-/** Timings in virtual milliseconds. Kafka's defaults are seconds; the ratios are what matter. */
-export const TIMING = {
-  /** One-way network latency of one message between any two parties: drawn from this range. */
-  latencyMinMs: 0.2,
-  latencyMaxMs: 1.0,
-  /** How long a follower's fetch waits at the leader for new data before an empty answer. */
-  replicaFetchWaitMs: 50,
-  /** How much longer than the wait a follower gives a fetch before it sends another. */
-  replicaFetchTimeoutMs: 100,
-  /** A follower that has not caught up for this long leaves the ISR. */
-  replicaLagMaxMs: 300,
-  /** How often a leader looks for lagging followers. */
-  isrCheckIntervalMs: 50,
-  /** How long the controller waits for a silent broker before it fences it. */
-  brokerSessionTimeoutMs: 150,
-  /** How long a restarted or resumed broker takes to register with the controller. */
-  brokerRegistrationMs: 20,
-  /** How often the operating system writes a broker's dirty pages to disk. */
-  flushIntervalMs: 500,
-  /** How long a follower takes to write fetched records before it fetches again. */
-  replicaAppendMinMs: 0.5,
-  replicaAppendMaxMs: 2,
-  /** Back-off of a follower whose fetch failed. */
-  replicaBackoffMs: 20,
-  /** A consumer not heard from for this long leaves its group. */
-  consumerSessionTimeoutMs: 200,
-  groupCheckIntervalMs: 50,
-  /**
-   * The longest stall-replication: two ISR checks short of replicaLagMaxMs, so a stalled
-   * follower that had caught up just before stays in the ISR throughout.
-   */
-  stallMaxMs: 200,
-} as const;
-
-export type ErrorCode =
-  | 'NOT_LEADER_OR_FOLLOWER'
-  | 'NOT_ENOUGH_REPLICAS'
-  | 'NOT_ENOUGH_REPLICAS_AFTER_APPEND'
-  | 'BROKER_NOT_AVAILABLE'
-  | 'LEADER_NOT_AVAILABLE'
-  | 'REQUEST_TIMED_OUT'
-  | 'REBALANCE_IN_PROGRESS'
-  | 'UNKNOWN_MEMBER_ID'
-  | 'OUT_OF_ORDER_SEQUENCE_NUMBER'
-  | 'INVALID_PRODUCER_EPOCH'
-  | 'PRODUCER_FENCED'
-  | 'CONCURRENT_TRANSACTIONS'
-  | 'NOT_COORDINATOR'
-  | 'INVALID_TXN_STATE';
-
-export class BrokerError extends Error {
-  /**
-   * `detail` says which request failed and what it waited for ("AddPartitionsToTxn gave up
-   * after 5000 ms"); the message is then `detail: CODE`, and `code` stays the bare code.
-   */
-  constructor(
-    readonly code: ErrorCode,
-    detail?: string,
-  ) {
-    super(detail === undefined ? code : `${detail}: ${code}`);
-    this.name = 'BrokerError';
-  }
-}
-
-export interface ProduceRequest {
-  /** The partition's cluster-wide key (see PartitionState.key). */
-  readonly partition: number;
-  readonly id: string;
-  readonly producer: number;
-  readonly seq: number;
-  readonly key: string;
-  readonly ack: 'none' | 'leader' | 'all';
-  /** Set by idempotent and transactional producers. */
-  readonly pid?: number;
-  readonly producerEpoch?: number;
-  readonly pseq?: number;
-  readonly txn?: boolean;
-}
-
-type BrokerState = 'up' | 'crashed' | 'paused';
-
-class Broker {
-  state: BrokerState = 'up';
-  /** Bumped at each crash, so callbacks scheduled by an earlier life of the process die. */
-  incarnation = 0;
-  /** The controller has fenced this broker: it leads nothing until it registers again. */
-  fenced = false;
-  /** Work that arrived while the process was paused; run in order when it resumes. */
-  inbox: Array<() => void> = [];
-  /** Produce acknowledgments still to be lost on purpose (the drop-acks fault). */
-  dropAcks = 0;
-  /** Counts pauses, so the session timer of an earlier pause cannot fence a later one. */
-  pauses = 0;
-  /**
-   * Replication to this broker is stalled (the stall-replication fault): its follower fetch loops
-   * wait in `waiting` until the stall ends. The process is up: it answers clients, stays
-   * registered, and its replicas stay in the ISR while the stall is shorter than replicaLagMaxMs.
-   */
-  stall: Stall | undefined;
-  readonly replicas = new Map<number, Replica>();
-  constructor(
-    readonly id: number,
-    /** The broker's end of its connections; it keeps it across restarts, as a host keeps its address. */
-    readonly endpoint: Endpoint,
-  ) {}
-}
-
-interface PendingAck {
-  readonly offset: number;
-  readonly reply: (result: number | BrokerError) => void;
-}
-
-interface Stall {
-  readonly untilMs: number;
-  readonly waiting: Array<() => void>;
-}
-
-interface ParkedFetch {
-  readonly wake: () => void;
-}
-
-/** The controller's view of a partition plus the bookkeeping its current leader keeps. */
-export class PartitionState {
-  leader: number | null;
-  epoch = 0;
-  isr: number[];
-  /** The offset at which the current epoch began on its leader. */
-  epochStartOffset = 0;
-  // Leader-side state; reset at every election.
-  followerLeo = new Map<number, number>();
-  lastCaughtUpMs = new Map<number, number>();
-  lastFetchLeo = new Map<number, number>();
-  lastFetchMs = new Map<number, number>();
-  pending: PendingAck[] = [];
-  parked: ParkedFetch[] = [];
-  constructor(
-    /** The partition's place in Cluster.partitions: its key in every broker's replica map. */
-    readonly key: number,
-    readonly topic: TopicRole,
-    /** The partition's number within its topic, as clients and histories name it. */
-    readonly index: number,
-    readonly settings: TopicSettings,
-    readonly replicas: readonly number[],
-  ) {
-    this.leader = replicas[0] ?? null;
-    this.isr = [...replicas];
-  }
-
-  /** How messages name the partition: its number, or `output N` for the output topic. */
-  get label(): string {
-    return this.topic === 'input' ? `${this.index}` : `output ${this.index}`;
-  }
-}
-
-interface GroupMember {
-  lastSeenMs: number;
-}
-
-class Group {
-  generation = 0;
-  readonly members = new Map<string, GroupMember>();
-  assignment = new Map<string, number[]>();
-  readonly committed = new Map<number, number>();
-}
+export { BrokerError, PartitionState, TIMING, type ErrorCode, type FetchResult, type ProduceRequest } from './state.js';
 
 export interface ClusterOptions {
   readonly brokers: number;
@@ -200,7 +53,12 @@ export class Cluster {
   readonly partitions: PartitionState[] = [];
   readonly topic: TopicSettings;
   readonly defects: Defects;
-  private readonly groups = new Map<string, Group>();
+  /** The group coordinator: consumer groups, their members and committed offsets. */
+  readonly groups: GroupCoordinator;
+  /** The followers' fetch loops and the leaders' ISR checks. */
+  private readonly replication: Replication;
+  /** Fences lost brokers and elects leaders. */
+  private readonly controller: Controller;
   readonly info: (source: string, message: string) => void;
   /** The most recently crashed and paused brokers, for the targets `crashed` and `paused`. */
   readonly crashedOrder: number[] = [];
@@ -216,6 +74,9 @@ export class Cluster {
     this.topic = options.topic;
     this.info = options.info;
     this.defects = options.defects ?? new Defects([]);
+    this.groups = new GroupCoordinator(sim, this.info, this.defects, () => this.topicPartitions('input'));
+    this.replication = new Replication(this);
+    this.controller = new Controller(this);
     this.network = new Network(sim, () => this.latency());
     this.brokers = Array.from({ length: options.brokers }, (_, id) => new Broker(id, this.network.endpoint()));
     this.controllerEndpoint = this.network.endpoint();
@@ -393,7 +254,7 @@ export class Cluster {
     ack: 'none' | 'leader' | 'all',
     answer: (result: number | BrokerError) => void,
   ): void {
-    this.wakeFetchers(part);
+    this.replication.wakeFetchers(part);
     this.advanceHighWatermark(part);
     if (ack === 'leader') answer(offset);
     else if (ack === 'all') {
@@ -430,7 +291,7 @@ export class Cluster {
   }
 
   /** Moves the leader's HW to the smallest log end among the ISR, then completes acks. */
-  private advanceHighWatermark(part: PartitionState): void {
+  advanceHighWatermark(part: PartitionState): void {
     if (part.leader === null) return;
     const leader = this.replica(part.leader, part.key);
     let hw = leader.leo;
@@ -467,301 +328,9 @@ export class Cluster {
 
   private startBrokerLoops(broker: Broker): void {
     const incarnation = broker.incarnation;
-    for (const p of broker.replicas.keys()) this.followerLoop(broker, p, incarnation);
-    this.isrCheckLoop(broker, incarnation);
+    for (const p of broker.replicas.keys()) this.replication.followerLoop(broker, p, incarnation);
+    this.replication.isrCheckLoop(broker, incarnation);
     this.flushLoop(broker, incarnation);
-  }
-
-  /** A follower's fetch loop for one partition: one long-polling fetch after another. */
-  private followerLoop(broker: Broker, p: number, incarnation: number): void {
-    const alive = (): boolean => broker.incarnation === incarnation && broker.state !== 'crashed';
-    const again = (delayMs: number): void => {
-      this.sim.schedule(delayMs, () => {
-        if (!alive()) return;
-        if (broker.state === 'paused') broker.inbox.push(() => this.followerLoop(broker, p, incarnation));
-        else this.followerLoop(broker, p, incarnation);
-      });
-    };
-    if (!alive()) return;
-    if (broker.stall !== undefined) {
-      broker.stall.waiting.push(() => again(0));
-      return;
-    }
-    const part = this.partition(p);
-    const leaderId = part.leader;
-    if (leaderId === null || leaderId === broker.id || broker.fenced) {
-      again(TIMING.replicaBackoffMs);
-      return;
-    }
-    const replica = this.replica(broker.id, p);
-    const fetchOffset = replica.leo;
-    // A fetch whose answer never comes (the leader crashed or paused) is given up after a
-    // while, so the follower keeps trying; a late answer to a given-up fetch is ignored.
-    let done = false;
-    const finish = (): boolean => {
-      if (done) return false;
-      done = true;
-      timeout.cancel();
-      return true;
-    };
-    const timeout = this.sim.schedule(TIMING.replicaFetchWaitMs + TIMING.replicaFetchTimeoutMs, () => {
-      if (finish()) again(0);
-    });
-    this.deliver(
-      broker.endpoint,
-      leaderId,
-      () => {
-        const leaderIncarnation = this.broker(leaderId).incarnation;
-        this.handleReplicaFetch(leaderId, broker.id, p, fetchOffset, (response) => {
-          this.replyFrom(leaderId, leaderIncarnation, broker.endpoint, () => {
-            if (!alive() || !finish()) return;
-            // An answer that arrives during a stall is dropped, as a stopped fetcher would never
-            // read it: the follower fetches again from the same offset once the stall ends.
-            if (broker.stall !== undefined) {
-              broker.stall.waiting.push(() => again(0));
-              return;
-            }
-            if (broker.state === 'paused') {
-              broker.inbox.push(() => this.applyFetch(broker, p, response, again));
-            } else this.applyFetch(broker, p, response, again);
-          });
-        });
-      },
-      () => {
-        if (finish()) again(TIMING.replicaBackoffMs);
-      },
-    );
-  }
-
-  private applyFetch(
-    broker: Broker,
-    p: number,
-    response: FetchResponse,
-    again: (delayMs: number) => void,
-  ): void {
-    if (response.kind === 'error') {
-      again(TIMING.replicaBackoffMs);
-      return;
-    }
-    const replica = this.replica(broker.id, p);
-    if (response.kind === 'truncate') {
-      const removed = replica.truncateTo(response.offset);
-      if (removed > 0) {
-        this.info(
-          `broker-${broker.id}`,
-          `partition ${this.partition(p).label}: truncated ${removed} records to offset ${response.offset}`,
-        );
-      }
-      again(0);
-      return;
-    }
-    // The records continue this replica's log only if nothing changed while they travelled.
-    let appended = 0;
-    if (response.from === replica.leo) {
-      for (const record of response.records) replica.append(record);
-      appended = response.records.length;
-    }
-    replica.hw = Math.max(replica.hw, Math.min(response.hw, replica.leo));
-    // Writing fetched records takes the follower a moment before it asks for more; meanwhile
-    // the leader acknowledges new writes that only it holds, which is the window ack leader
-    // bets on.
-    again(appended > 0 ? this.sim.random.between(TIMING.replicaAppendMinMs, TIMING.replicaAppendMaxMs) : 0);
-  }
-
-  private handleReplicaFetch(
-    leaderId: number,
-    followerId: number,
-    p: number,
-    fetchOffset: number,
-    respond: (response: FetchResponse) => void,
-  ): void {
-    const part = this.partition(p);
-    if (part.leader !== leaderId || this.broker(leaderId).fenced) {
-      respond({ kind: 'error' });
-      return;
-    }
-    const leader = this.replica(leaderId, p);
-    const follower = this.replica(followerId, p);
-    // The follower's log diverges from the leader's where their epochs at an offset differ.
-    // Records at one offset with one epoch are the same record (one leader per epoch), and logs
-    // only grow by copying a leader, so everything below the last match matches too.
-    let match = Math.min(fetchOffset, leader.leo) - 1;
-    while (match >= 0 && follower.log[match]?.epoch !== leader.log[match]?.epoch) match--;
-    if (match + 1 < fetchOffset && !this.defects.has('skip-truncation')) {
-      respond({ kind: 'truncate', offset: match + 1 });
-      return;
-    }
-    this.noteFollowerFetch(part, followerId, fetchOffset, leader.leo);
-    const answer = (): void => {
-      const records = leader.log.slice(fetchOffset, fetchOffset + 500);
-      respond({ kind: 'records', from: fetchOffset, records, hw: leader.hw });
-    };
-    if (leader.leo > fetchOffset) {
-      answer();
-      return;
-    }
-    // Nothing new: park the fetch until an append or the wait runs out, like Kafka's long poll.
-    let done = false;
-    const parked: ParkedFetch = {
-      wake: () => {
-        if (done) return;
-        done = true;
-        timer.cancel();
-        answer();
-      },
-    };
-    const timer = this.sim.schedule(TIMING.replicaFetchWaitMs, () => {
-      if (done) return;
-      done = true;
-      part.parked = part.parked.filter((entry) => entry !== parked);
-      answer();
-    });
-    part.parked.push(parked);
-  }
-
-  private wakeFetchers(part: PartitionState): void {
-    const parked = part.parked;
-    part.parked = [];
-    for (const entry of parked) entry.wake();
-  }
-
-  /** What the leader learns from a follower's fetch: its log end, and whether it is in sync. */
-  private noteFollowerFetch(part: PartitionState, followerId: number, fetchOffset: number, leaderLeo: number): void {
-    const now = this.sim.now;
-    // A fetch delayed in a paused leader's queue may carry an old offset; a follower's log end
-    // only shrinks by truncation after an epoch change, which resets this map.
-    part.followerLeo.set(followerId, Math.max(fetchOffset, part.followerLeo.get(followerId) ?? 0));
-    if (fetchOffset >= leaderLeo) part.lastCaughtUpMs.set(followerId, now);
-    else if (fetchOffset >= (part.lastFetchLeo.get(followerId) ?? Infinity)) {
-      part.lastCaughtUpMs.set(followerId, part.lastFetchMs.get(followerId) ?? now);
-    }
-    part.lastFetchLeo.set(followerId, leaderLeo);
-    part.lastFetchMs.set(followerId, now);
-    const leader = part.leader === null ? undefined : this.replica(part.leader, part.key);
-    if (
-      leader !== undefined &&
-      !part.isr.includes(followerId) &&
-      fetchOffset >= leader.hw &&
-      fetchOffset >= part.epochStartOffset &&
-      !this.broker(followerId).fenced
-    ) {
-      part.isr = part.replicas.filter((r) => r === followerId || part.isr.includes(r));
-      this.info('controller', `partition ${part.label}: broker ${followerId} rejoined the ISR ${fmt(part.isr)}`);
-    }
-    this.advanceHighWatermark(part);
-  }
-
-  /** Each leader drops followers that stopped catching up from the ISR. */
-  private isrCheckLoop(broker: Broker, incarnation: number): void {
-    this.sim.schedule(TIMING.isrCheckIntervalMs, () => {
-      if (broker.incarnation !== incarnation || broker.state === 'crashed') return;
-      if (broker.state === 'up' && !broker.fenced) {
-        for (const part of this.partitions) {
-          if (part.leader !== broker.id) continue;
-          const now = this.sim.now;
-          const lagging = part.isr.filter(
-            (member) =>
-              member !== broker.id &&
-              now - (part.lastCaughtUpMs.get(member) ?? 0) > TIMING.replicaLagMaxMs,
-          );
-          if (lagging.length > 0) {
-            part.isr = part.isr.filter((member) => !lagging.includes(member));
-            this.info('controller', `partition ${part.label}: ISR shrank to ${fmt(part.isr)} (lagging ${fmt(lagging)})`);
-            this.advanceHighWatermark(part);
-          }
-        }
-      }
-      this.isrCheckLoop(broker, incarnation);
-    });
-  }
-
-  // ---------------------------------------------------------------- controller
-
-  /** Fences a broker the controller lost and moves its leaderships; called after the session timeout. */
-  private brokerLost(id: number): void {
-    const broker = this.broker(id);
-    broker.fenced = true;
-    this.info('controller', `fenced broker ${id}`);
-    for (const part of this.partitions) {
-      if (part.leader === id) this.elect(part, id);
-      else if (part.isr.includes(id) && part.isr.length > 1) {
-        part.isr = part.isr.filter((member) => member !== id);
-        this.info('controller', `partition ${part.label}: ISR shrank to ${fmt(part.isr)}`);
-        this.advanceHighWatermark(part);
-      }
-    }
-  }
-
-  /** A broker registered (again): it may lead partitions that had no leader. */
-  private brokerJoined(id: number): void {
-    const broker = this.broker(id);
-    if (broker.state !== 'up') return;
-    broker.fenced = false;
-    this.info('controller', `broker ${id} registered`);
-    for (const part of this.partitions) {
-      if (part.leader === null && part.replicas.includes(id)) {
-        if (part.isr.includes(id) || this.uncleanAllowed(part)) this.elect(part, null);
-      }
-    }
-  }
-
-  private usable(id: number): boolean {
-    const broker = this.broker(id);
-    return broker.state === 'up' && !broker.fenced;
-  }
-
-  /** Unclean election is on for the topic, or silently on by a defect. */
-  private uncleanAllowed(part: PartitionState): boolean {
-    return part.settings.uncleanElection || this.defects.has('silent-unclean-election');
-  }
-
-  /** Elects a new leader for a partition whose leader `lost` is gone (or that has none). */
-  private elect(part: PartitionState, lost: number | null): void {
-    const oldLeader = part.leader;
-    if (oldLeader !== null) this.resign(part, oldLeader);
-    const clean = part.replicas.filter((r) => r !== lost && part.isr.includes(r) && this.usable(r));
-    let leader: number | null = clean[0] ?? null;
-    let unclean = false;
-    if (leader === null && this.uncleanAllowed(part)) {
-      leader = part.replicas.find((r) => r !== lost && this.usable(r)) ?? null;
-      unclean = leader !== null;
-    }
-    part.epoch++;
-    if (leader === null) {
-      part.leader = null;
-      // Kafka keeps the last ISR member in the ISR of an offline partition, so that it, and
-      // only it, can lead again without losing acknowledged writes.
-      this.info('controller', `partition ${part.label}: offline, no eligible replica (ISR ${fmt(part.isr)})`);
-      return;
-    }
-    part.leader = leader;
-    part.isr = unclean ? [leader] : part.isr.filter((member) => member !== lost);
-    if (part.isr.length === 0) part.isr = [leader];
-    const replica = this.replica(leader, part.key);
-    part.epochStartOffset = replica.leo;
-    part.followerLeo = new Map();
-    part.lastFetchLeo = new Map();
-    part.lastFetchMs = new Map();
-    // Followers get a fresh lag allowance under the new leader.
-    part.lastCaughtUpMs = new Map(part.isr.map((member) => [member, this.sim.now]));
-    this.info(
-      'controller',
-      `partition ${part.label}: broker ${leader} leads epoch ${part.epoch}${unclean && part.settings.uncleanElection ? ' (unclean election)' : ''}, ISR ${fmt(part.isr)}`,
-    );
-    this.advanceHighWatermark(part);
-  }
-
-  /** The old leader stops leading: its waiting acks fail, its parked fetches end. */
-  private resign(part: PartitionState, oldLeader: number): void {
-    const broker = this.broker(oldLeader);
-    const pending = part.pending;
-    part.pending = [];
-    if (broker.state !== 'crashed') {
-      for (const entry of pending) entry.reply(new BrokerError('NOT_LEADER_OR_FOLLOWER'));
-    }
-    const parked = part.parked;
-    part.parked = [];
-    for (const entry of parked) entry.wake();
   }
 
   // ---------------------------------------------------------------- faults
@@ -868,7 +437,7 @@ export class Cluster {
     }
     const incarnation = broker.incarnation;
     this.sim.schedule(TIMING.brokerSessionTimeoutMs, () => {
-      if (broker.incarnation === incarnation && broker.state === 'crashed') this.brokerLost(id);
+      if (broker.incarnation === incarnation && broker.state === 'crashed') this.controller.brokerLost(id);
     });
   }
 
@@ -890,13 +459,13 @@ export class Cluster {
       // replica instead would lose acknowledged writes for nothing.
       for (const part of this.partitions) {
         if (part.leader !== id) continue;
-        if (part.replicas.some((r) => r !== id && part.isr.includes(r) && this.usable(r))) this.elect(part, id);
+        if (part.replicas.some((r) => r !== id && part.isr.includes(r) && this.usable(r))) this.controller.elect(part, id);
         else {
-          this.resign(part, id);
+          this.controller.resign(part, id);
           part.leader = null;
         }
       }
-      this.brokerJoined(id);
+      this.controller.brokerJoined(id);
     });
   }
 
@@ -909,7 +478,7 @@ export class Cluster {
     const pause = ++broker.pauses;
     this.sim.schedule(TIMING.brokerSessionTimeoutMs, () => {
       if (broker.incarnation === incarnation && broker.pauses === pause && broker.state === 'paused') {
-        this.brokerLost(id);
+        this.controller.brokerLost(id);
       }
     });
   }
@@ -925,7 +494,7 @@ export class Cluster {
     if (broker.fenced) {
       const incarnation = broker.incarnation;
       this.sim.schedule(TIMING.brokerRegistrationMs, () => {
-        if (broker.incarnation === incarnation && broker.state === 'up') this.brokerJoined(id);
+        if (broker.incarnation === incarnation && broker.state === 'up') this.controller.brokerJoined(id);
       });
     }
   }
@@ -990,6 +559,11 @@ export class Cluster {
     return null;
   }
 
+  usable(id: number): boolean {
+    const broker = this.broker(id);
+    return broker.state === 'up' && !broker.fenced;
+  }
+
   usableBroker(id: number): boolean {
     return this.usable(id);
   }
@@ -1005,109 +579,4 @@ export class Cluster {
       );
     });
   }
-
-  // ---------------------------------------------------------------- consumer groups
-
-  group(name: string): Group {
-    let group = this.groups.get(name);
-    if (group === undefined) {
-      group = new Group();
-      this.groups.set(name, group);
-      this.groupCheckLoop(name, group);
-    }
-    return group;
-  }
-
-  /** Joins or heartbeats; returns the member's generation and assigned partitions. */
-  heartbeat(groupName: string, memberId: string): { generation: number; partitions: readonly number[] } {
-    const group = this.group(groupName);
-    const member = group.members.get(memberId);
-    if (member === undefined) {
-      group.members.set(memberId, { lastSeenMs: this.sim.now });
-      this.rebalance(groupName, group, `${memberId} joined`);
-    } else member.lastSeenMs = this.sim.now;
-    return { generation: group.generation, partitions: group.assignment.get(memberId) ?? [] };
-  }
-
-  /** A background heartbeat: keeps a member's session alive without joining the group. */
-  touch(groupName: string, memberId: string): void {
-    const member = this.group(groupName).members.get(memberId);
-    if (member !== undefined) member.lastSeenMs = this.sim.now;
-  }
-
-  leave(groupName: string, memberId: string): void {
-    const group = this.group(groupName);
-    if (group.members.delete(memberId)) this.rebalance(groupName, group, `${memberId} left`);
-  }
-
-  commit(groupName: string, memberId: string, generation: number, offsets: ReadonlyMap<number, number>): ErrorCode | null {
-    const refused = this.checkMember(groupName, memberId, generation, offsets);
-    if (refused === null) this.storeOffsets(groupName, offsets);
-    return refused;
-  }
-
-  /** Whether a member of this generation owns these partitions and may commit their offsets. */
-  checkMember(
-    groupName: string,
-    memberId: string,
-    generation: number,
-    offsets: ReadonlyMap<number, number>,
-  ): ErrorCode | null {
-    const group = this.group(groupName);
-    if (!group.members.has(memberId)) return 'UNKNOWN_MEMBER_ID';
-    if (generation !== group.generation) return 'REBALANCE_IN_PROGRESS';
-    const owned = group.assignment.get(memberId) ?? [];
-    for (const p of offsets.keys()) if (!owned.includes(p)) return 'REBALANCE_IN_PROGRESS';
-    return null;
-  }
-
-  /** Stores committed offsets: from a member's commit, or from a committed transaction. */
-  storeOffsets(groupName: string, offsets: ReadonlyMap<number, number>): void {
-    const group = this.group(groupName);
-    const skew = this.defects.has('commit-off-by-one') ? 1 : 0;
-    for (const [p, offset] of offsets) group.committed.set(p, offset + skew);
-  }
-
-  committed(groupName: string): Map<number, number> {
-    return new Map(this.group(groupName).committed);
-  }
-
-  private rebalance(groupName: string, group: Group, why: string): void {
-    group.generation++;
-    const members = [...group.members.keys()].sort();
-    const assignment = new Map<string, number[]>(members.map((m) => [m, []]));
-    for (const part of this.topicPartitions('input')) {
-      const member = members[part.index % Math.max(1, members.length)];
-      if (member !== undefined) assignment.get(member)?.push(part.index);
-    }
-    group.assignment = assignment;
-    this.info(
-      `group-${groupName}`,
-      `generation ${group.generation} after ${why}: ${members.map((m) => `${m}=${fmt(assignment.get(m) ?? [])}`).join(' ') || 'no members'}`,
-    );
-  }
-
-  private groupCheckLoop(groupName: string, group: Group): void {
-    this.sim.schedule(TIMING.groupCheckIntervalMs, () => {
-      const now = this.sim.now;
-      const expired = [...group.members].filter(([, m]) => now - m.lastSeenMs > TIMING.consumerSessionTimeoutMs);
-      for (const [id] of expired) group.members.delete(id);
-      if (expired.length > 0) this.rebalance(groupName, group, `${expired.map(([id]) => id).join(', ')} timed out`);
-      this.groupCheckLoop(groupName, group);
-    });
-  }
-}
-
-type FetchResponse =
-  | { readonly kind: 'error' }
-  | { readonly kind: 'truncate'; readonly offset: number }
-  | { readonly kind: 'records'; readonly from: number; readonly records: readonly LogRecord[]; readonly hw: number };
-
-export type FetchResult =
-  | { readonly kind: 'error'; readonly code: ErrorCode }
-  | { readonly kind: 'out-of-range'; readonly leo: number }
-  | { readonly kind: 'records'; readonly records: readonly LogRecord[]; readonly next: number };
-
-function fmt(ids: readonly number[]): string {
-  return `[${ids.join(',')}]`;
 }

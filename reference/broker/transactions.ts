@@ -120,11 +120,11 @@ export class TransactionCoordinator {
     const refused = this.check(txn, identity);
     if (refused !== null || txn === undefined) return refused ?? new BrokerError('INVALID_TXN_STATE');
     // Since KIP-447 the group checks that the offsets come from a current member.
-    const stale = this.cluster.checkMember(group, member.memberId, member.generation, offsets);
+    const stale = this.cluster.groups.checkMember(group, member.memberId, member.generation, offsets);
     if (stale !== null) return new BrokerError(stale);
     this.open(txn);
     if (this.cluster.defects.has('offsets-before-transaction')) {
-      this.cluster.storeOffsets(group, offsets);
+      this.cluster.groups.storeOffsets(group, offsets);
       return null;
     }
     const pending = txn.offsets.get(group) ?? new Map<number, number>();
@@ -166,7 +166,7 @@ export class TransactionCoordinator {
     const remaining = new Set(txn.partitions);
     const finish = (): void => {
       if (remaining.size > 0) return;
-      if (kind === 'commit') for (const [group, offsets] of txn.offsets) this.cluster.storeOffsets(group, offsets);
+      if (kind === 'commit') for (const [group, offsets] of txn.offsets) this.cluster.groups.storeOffsets(group, offsets);
       txn.partitions.clear();
       txn.offsets.clear();
       txn.phase = 'empty';

@@ -7,7 +7,9 @@
 import { describe, expect, it } from 'vitest';
 import type { DeliveredRecord, TopicSettings } from '../../adapters/contract.js';
 import { hashKey } from '../../core/random.js';
-import { ClientClosed, ReferenceConsumer, ReferenceProducer } from '../../reference/clients.js';
+import { ClientClosed } from '../../reference/client-requests.js';
+import { ReferenceProducer } from '../../reference/clients.js';
+import { ReferenceConsumer } from '../../reference/consumer.js';
 import { BrokerError, Cluster, TIMING } from '../../reference/broker/cluster.js';
 import { Simulation } from '../../reference/substrate/sim.js';
 import { TransactionCoordinator } from '../../reference/broker/transactions.js';
@@ -79,7 +81,7 @@ function partitionsOf(records: readonly DeliveredRecord[]): number[] {
 }
 
 function assignmentOf(cluster: Cluster, index: number): readonly number[] {
-  return cluster.group(GROUP).assignment.get(memberId(index)) ?? [];
+  return cluster.groups.group(GROUP).assignment.get(memberId(index)) ?? [];
 }
 
 /** Polls until `durationMs` of virtual time has passed, keeping the member alive in its group. */
@@ -122,7 +124,7 @@ describe('consumer groups', { timeout: 10_000 }, () => {
     const setup = rig(102, 4);
     const { sim, cluster, info } = setup;
     const [survivor, doomed] = await twoMembers(setup);
-    const lastSeenMs = cluster.group(GROUP).members.get(memberId(1))?.lastSeenMs ?? -1;
+    const lastSeenMs = cluster.groups.group(GROUP).members.get(memberId(1))?.lastSeenMs ?? -1;
     await doomed.crash();
     while (assignmentOf(cluster, 0).length < 4) {
       await survivor.poll(10);
@@ -150,11 +152,11 @@ describe('consumer groups', { timeout: 10_000 }, () => {
     const stale = first.commit(new Map([[0, 5]]));
     await expect(stale).rejects.toBeInstanceOf(BrokerError);
     await expect(stale).rejects.toMatchObject({ code: 'REBALANCE_IN_PROGRESS' });
-    expect(cluster.committed(GROUP)).toEqual(new Map([[0, 0]]));
+    expect(cluster.groups.committed(GROUP)).toEqual(new Map([[0, 0]]));
     // Once it heard of the new generation (and still owns the partition), it commits again.
     await first.poll(0);
     await first.commit(new Map([[0, 5]]));
-    expect(cluster.committed(GROUP)).toEqual(new Map([[0, 5]]));
+    expect(cluster.groups.committed(GROUP)).toEqual(new Map([[0, 5]]));
     sim.close();
   });
 
@@ -211,13 +213,13 @@ describe('consumer groups', { timeout: 10_000 }, () => {
     const setup = rig(106, 4);
     const { sim, cluster, info } = setup;
     const [staying, leaving] = await twoMembers(setup);
-    const generation = cluster.group(GROUP).generation;
+    const generation = cluster.groups.group(GROUP).generation;
     const closedAt = sim.now;
     await leaving.close();
     // No session timeout: the member is gone as soon as close() returns.
     expect(sim.now - closedAt).toBeLessThan(5);
-    expect(cluster.group(GROUP).members.has(memberId(1))).toBe(false);
-    expect(cluster.group(GROUP).generation).toBe(generation + 1);
+    expect(cluster.groups.group(GROUP).members.has(memberId(1))).toBe(false);
+    expect(cluster.groups.group(GROUP).generation).toBe(generation + 1);
     expect(assignmentOf(cluster, 0)).toEqual([0, 1, 2, 3]);
     expect(info.some((line) => line.includes(`after ${memberId(1)} left`))).toBe(true);
     await produce(setup, 1);

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { SendResult, TopicSettings } from '../../adapters/contract.js';
 import { FaultDriver } from '../../harness/conformance/faults.js';
 import { referenceAdapter } from '../../reference/adapter.js';
-import { CLIENT_TIMING } from '../../reference/clients.js';
+import { CLIENT_TIMING } from '../../reference/client-requests.js';
 import { reorderedAtSeeds } from './reference-seeds.js';
 
 const TRANSACTIONAL_SCENARIO = fileURLToPath(

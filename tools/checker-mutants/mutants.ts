@@ -49,7 +49,9 @@ export interface Mutant {
   readonly replacements: readonly Replacement[];
 }
 
+// The checker's sources: the rules and the judging, and the first pass that fills its tables.
 const CHECKER = 'harness/conformance/checker.ts';
+const TALLY = 'harness/conformance/tally.ts';
 
 export const MUTANTS: readonly Mutant[] = [
   {
@@ -102,7 +104,7 @@ export const MUTANTS: readonly Mutant[] = [
     killers: ['suites/exactly-once/pipeline-survives-consumer-crash.yaml'],
     replacements: [
       {
-        file: CHECKER,
+        file: TALLY,
         find: 'this.flags[message] = (this.flags[message] ?? 0) | DELIVERED;',
         replace:
           'this.flags[message] = (this.flags[message] ?? 0) | DELIVERED | (((this.flags[message] ?? 0) & DELIVERED) !== 0 ? PROCESSED_AGAIN : 0);',
@@ -132,7 +134,7 @@ export const MUTANTS: readonly Mutant[] = [
     killers: ['suites/controls/two-producers-one-key-keep-each-producers-order.yaml'],
     replacements: [
       {
-        file: CHECKER,
+        file: TALLY,
         find: 'const group = this.groupOf(producer, key, seq, message);',
         replace: 'const group = this.groupOf(0, key, seq, message);',
       },
@@ -146,7 +148,7 @@ export const MUTANTS: readonly Mutant[] = [
     killers: ['suites/producer-acks/ack-none-leader-crash-witnesses-loss.yaml'],
     replacements: [
       {
-        file: CHECKER,
+        file: TALLY,
         find: 'if ((flags & SENT) === 0) this.unsentAppearances.set(message, { at, as });',
         replace: 'if ((flags & ACKNOWLEDGED) === 0) this.unsentAppearances.set(message, { at, as });',
       },
@@ -230,7 +232,7 @@ export const MUTANTS: readonly Mutant[] = [
       'The runner writes every send before making it, so on a broker without defects no message is ever a phantom, and a checker that misses some phantoms cannot be told from one that finds them all.',
     replacements: [
       {
-        file: CHECKER,
+        file: TALLY,
         find: "this.appear(message, at, 'delivered');",
         replace: '// A delivery is not an appearance.',
       },
@@ -294,7 +296,7 @@ export const MUTANTS: readonly Mutant[] = [
       'A consumer whose position passed the log end after records were lost resets to the new end and reads the records that replace them, so every replaced record that the drain contradicts is contradicted by a poll as well.',
     replacements: [
       {
-        file: CHECKER,
+        file: TALLY,
         find: 'if ((placeFlags & CONFLICTING) === 0 && this.firstReadMessage[place] !== message) {',
         replace: 'if ((placeFlags & CONFLICTING) === 0 && kind !== BY_DRAIN && this.firstReadMessage[place] !== message) {',
       },

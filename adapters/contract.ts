@@ -210,6 +210,29 @@ export interface BenchProducer extends Producer {
 export interface BenchExtension {
   producer(options: ProducerOptions & BenchProducerOptions): Promise<BenchProducer>;
   transactionalProducer(options: TransactionalProducerOptions & BenchProducerOptions): Promise<TransactionalProducer>;
+  /**
+   * The same sends by the adapter's client library alone, as an application would write them,
+   * with nothing of deliverycheck in between: the yardstick of what the harness itself costs.
+   * Absent when there is no client library apart from the adapter (the reference broker).
+   */
+  bareLoop?(options: BareLoopOptions): Promise<BareLoopResult>;
+}
+
+export interface BareLoopOptions {
+  readonly ack: AckMode;
+  /** Messages to send to the input topic, spread over its shards. */
+  readonly records: number;
+  /** Sends outstanding at most. */
+  readonly window: number;
+  readonly valueBytes: number;
+}
+
+export interface BareLoopResult {
+  /** Sends that resolved (with ack none: that the client took). */
+  readonly completed: number;
+  readonly errors: number;
+  /** From the first send to the last completion, in real milliseconds. */
+  readonly elapsedMs: number;
 }
 
 export interface ConsumerOptions {

@@ -15,9 +15,11 @@
 // full buffer, which is buffer ÷ throughput (Little's law).
 
 import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
-import type { Producer, SendCallbacks, SendResult } from '../adapters/contract.js';
+import type { BenchProducer, Producer, SendCallbacks, SendResult } from '../adapters/contract.js';
 import { DeadlineError } from '../core/deadline.js';
+import { messageId } from '../core/message-id.js';
 import { Random } from '../core/random.js';
+import type { HistoryRecorder } from '../harness/history/recorder.js';
 import type { ProducerLatencyUs } from '../spec/bench.js';
 import { InFlightLimit, sendWithCallbacks } from './driver.js';
 import { Histogram } from './histogram.js';
@@ -36,6 +38,11 @@ export interface ClosedLoopOptions {
    * ahead of this rate waits until its time. At full speed when absent.
    */
   readonly ratePerSecond?: number;
+  /**
+   * Where to record each send and its outcome as the benchmark's driver does (send, ack and error
+   * lines), so that the loop costs what the harness costs; absent, nothing is recorded.
+   */
+  readonly recorder?: HistoryRecorder;
 }
 
 export interface ClosedLoopResult {
@@ -82,8 +89,9 @@ const STALL_CHECK_MS = 1_000;
  * send would cost more than the send itself at these rates, so the deadline is on progress: the
  * run ends with a DeadlineError when sends are outstanding and none completed for sendTimeoutMs.
  */
-export async function runClosedLoop(producer: Producer, options: ClosedLoopOptions): Promise<ClosedLoopResult> {
+export async function runClosedLoop(producer: Producer | BenchProducer, options: ClosedLoopOptions): Promise<ClosedLoopResult> {
   const random = new Random(options.seed ^ 0x6b657973);
+  const recorder = options.recorder;
   const limit = new InFlightLimit(options.window);
   const latency = new Histogram();
   // Offsets per partition, to prove that each acknowledgment names a place of its own.
@@ -124,6 +132,9 @@ export async function runClosedLoop(producer: Producer, options: ClosedLoopOptio
       latency.record(Math.max(0, Math.round((nowMs - (calledMsBySeq[seq] ?? nowMs)) * 1000)));
       lastCompletionMs = nowMs;
       completed++;
+      if (recorder !== undefined && result.offset !== null) {
+        recorder.record({ type: 'ack', producer: 0, id: messageId(0, seq), partition: result.partition, offset: result.offset });
+      }
       if (result.offset !== null) {
         withOffset++;
         let offsets = places.get(result.partition);
@@ -132,8 +143,9 @@ export async function runClosedLoop(producer: Producer, options: ClosedLoopOptio
       }
       settle();
     },
-    failed: (error: Error): void => {
+    failed: (error: Error, seq: number): void => {
       // A failed send is counted, as the tool counts its errors, and the run goes on.
+      recorder?.record({ type: 'error', producer: 0, id: messageId(0, seq), error: error.message });
       errors++;
       firstError ??= error.message;
       settle();
@@ -159,7 +171,8 @@ export async function runClosedLoop(producer: Producer, options: ClosedLoopOptio
       outstanding++;
       calledMsBySeq[seq] = calledMs;
       const keyIndex = random.int(0, options.keys - 1);
-      const message = { id: `p0-${seq}`, producer: 0, seq, key: (keyNames[keyIndex] ??= `k${keyIndex}`) };
+      const message = { id: messageId(0, seq), producer: 0, seq, key: (keyNames[keyIndex] ??= `k${keyIndex}`) };
+      recorder?.record({ type: 'send', ...message });
       sendWithCallbacks(producer, message, callbacks, seq);
     }
     if (outstanding > 0) {

@@ -5,10 +5,11 @@
 // Runs on a virtual clock are marked everywhere, because their figures are the reference model's
 // simulated time and must never be read as what this machine or a real broker achieves.
 
-import type { BenchResult, BenchRun, LatencySummary } from '../spec/bench.js';
+import type { BenchResult, BenchRun, LatencySummary, OverheadRow } from '../spec/bench.js';
+import { formatOverhead } from './overhead.js';
 
-export function buildBenchResult(version: string, runs: readonly BenchRun[]): BenchResult {
-  return { tool: 'deliverycheck', kind: 'bench', version, node: process.version, runs: [...runs] };
+export function buildBenchResult(version: string, runs: readonly BenchRun[], overhead?: readonly OverheadRow[]): BenchResult {
+  return { tool: 'deliverycheck', kind: 'bench', version, node: process.version, runs: [...runs], ...(overhead === undefined ? {} : { overhead: [...overhead] }) };
 }
 
 export function formatBenchJson(result: BenchResult): string {
@@ -224,6 +225,8 @@ export function resultsTable(runs: readonly BenchRun[]): FigureTable {
 export interface MarkdownOptions {
   /** The command that produced the result, shown so a reader can run it again. */
   readonly command?: string;
+  /** Why an adapter has no overhead rows (no bare client library to compare with). */
+  readonly overheadSkipped?: readonly string[];
 }
 
 export function renderBenchMarkdown(result: BenchResult, options: MarkdownOptions = {}): string {
@@ -282,6 +285,7 @@ export function renderBenchMarkdown(result: BenchResult, options: MarkdownOption
     parts.push('', '## Failed, skipped and errors', '');
     for (const run of problems) parts.push(`- ${STATUS_WORDS[run.status]} ${runName(run)}: ${run.reason ?? ''}`);
   }
+  if (result.overhead !== undefined) parts.push('', '## Harness overhead', '', formatOverhead(result.overhead, options.overheadSkipped ?? []));
   const notes = new Map<string, string[]>();
   for (const run of runs) {
     for (const note of run.notes) notes.set(note, [...(notes.get(note) ?? []), runName(run)]);

@@ -298,6 +298,22 @@ export interface BenchResult {
   readonly version: string;
   readonly node: string;
   readonly runs: readonly BenchRun[];
+  /** With --overhead: what the harness costs against each adapter's bare client library (bench/overhead.ts). */
+  readonly overhead?: readonly OverheadRow[];
+}
+
+/** One adapter and ack mode of the overhead measurement: closed loops, best pass of each side. */
+export interface OverheadRow {
+  readonly adapter: string;
+  readonly ack: AckMode;
+  readonly records: number;
+  readonly bareMessagesPerSecond: number;
+  readonly harnessMessagesPerSecond: number;
+  /** harness ÷ bare, to two places. */
+  readonly ratio: number;
+  readonly meetsTarget: boolean;
+  /** Failed sends of every pass of both sides. */
+  readonly errors: number;
 }
 
 const count = { type: 'integer', minimum: 0 };
@@ -446,6 +462,22 @@ export const benchResultSchema = {
             },
           ],
         },
+      },
+      overhead: {
+        type: 'array',
+        items: strictObject(
+          {
+            adapter: { type: 'string' },
+            ack: { enum: [...ACK_MODES] },
+            records: count,
+            bareMessagesPerSecond: figure,
+            harnessMessagesPerSecond: figure,
+            ratio: figure,
+            meetsTarget: { type: 'boolean' },
+            errors: count,
+          },
+          ['adapter', 'ack', 'records', 'bareMessagesPerSecond', 'harnessMessagesPerSecond', 'ratio', 'meetsTarget', 'errors'],
+        ),
       },
     },
     ['tool', 'kind', 'version', 'node', 'runs'],

@@ -53,6 +53,7 @@ import type {
 import { Random } from '../../core/random.js';
 import { BROKER_FAULT_CAPABILITIES, capabilitiesWithout } from '../../spec/vocabulary.js';
 import { KafkaAdmin } from './admin.js';
+import { kafkaBareLoop } from './perf/bare-loop.js';
 import {
   ClientThread,
   KafkaConsumer,
@@ -516,6 +517,8 @@ class KafkaSession implements KafkaSessionView, ClientRegistry {
   readonly bench: BenchExtension = {
     producer: (options) => this.producer(options),
     transactionalProducer: (options) => this.transactionalProducer(options),
+    bareLoop: (options) =>
+      kafkaBareLoop({ brokers: this.brokers, security: this.security, topic: this.input.name, partitions: this.input.partitions }, options),
   };
 
   async producer(options: ProducerOptions & BenchProducerOptions): Promise<KafkaProducer> {

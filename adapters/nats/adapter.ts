@@ -52,6 +52,7 @@ import { messageIdOf, NatsConsumer, NatsProducer, streamMessages } from './clien
 import { defaultNatsClusterDir, environmentNatsClusterOptions, startNatsCluster, type NatsClusterHandle, type NatsClusterOptions } from './cluster/cluster.js';
 import { NatsNodes, describeError } from './nodes.js';
 import { ProcessCluster, wallClock } from '../local-cluster/node-acts.js';
+import { natsBareLoop } from './bare-loop.js';
 import { NatsAckProxy } from './proxy.js';
 
 /** What no NATS cluster can do, with the reason beside each. */
@@ -309,6 +310,8 @@ class NatsSession implements Session {
   readonly bench: BenchExtension = {
     producer: (options) => this.producer(options),
     transactionalProducer: () => this.transactionalProducer(),
+    // Straight to the servers: the drop-acks proxy is for scenario producers alone.
+    bareLoop: (options) => natsBareLoop(this.base, this.input.subjects, options),
   };
 
   async producer(options: ProducerOptions & BenchProducerOptions): Promise<NatsProducer> {
@@ -358,10 +361,30 @@ class NatsSession implements Session {
     return made;
   }
 
+  /**
+   * Makes the group's durables, asking again until they exist or the session closes. A consumer
+   * does not wait for them: a scenario's fault can take the JetStream meta leader's quorum away
+   * for seconds right when its consumers open, which must delay their first deliveries, not fail
+   * them. Its pull loops find the durables once they exist (assignment() is empty until then).
+   */
+  private durableInBackground(group: string, ackNone: boolean): void {
+    const attempt = (): void => {
+      if (this.closed) return;
+      this.durable(group, ackNone).catch((error: unknown) => {
+        if (this.closed) return;
+        this.options.info('nats', `${describeError(error)}; asking again`);
+        attempt();
+      });
+    };
+    attempt();
+  }
+
   async consumer(options: ConsumerOptions): Promise<Consumer> {
     if (this.closed) throw new Error('the session is closed');
     // Without transactions nothing is ever uncommitted: read-committed is not declared, and the runner asks for it only where it is.
-    await this.durable(options.group, options.autoCommit);
+    const known = this.durables.get(options.group);
+    if (known !== undefined && known.ackNone !== options.autoCommit) throw new Error(`group ${options.group} mixes automatic and explicit acknowledgments`);
+    this.durableInBackground(options.group, options.autoCommit);
     const name = this.clientName(`consumer-${options.index}`);
     const connection = await connectClient(this.base, `deliverycheck-${name}`);
     const consumer = new NatsConsumer(connection, jetstream(connection), {

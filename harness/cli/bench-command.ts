@@ -19,7 +19,8 @@ import { checkOutputPaths, OutputPathError, outputFile } from '../../core/output
 import { oneLine } from '../../core/one-line.js';
 import { writeReportFile } from '../report/json.js';
 import { shellQuote } from '../conformance/reproduce.js';
-import { BENCH_LIMITS, type BenchRun, type BenchWorkload } from '../../spec/bench.js';
+import { BENCH_LIMITS, type BenchRun, type BenchWorkload, type OverheadRow } from '../../spec/bench.js';
+import { formatOverhead, measureOverhead, OVERHEAD } from '../../bench/overhead.js';
 import { packageRoot, packageVersion } from '../../core/package-root.js';
 import { renderBenchHtml, renderBenchSvg } from '../../bench/chart.js';
 import { runBenchStep, type StepProgress } from '../../bench/driver.js';
@@ -67,6 +68,8 @@ export const BENCH_USAGE = `Usage:
       --markdown FILE               write the result as Markdown tables
       --chart FILE.svg|FILE.html    write latency percentiles per run and, for stepped
                                     rates, latency against throughput, as SVG or HTML
+      --overhead                    then measure what the harness costs per adapter and ack
+                                    mode: its producer path against the bare client library
   deliverycheck bench --compare-kafka-perf [OPTIONS]
                                     Kafka's ProducerPerformance and the kafka adapter's
                                     producer back to back on the local cluster, per ack
@@ -92,6 +95,7 @@ const OPTIONS = {
   json: { type: 'string' },
   markdown: { type: 'string' },
   chart: { type: 'string' },
+  overhead: { type: 'boolean' },
 } as const;
 
 /** An error whose message is the whole story: printed as one line, and the exit code is 2. */
@@ -269,11 +273,28 @@ async function bench(args: readonly string[], io: BenchIo, deps: BenchDeps): Pro
       if (run.status === 'failed' || run.status === 'error') io.stdout.write(`      reproduce: ${oneLine(benchReproduceCommand(run))}\n`);
     }
 
-    const result = buildBenchResult(packageVersion(), runs);
+    const overhead: OverheadRow[] = [];
+    const overheadSkipped: string[] = [];
+    if (values.overhead === true) {
+      for (const adapter of adapters) {
+        if (io.signal?.aborted === true) break;
+        progress.show(`measuring the harness overhead on ${adapter.name}`);
+        const measured = await measureOverhead(adapter, { records: OVERHEAD.records }).catch(
+          (error: unknown) => `${adapter.name}: the overhead could not be measured: ${errorLine(error)}`,
+        );
+        progress.clear();
+        if (typeof measured === 'string') overheadSkipped.push(measured);
+        else overhead.push(...measured);
+      }
+      // A reason may carry a broker's error text: each line is made safe for the terminal.
+      io.stdout.write(`\n${formatOverhead(overhead, overheadSkipped).split('\n').map(oneLine).join('\n')}\n`);
+    }
+
+    const result = buildBenchResult(packageVersion(), runs, values.overhead === true ? overhead : undefined);
     if (values.json !== undefined) await writeOutput(values.json, formatBenchJson(result));
     if (values.markdown !== undefined) {
       const command = ['npx deliverycheck bench', ...args.map((arg) => shellQuote(arg))].join(' ');
-      await writeOutput(values.markdown, renderBenchMarkdown(result, { command }));
+      await writeOutput(values.markdown, renderBenchMarkdown(result, { command, overheadSkipped }));
     }
     if (chart !== undefined) {
       await writeOutput(chart, /\.svg$/iu.test(chart) ? renderBenchSvg(result) : renderBenchHtml(result));

@@ -385,7 +385,7 @@ describe('deliverycheck bench: bad input exits 2 with one line', () => {
 
   it('refuses unknown adapters and options, a bad seed and a chart that is neither SVG nor HTML', async () => {
     const cases: [readonly string[], string][] = [
-      [['--adapter', 'nats'], `deliverycheck: unknown adapter nats (known: ${adapterNames().join(', ')})\n`],
+      [['--adapter', 'pulsar'], `deliverycheck: unknown adapter pulsar (known: ${adapterNames().join(', ')})\n`],
       [['--adapter', 'reference,'], 'deliverycheck: --adapter must be adapter names separated by commas, not "reference,"\n'],
       [['--speed', '3'], 'deliverycheck: unknown option --speed (see deliverycheck bench --help)\n'],
       [['--json'], 'deliverycheck: option --json needs a value (see deliverycheck bench --help)\n'],

@@ -365,18 +365,21 @@ class NatsSession implements Session {
    * Makes the group's durables, asking again until they exist or the session closes. A consumer
    * does not wait for them: a scenario's fault can take the JetStream meta leader's quorum away
    * for seconds right when its consumers open, which must delay their first deliveries, not fail
-   * them. Its pull loops find the durables once they exist (assignment() is empty until then).
+   * them. Its pull loops start once the durables exist (assignment() is empty until then). The
+   * promise resolves then, or when the session closes.
    */
-  private durableInBackground(group: string, ackNone: boolean): void {
-    const attempt = (): void => {
-      if (this.closed) return;
-      this.durable(group, ackNone).catch((error: unknown) => {
-        if (this.closed) return;
-        this.options.info('nats', `${describeError(error)}; asking again`);
-        attempt();
-      });
-    };
-    attempt();
+  private durableInBackground(group: string, ackNone: boolean): Promise<void> {
+    return new Promise((resolve) => {
+      const attempt = (): void => {
+        if (this.closed) return resolve();
+        this.durable(group, ackNone).then(resolve, (error: unknown) => {
+          if (this.closed) return resolve();
+          this.options.info('nats', `${describeError(error)}; asking again`);
+          attempt();
+        });
+      };
+      attempt();
+    });
   }
 
   async consumer(options: ConsumerOptions): Promise<Consumer> {
@@ -384,7 +387,7 @@ class NatsSession implements Session {
     // Without transactions nothing is ever uncommitted: read-committed is not declared, and the runner asks for it only where it is.
     const known = this.durables.get(options.group);
     if (known !== undefined && known.ackNone !== options.autoCommit) throw new Error(`group ${options.group} mixes automatic and explicit acknowledgments`);
-    this.durableInBackground(options.group, options.autoCommit);
+    const durablesMade = this.durableInBackground(options.group, options.autoCommit);
     const name = this.clientName(`consumer-${options.index}`);
     const connection = await connectClient(this.base, `deliverycheck-${name}`);
     const consumer = new NatsConsumer(connection, jetstream(connection), {
@@ -392,6 +395,7 @@ class NatsSession implements Session {
       durable: streamSafe(options.group),
       maxPollRecords: options.maxPollRecords,
       ackNone: options.autoCommit,
+      durablesMade,
       info: (message) => this.options.info(name, message),
     });
     const members = this.consumersOf.get(options.group) ?? new Set();

@@ -176,6 +176,8 @@ export interface ConsumerSettings {
   readonly maxPollRecords: number;
   /** AckNone: the server counts a message as acknowledged once it delivered it. */
   readonly ackNone: boolean;
+  /** Resolves once the group's durables exist (or the session closed): the pull loops start then. */
+  readonly durablesMade: Promise<void>;
   readonly info: (message: string) => void;
 }
 
@@ -210,6 +212,7 @@ export class NatsConsumer implements Consumer {
 
   private async pullLoop(stream: string, shard: number): Promise<void> {
     let reported = '';
+    await this.settings.durablesMade;
     while (!this.stopped) {
       try {
         const consumer = await this.js.consumers.get(stream, this.settings.durable);

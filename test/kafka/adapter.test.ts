@@ -289,6 +289,32 @@ describe('kafka adapter on a local cluster (real JVMs)', () => {
   );
 
   it.skipIf(skipKafka)(
+    kafkaTitle('runs the bare kafkajs loop of the benchmark extension, which stores what it sends'),
+    async () => {
+      const session = await (adapter as KafkaAdapter).open({
+        ...openOptions('adapter-test-bare-loop'),
+        topic: { name: 'adapter-test-bare-loop', partitions: 3, replication: 3, minInsync: 2, uncleanElection: false },
+      });
+      try {
+        const bareLoop = session.bench.bareLoop;
+        if (bareLoop === undefined) throw new Error('the kafka session has no bare loop');
+        for (const ack of ['none', 'all'] as const) {
+          const looped = await bareLoop({ ack, records: 1_000, window: 100, valueBytes: 100 });
+          expect(looped, ack).toMatchObject({ completed: 1_000, errors: 0 });
+        }
+        // acks 0 is not waited for, so the end offsets are read once the cluster has settled.
+        expect(await session.settle(30_000)).toBe(true);
+        let stored = 0;
+        for (const end of (await session.endOffsets()).values()) stored += end;
+        expect(stored).toBe(2_000);
+      } finally {
+        await session.close();
+      }
+    },
+    KAFKA_TEST_TIMEOUT_MS,
+  );
+
+  it.skipIf(skipKafka)(
     kafkaTitle('drains a partition of more records than one call takes arguments'),
     async () => {
       // One partition of 200 000 records: the drain once appended a partition with push(...records)

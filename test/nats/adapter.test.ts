@@ -92,6 +92,30 @@ describe.skipIf(skip)('the nats adapter on a local cluster (real nats-servers)',
     expect(processesUsing(DATA_DIR)).toEqual([]);
   });
 
+  it(title('the benchmark extension pads values; its bare loop stores what it sends and has no leader-only ack'), async () => {
+    const session = await open(3);
+    try {
+      const bench = session.bench;
+      if (bench?.bareLoop === undefined) throw new Error('the nats session has no bare loop');
+      const looped = await bench.bareLoop({ ack: 'all', records: 600, window: 50, valueBytes: 200 });
+      expect(looped).toMatchObject({ completed: 600, errors: 0 });
+      expect(looped.elapsedMs).toBeGreaterThan(0);
+      await expect(bench.bareLoop({ ack: 'leader', records: 1, window: 1, valueBytes: 0 })).rejects.toThrow(/no leader-only acknowledgment/);
+      const producer = await bench.producer({ index: 0, topic: 'input', ack: 'all', retries: 0, idempotent: false, valueBytes: 200 });
+      const sent = await new Promise<number | null>((resolve, reject) =>
+        producer.sendWith(message(0, 'k0'), { sent: (result) => resolve(result.offset), failed: reject }, 7),
+      );
+      await producer.close();
+      expect(sent).not.toBeNull();
+      // The bare loop's messages carry no id of ours: the drain gives them back as raw places.
+      const stored = await session.drain();
+      expect(stored.length).toBe(601);
+      expect(stored.filter((record) => record.id.startsWith('?raw:')).length).toBe(600);
+    } finally {
+      await session.close();
+    }
+  });
+
   it(title('stores at stream sequences, reads them back by sequence, and ack none waits for nothing'), async () => {
     const session = await open(2);
     try {

@@ -15,15 +15,10 @@
 // The run starts its own cluster in its own folder and ports (29392..), and must leave no JVM
 // behind. Without Java 17 it is skipped with a printed reason, except under CI=true.
 
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { kafkaAdapter } from '../../adapters/kafka/adapter.js';
-import { formatRates, scenarioRates } from '../../harness/report/rates.js';
-import { resultSchema, type RunResult, type ScenarioResult } from '../../spec/result.js';
+import { isControl, runSuitesThroughCli } from '../shared/suites-run.js';
 import { packageRoot } from '../../core/package-root.js';
 import { CAPABILITIES } from '../../spec/vocabulary.js';
 import { kafkaSkip, processesUsing } from './prerequisites.js';
@@ -35,64 +30,40 @@ const SUITES_TIMEOUT_MS = 16 * 60_000;
 
 const { skip, title } = kafkaSkip('the Kafka conformance run');
 
-function isControl(scenario: ScenarioResult): boolean {
-  return Object.values(scenario.anomalies).some((verdict) => verdict.expect === 'witnessed');
-}
 
 describe('the bundled suites against a local Kafka cluster (real JVMs)', () => {
   it.skipIf(skip)(
     title('every claim holds, nothing ends in error, skips name a capability the adapter lacks, no JVM is left'),
     async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'deliverycheck-kafka-conformance-'));
-      const json = join(dir, 'out.json');
-      const startedMs = Date.now();
-      try {
-        const result = await execa('node', ['bin/deliverycheck.js', 'run', 'suites', '--adapter', 'kafka', '--json', json], {
-          cwd: packageRoot(),
-          reject: false,
-          timeout: SUITES_TIMEOUT_MS,
-          env: { NO_COLOR: '1', DELIVERYCHECK_KAFKA_DIR: DATA_DIR, DELIVERYCHECK_KAFKA_PORT: String(BASE_PORT) },
-        });
-        console.log(`[kafka] the suites exited ${result.exitCode} after ${Date.now() - startedMs} ms:\n${result.stdout}${result.stderr}`);
-        // 0: every claim held and every control witnessed; 1: something did not (judged below);
-        // 2 would be bad input, a setup failure, an error or a run that did too little (inconclusive).
-        expect([0, 1], result.stderr).toContain(result.exitCode);
-        const run = JSON.parse(await readFile(json, 'utf8')) as RunResult;
-        expect(new Ajv2020({ allErrors: true }).validate(resultSchema, run)).toBe(true);
-        expect(run.adapter).toBe('kafka');
-        console.log(`[kafka] ${formatRates(scenarioRates(run.scenarios))}`);
-
-        const lacking = CAPABILITIES.filter((capability) => !kafkaAdapter.capabilities.has(capability));
-        for (const scenario of run.scenarios) {
-          const where = `${scenario.file}: ${scenario.reason ?? scenario.status}`;
-          expect(scenario.status, where).not.toBe('error');
-          expect(scenario.status, where).not.toBe('inconclusive');
-          if (scenario.status === 'skipped') {
-            expect(lacking.some((capability) => scenario.reason === `adapter kafka lacks ${capability}`), where).toBe(true);
-            continue;
-          }
-          expect(scenario.counts.acknowledged + scenario.counts.sent, where).toBeGreaterThan(0);
-          if (scenario.status === 'known-failure') {
-            // The run made it a known failure only if every violated claim is one the file lists.
-            expect(scenario.reason, where).toMatch(/^known failure: [a-z0-9, -]+ \(adapters\/kafka\/expectations\.yaml\)$/);
-            console.log(`[kafka] ${where}`);
-            continue;
-          }
-          for (const note of scenario.notes ?? []) if (note.startsWith('expected to fail')) console.log(`[kafka] ${scenario.file}: ${note}`);
-          for (const [anomaly, verdict] of Object.entries(scenario.anomalies)) {
-            if (verdict.expect === 'witnessed') continue;
-            expect(verdict.held, `${scenario.file}: ${anomaly} ${verdict.expect}, counted ${verdict.count}`).toBe(true);
-          }
+      const run = await runSuitesThroughCli('kafka', { DELIVERYCHECK_KAFKA_DIR: DATA_DIR, DELIVERYCHECK_KAFKA_PORT: String(BASE_PORT) }, SUITES_TIMEOUT_MS);
+      const lacking = CAPABILITIES.filter((capability) => !kafkaAdapter.capabilities.has(capability));
+      for (const scenario of run.scenarios) {
+        const where = `${scenario.file}: ${scenario.reason ?? scenario.status}`;
+        expect(scenario.status, where).not.toBe('error');
+        expect(scenario.status, where).not.toBe('inconclusive');
+        if (scenario.status === 'skipped') {
+          expect(lacking.some((capability) => scenario.reason === `adapter kafka lacks ${capability}`), where).toBe(true);
+          continue;
         }
-        // The suites must exercise Kafka, not skip their way to green: most claims and controls ran.
-        const ran = run.scenarios.filter((scenario) => scenario.status !== 'skipped');
-        expect(ran.filter((scenario) => !isControl(scenario)).length).toBeGreaterThanOrEqual(8);
-        expect(ran.filter(isControl).length).toBeGreaterThanOrEqual(5);
-        // dispose() at the end of the run stopped the cluster the run started.
-        expect(processesUsing(DATA_DIR)).toEqual([]);
-      } finally {
-        await rm(dir, { recursive: true, force: true });
+        expect(scenario.counts.acknowledged + scenario.counts.sent, where).toBeGreaterThan(0);
+        if (scenario.status === 'known-failure') {
+          // The run made it a known failure only if every violated claim is one the file lists.
+          expect(scenario.reason, where).toMatch(/^known failure: [a-z0-9, -]+ \(adapters\/kafka\/expectations\.yaml\)$/);
+          console.log(`[kafka] ${where}`);
+          continue;
+        }
+        for (const note of scenario.notes ?? []) if (note.startsWith('expected to fail')) console.log(`[kafka] ${scenario.file}: ${note}`);
+        for (const [anomaly, verdict] of Object.entries(scenario.anomalies)) {
+          if (verdict.expect === 'witnessed') continue;
+          expect(verdict.held, `${scenario.file}: ${anomaly} ${verdict.expect}, counted ${verdict.count}`).toBe(true);
+        }
       }
+      // The suites must exercise Kafka, not skip their way to green: most claims and controls ran.
+      const ran = run.scenarios.filter((scenario) => scenario.status !== 'skipped');
+      expect(ran.filter((scenario) => !isControl(scenario)).length).toBeGreaterThanOrEqual(8);
+      expect(ran.filter(isControl).length).toBeGreaterThanOrEqual(5);
+      // dispose() at the end of the run stopped the cluster the run started.
+      expect(processesUsing(DATA_DIR)).toEqual([]);
     },
     SUITES_TIMEOUT_MS + 60_000,
   );

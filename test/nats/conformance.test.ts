@@ -13,15 +13,10 @@
 // nats-server of ours behind. Without nats-server it is skipped with a printed reason, except
 // under CI=true.
 
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { natsAdapter } from '../../adapters/nats/adapter.js';
-import { formatRates, scenarioRates } from '../../harness/report/rates.js';
-import { resultSchema, type RunResult, type ScenarioResult } from '../../spec/result.js';
+import { isControl, runSuitesThroughCli } from '../shared/suites-run.js';
 import { packageRoot } from '../../core/package-root.js';
 import { CAPABILITIES } from '../../spec/vocabulary.js';
 import { natsSkip, processesUsing } from './prerequisites.js';
@@ -33,9 +28,6 @@ const SUITES_TIMEOUT_MS = 10 * 60_000;
 
 const { skip, title } = natsSkip('the NATS conformance run');
 
-function isControl(scenario: ScenarioResult): boolean {
-  return Object.values(scenario.anomalies).some((verdict) => verdict.expect === 'witnessed');
-}
 
 /** The reasons cannotHonour gives, by the setting they name. */
 const CANNOT_HONOUR = /^(cluster\.brokers|topic\.replication|topic\.minInsync|topic\.uncleanElection) [^:]+: /;
@@ -44,54 +36,35 @@ describe('the bundled suites against a local NATS cluster (real nats-servers)', 
   it.skipIf(skip)(
     title('every claim holds, nothing ends in error, skips name a capability or a setting, no nats-server is left'),
     async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'deliverycheck-nats-conformance-'));
-      const json = join(dir, 'out.json');
-      const startedMs = Date.now();
-      try {
-        const result = await execa('node', ['bin/deliverycheck.js', 'run', 'suites', '--adapter', 'nats', '--json', json], {
-          cwd: packageRoot(),
-          reject: false,
-          timeout: SUITES_TIMEOUT_MS,
-          env: { NO_COLOR: '1', DELIVERYCHECK_NATS_DIR: DATA_DIR, DELIVERYCHECK_NATS_PORT: String(BASE_PORT) },
-        });
-        console.log(`[nats] the suites exited ${result.exitCode} after ${Date.now() - startedMs} ms:\n${result.stdout}${result.stderr}`);
-        expect([0, 1], result.stderr).toContain(result.exitCode);
-        const run = JSON.parse(await readFile(json, 'utf8')) as RunResult;
-        expect(new Ajv2020({ allErrors: true }).validate(resultSchema, run)).toBe(true);
-        expect(run.adapter).toBe('nats');
-        console.log(`[nats] ${formatRates(scenarioRates(run.scenarios))}`);
-
-        const lacking = CAPABILITIES.filter((capability) => !natsAdapter.capabilities.has(capability));
-        for (const scenario of run.scenarios) {
-          const where = `${scenario.file}: ${scenario.reason ?? scenario.status}`;
-          expect(scenario.status, where).not.toBe('error');
-          expect(scenario.status, where).not.toBe('inconclusive');
-          expect(scenario.status, where).not.toBe('known-failure');
-          if (scenario.status === 'skipped') {
-            const reason = scenario.reason ?? '';
-            const named = reason.startsWith('adapter nats lacks ')
-              ? reason.slice('adapter nats lacks '.length).split(', ').every((capability) => (lacking as readonly string[]).includes(capability))
-              : CANNOT_HONOUR.test(reason);
-            expect(named, where).toBe(true);
+      const run = await runSuitesThroughCli('nats', { DELIVERYCHECK_NATS_DIR: DATA_DIR, DELIVERYCHECK_NATS_PORT: String(BASE_PORT) }, SUITES_TIMEOUT_MS);
+      const lacking = CAPABILITIES.filter((capability) => !natsAdapter.capabilities.has(capability));
+      for (const scenario of run.scenarios) {
+        const where = `${scenario.file}: ${scenario.reason ?? scenario.status}`;
+        expect(scenario.status, where).not.toBe('error');
+        expect(scenario.status, where).not.toBe('inconclusive');
+        expect(scenario.status, where).not.toBe('known-failure');
+        if (scenario.status === 'skipped') {
+          const reason = scenario.reason ?? '';
+          const named = reason.startsWith('adapter nats lacks ')
+            ? reason.slice('adapter nats lacks '.length).split(', ').every((capability) => (lacking as readonly string[]).includes(capability))
+            : CANNOT_HONOUR.test(reason);
+          expect(named, where).toBe(true);
+          continue;
+        }
+        expect(scenario.counts.acknowledged + scenario.counts.sent, where).toBeGreaterThan(0);
+        for (const [anomaly, verdict] of Object.entries(scenario.anomalies)) {
+          if (verdict.expect === 'witnessed') {
+            if (!verdict.held) console.log(`[nats] ${scenario.file}: the control did not witness ${anomaly} this time`);
             continue;
           }
-          expect(scenario.counts.acknowledged + scenario.counts.sent, where).toBeGreaterThan(0);
-          for (const [anomaly, verdict] of Object.entries(scenario.anomalies)) {
-            if (verdict.expect === 'witnessed') {
-              if (!verdict.held) console.log(`[nats] ${scenario.file}: the control did not witness ${anomaly} this time`);
-              continue;
-            }
-            expect(verdict.held, `${scenario.file}: ${anomaly} ${verdict.expect}, counted ${verdict.count}`).toBe(true);
-          }
+          expect(verdict.held, `${scenario.file}: ${anomaly} ${verdict.expect}, counted ${verdict.count}`).toBe(true);
         }
-        const ran = run.scenarios.filter((scenario) => scenario.status !== 'skipped');
-        expect(ran.filter((scenario) => !isControl(scenario)).length).toBeGreaterThanOrEqual(3);
-        expect(ran.filter(isControl).length).toBeGreaterThanOrEqual(5);
-        // dispose() at the end of the run stopped the cluster the run started.
-        expect(processesUsing(DATA_DIR)).toEqual([]);
-      } finally {
-        await rm(dir, { recursive: true, force: true });
       }
+      const ran = run.scenarios.filter((scenario) => scenario.status !== 'skipped');
+      expect(ran.filter((scenario) => !isControl(scenario)).length).toBeGreaterThanOrEqual(3);
+      expect(ran.filter(isControl).length).toBeGreaterThanOrEqual(5);
+      // dispose() at the end of the run stopped the cluster the run started.
+      expect(processesUsing(DATA_DIR)).toEqual([]);
     },
     SUITES_TIMEOUT_MS + 60_000,
   );

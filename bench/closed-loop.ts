@@ -21,7 +21,7 @@ import { messageId } from '../core/message-id.js';
 import { Random } from '../core/random.js';
 import type { HistoryRecorder } from '../harness/history/recorder.js';
 import type { ProducerLatencyUs } from '../spec/bench.js';
-import { InFlightLimit, sendWithCallbacks } from './driver.js';
+import { InFlightLimit, sendWithCallbacks } from './in-flight.js';
 import { Histogram } from './histogram.js';
 
 export interface ClosedLoopOptions {

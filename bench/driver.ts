@@ -38,10 +38,13 @@ import { check, judge } from '../harness/conformance/checker.js';
 import { DeadlineError, withDeadline } from '../core/deadline.js';
 import { errorText, HistoryRecorder, slug } from '../harness/history/recorder.js';
 import { Random } from '../core/random.js';
-import type { BenchClaim, BenchRun, BenchWorkload, ClockKind, LatencySummary } from '../spec/bench.js';
+import type { BenchRun, BenchWorkload, ClockKind } from '../spec/bench.js';
 import type { MessageRef } from '../spec/history.js';
 import { ANOMALIES, type Anomaly, type Expectation } from '../spec/vocabulary.js';
 import { probeClockKind } from './clock.js';
+import { backlog, claimOf } from './claims.js';
+import { describeWorkload, emptyRun } from './run-shape.js';
+import { InFlightLimit, sendWithCallbacks } from './in-flight.js';
 import { SendDeadlines } from './send-deadlines.js';
 import { Histogram, summarize } from './histogram.js';
 import { inWindow, intendedTimeMs, producerOf, scheduleWindow, type ScheduleWindow } from './schedule.js';
@@ -102,9 +105,6 @@ export interface StepOptions {
   readonly onProgress?: (progress: StepProgress) => void;
 }
 
-const NO_COUNTS = { sent: 0, acknowledged: 0, stored: 0, delivered: 0, processed: 0 } as const;
-
-
 /** Runs one rate step of a workload on an adapter; never throws for broker trouble. */
 export async function runBenchStep(workload: BenchWorkload, options: StepOptions): Promise<BenchRun> {
   const rate = workload.rates[options.step];
@@ -113,183 +113,12 @@ export async function runBenchStep(workload: BenchWorkload, options: StepOptions
   const adapter = options.adapter;
   const missing = workload.requires.filter((capability) => !adapter.capabilities.has(capability));
   if (missing.length > 0) {
-    return emptyRun(workload, adapter.name, seed, options.step, rate, 'skipped', `adapter ${adapter.name} lacks ${missing.join(', ')}`);
+    return emptyRun(workload, adapter.name, seed, options.step, rate, 'skipped', `adapter ${adapter.name} lacks ${missing.join(', ')}`, DRIVER.missedScheduleThresholdMs);
   }
   const step = new Step(workload, adapter, seed, rate, options);
   return step.execute();
 }
 
-function emptyRun(
-  workload: BenchWorkload,
-  adapter: string,
-  seed: number,
-  step: number,
-  rate: number,
-  status: 'skipped' | 'error',
-  reason: string,
-): BenchRun {
-  const none: LatencySummary = { count: 0, minUs: 0, meanUs: 0, p50Us: 0, p90Us: 0, p99Us: 0, p999Us: 0, maxUs: 0 };
-  const noThroughput = { messagesPerSecond: 0, mebibytesPerSecond: 0 };
-  const noClaim = (anomaly: 'lost' | 'duplicated'): BenchClaim => {
-    const claim = claimOf(workload, anomaly);
-    return { expect: claim.expect, count: 0, held: true, because: claim.because };
-  };
-  return {
-    ...describeWorkload(workload, adapter, seed, step, rate),
-    status,
-    reason,
-    counts: NO_COUNTS,
-    measured: { intended: 0, acknowledged: 0, processed: 0 },
-    throughput: { producer: noThroughput, consumer: noThroughput },
-    latency: { publish: none, endToEnd: none, commit: none },
-    errors: { send: 0, commit: 0 },
-    anomalies: Object.fromEntries(ANOMALIES.map((anomaly) => [anomaly, 0])) as Record<Anomaly, number>,
-    claims: { lost: noClaim('lost'), duplicated: noClaim('duplicated') },
-    driver: {
-      missedSchedule: { count: 0, maxLagUs: 0, thresholdUs: DRIVER.missedScheduleThresholdMs * 1000 },
-      inFlightLimitHits: 0,
-      cpuUsPerMessage: 0,
-      realDurationMs: 0,
-    },
-    notes: [],
-  };
-}
-
-function describeWorkload(workload: BenchWorkload, adapter: string, seed: number, step: number, rate: number) {
-  return {
-    workload: workload.name,
-    file: workload.file,
-    adapter,
-    seed,
-    ack: workload.ack,
-    commit: workload.commit,
-    idempotent: workload.idempotent,
-    messageBytes: workload.messageBytes,
-    partitions: workload.partitions,
-    replication: workload.replication,
-    minInsync: workload.minInsync,
-    producers: workload.producers,
-    consumers: workload.consumers,
-    rate,
-    step,
-    steps: workload.rates.length,
-    warmupMs: workload.warmupMs,
-    durationMs: workload.durationMs,
-  } as const;
-}
-
-/**
- * What the workload's modes promise about lost and duplicated messages. A claim is `none` only
- * where the mode forbids the anomaly outright; elsewhere the count is reported, not judged.
- */
-export function claimOf(
-  workload: Pick<BenchWorkload, 'ack' | 'commit' | 'idempotent' | 'minInsync'> & {
-    readonly adapter: Pick<BenchWorkload['adapter'], 'retries'>;
-  },
-  anomaly: 'lost' | 'duplicated',
-): { readonly expect: Extract<Expectation, 'none' | 'allowed'>; readonly because: string } {
-  if (anomaly === 'lost') {
-    switch (workload.ack) {
-      case 'all':
-        return {
-          expect: 'none',
-          because: `ack all: every in-sync replica, at least minInsync ${workload.minInsync}, wrote an acknowledged message, so none may be lost`,
-        };
-      case 'leader':
-        return {
-          expect: 'allowed',
-          because: 'ack leader: only the leader wrote an acknowledged message, and a leader failure may lose it',
-        };
-      case 'none':
-        return { expect: 'allowed', because: 'ack none promises nothing: a message sent and never stored counts as lost' };
-    }
-  }
-  // A producer resends only after an error or a timeout, and with ack none it never hears one.
-  const resends = workload.ack !== 'none' && workload.adapter.retries > 0 && !workload.idempotent;
-  const resendRisk = `the producer resends without idempotence (retries ${workload.adapter.retries}), which may store a message twice`;
-  const producerSafe = workload.idempotent
-    ? 'the producer is idempotent'
-    : workload.ack === 'none'
-      ? 'the producer never resends (ack none)'
-      : 'the producer never resends (retries 0)';
-  switch (workload.commit) {
-    case 'before-process':
-      return resends
-        ? { expect: 'allowed', because: `before-process processes each delivery at most once, but ${resendRisk}` }
-        : {
-            expect: 'none',
-            because: `before-process commits before processing (at most once) and ${producerSafe}, so nothing may be stored or processed twice`,
-          };
-    case 'transactional':
-      return resends
-        ? { expect: 'allowed', because: `transactional commits each input once, but ${resendRisk}` }
-        : {
-            expect: 'none',
-            because: `transactional commits the output and the offsets in one transaction (exactly once) and ${producerSafe}, so nothing may be stored or processed twice`,
-          };
-    case 'after-process':
-      return {
-        expect: 'allowed',
-        because: 'after-process commits after processing (at least once): a redelivery may process a message twice',
-      };
-    case 'auto':
-      return { expect: 'allowed', because: 'auto-commit promises neither at most nor at least once' };
-  }
-}
-
-/**
- * Sends `message`, its outcome going to `callbacks` with `token`: through the producer's
- * sendWith() where it is a BenchProducer, which costs no promise per send, else through send().
- */
-export function sendWithCallbacks(producer: Producer | BenchProducer, message: MessageRef, callbacks: SendCallbacks, token: number): void {
-  if ('sendWith' in producer) {
-    producer.sendWith(message, callbacks, token);
-    return;
-  }
-  producer.send(message).then(
-    (result) => callbacks.sent(result, token),
-    (error: unknown) => callbacks.failed(error instanceof Error ? error : new Error(String(error)), token),
-  );
-}
-
-/**
- * A counting limit on outstanding sends, like a client's buffer. Waiting on it costs one promise
- * per waiting send; Promise.race over every outstanding send would cost one reaction per
- * outstanding send each time, which at saturation made the driver the slowest part.
- */
-export class InFlightLimit {
-  private outstanding = 0;
-  private readonly waiters: (() => void)[] = [];
-
-  constructor(readonly limit: number) {}
-
-  get full(): boolean {
-    return this.outstanding >= this.limit;
-  }
-
-  async acquire(): Promise<void> {
-    if (this.tryAcquire()) return;
-    // release() hands its place to the first waiter, so waking up is holding it.
-    await new Promise<void>((resolve) => this.waiters.push(resolve));
-  }
-
-  /**
-   * Takes a place at once when one is free and nobody waits for one, without the promise and the
-   * turn of the microtask queue that acquire() costs: at hundreds of thousands of sends a second
-   * that cost showed in the sender's profile.
-   */
-  tryAcquire(): boolean {
-    if (this.outstanding >= this.limit || this.waiters.length > 0) return false;
-    this.outstanding++;
-    return true;
-  }
-
-  release(): void {
-    const next = this.waiters.shift();
-    if (next === undefined) this.outstanding--;
-    else next();
-  }
-}
 
 /** One rate step of one workload on one adapter. */
 class Step {
@@ -723,7 +552,7 @@ class Step {
     const base = describeWorkload(workload, this.adapter.name, this.seed, this.options.step, this.rate);
     // Without a clock the session never opened, so there is nothing measured to report.
     if (this.clockKind === undefined) {
-      return emptyRun(workload, this.adapter.name, this.seed, this.options.step, this.rate, 'error', errorText(failure));
+      return emptyRun(workload, this.adapter.name, this.seed, this.options.step, this.rate, 'error', errorText(failure), DRIVER.missedScheduleThresholdMs);
     }
     const checked = check(this.recorder.events);
     const expectations = Object.fromEntries(ANOMALIES.map((anomaly) => [anomaly, 'allowed'])) as Record<Anomaly, Expectation>;
@@ -822,26 +651,3 @@ class Step {
   }
 }
 
-/** Below this share of its intended messages acknowledged inside it, a window carried a backlog. */
-const BACKLOG_SHARE = 0.9;
-
-/**
- * A note when the measured window carried well under the load meant for it because the
- * acknowledgments of its messages came after it: the throughput in the window is then what the
- * broker sustained while a backlog grew, and when half the latencies exceed the window, even
- * that says little. Undefined when the window carried most of its load.
- */
-export function backlog(
-  intended: number,
-  acknowledgedInWindow: number,
-  publish: LatencySummary,
-  durationMs: number,
-): string | undefined {
-  if (intended === 0 || acknowledgedInWindow >= BACKLOG_SHARE * intended) return undefined;
-  const share = `${acknowledgedInWindow} acknowledgments came inside the measured window against ${intended} messages meant for it`;
-  const p50Ms = publish.p50Us / 1000;
-  if (publish.count > 0 && p50Ms >= durationMs) {
-    return `${share}, and the median publish latency (${p50Ms.toFixed(0)} ms) is longer than the window (${durationMs} ms): the producer and brokers fell behind; lengthen durationMs to measure the rate they sustain`;
-  }
-  return `${share}: the producer and brokers fell behind the offered rate, and the throughput shown is what they sustained`;
-}

@@ -2,7 +2,7 @@
 // messages that came after it.
 
 import { describe, expect, it } from 'vitest';
-import { backlog } from '../../bench/driver.js';
+import { backlog } from '../../bench/claims.js';
 import type { LatencySummary } from '../../spec/bench.js';
 
 const latency = (p50Ms: number): LatencySummary => ({

@@ -2,7 +2,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { renderBenchHtml, renderBenchSvg } from '../../bench/chart.js';
 import { probeClockKind } from '../../bench/clock.js';
-import { claimOf } from '../../bench/driver.js';
+import { claimOf } from '../../bench/claims.js';
 import {
   buildBenchResult,
   formatBenchJson,

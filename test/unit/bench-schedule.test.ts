@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InFlightLimit } from '../../bench/driver.js';
+import { InFlightLimit } from '../../bench/in-flight.js';
 import {
   ceilDiv,
   indexOf,

@@ -7,7 +7,7 @@
 // Closed loops on both sides, since an open-loop schedule is bounded by its offered rate, and the
 // best pass of each side, since a shared machine only ever makes a pass slower.
 
-import type { Adapter, BareLoopResult } from '../adapters/contract.js';
+import type { Adapter, BareLoopResult, BenchExtension } from '../adapters/contract.js';
 import { withDeadline } from '../core/deadline.js';
 import { HistoryRecorder } from '../harness/history/recorder.js';
 import type { OverheadRow } from '../spec/bench.js';
@@ -101,7 +101,7 @@ export async function measureOverhead(adapter: Adapter, settings: OverheadSettin
 
 async function harnessPass(
   adapterName: string,
-  bench: NonNullable<Awaited<ReturnType<Adapter['open']>>['bench']>,
+  bench: BenchExtension,
   ack: AckMode,
   records: number,
 ): Promise<{ readonly completed: number; readonly elapsedMs: number; readonly errors: number }> {

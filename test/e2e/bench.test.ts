@@ -8,7 +8,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import type { Adapter, Consumer, DeliveredRecord, Session } from '../../adapters/contract.js';
 import { adapterNames } from '../../adapters/registry.js';
-import { OffsetAcks } from '../../adapters/offset-log.js';
+import { OffsetLogConsumer } from '../../adapters/offset-log.js';
 import { benchCommand, type BenchDeps } from '../../harness/cli/bench-command.js';
 import { runBenchStep } from '../../bench/driver.js';
 import { loadWorkloadText } from '../../bench/workload.js';
@@ -276,18 +276,16 @@ function memoryAdapter(): Adapter {
         },
         consumer: async (consumerOptions): Promise<Consumer> => {
           const next = new Map(logs.map((_, partition) => [partition, committed.get(partition) ?? 0]));
-          const acks = new OffsetAcks({
-            positions: () => new Map(next),
-            seekToCommitted: async () => {
+          return new (class MemoryConsumer extends OffsetLogConsumer implements Consumer {
+            positions = () => new Map(next);
+            seekToCommitted = async () => {
               for (const partition of next.keys()) next.set(partition, committed.get(partition) ?? 0);
-            },
-            commit: async (offsets) => {
+            };
+            commit = async (offsets: ReadonlyMap<number, number>) => {
               await nextTurn();
               for (const [partition, offset] of offsets) committed.set(partition, offset);
-            },
-          });
-          return {
-            poll: async (timeoutMs) => {
+            };
+            poll = async (timeoutMs: number) => {
               const records: DeliveredRecord[] = [];
               for (const [partition, log] of logs.entries()) {
                 let offset = next.get(partition) ?? 0;
@@ -299,14 +297,11 @@ function memoryAdapter(): Adapter {
               }
               if (records.length === 0) await clock.sleep(Math.min(2, timeoutMs));
               return records;
-            },
-            acknowledgment: (deliveries) => acks.acknowledgment(deliveries),
-            ack: (acknowledgment) => acks.ack(acknowledgment),
-            rewind: () => acks.rewind(),
-            assignment: () => new Set(next.keys()),
-            close: async () => undefined,
-            crash: async () => undefined,
-          };
+            };
+            assignment = () => new Set(next.keys());
+            close = async () => undefined;
+            crash = async () => undefined;
+          })();
         },
         backlog: async () => logs.reduce((sum, log, partition) => sum + Math.max(0, log.length - (committed.get(partition) ?? 0)), 0),
         settle: async () => true,

@@ -16,6 +16,7 @@ const SENDS_PER_TURN = 512;
 export async function runBareLoop(options: BareLoopOptions, send: (index: number) => Promise<unknown>): Promise<BareLoopResult> {
   let completed = 0;
   let errors = 0;
+  let firstError: string | undefined;
   let outstanding = 0;
   let lastMs = 0;
   let wake: (() => void) | undefined;
@@ -40,8 +41,9 @@ export async function runBareLoop(options: BareLoopOptions, send: (index: number
         completed++;
         settle();
       },
-      () => {
+      (error: unknown) => {
         errors++;
+        firstError ??= error instanceof Error ? error.message : String(error);
         settle();
       },
     );
@@ -51,5 +53,6 @@ export async function runBareLoop(options: BareLoopOptions, send: (index: number
       wake = resolve;
     });
   }
-  return { completed, errors, elapsedMs: Math.max(lastMs - startMs, 0) };
+  const elapsedMs = Math.max(lastMs - startMs, 0);
+  return firstError === undefined ? { completed, errors, elapsedMs } : { completed, errors, firstError, elapsedMs };
 }

@@ -231,6 +231,8 @@ export interface BareLoopResult {
   /** Sends that resolved (with ack none: that the client took). */
   readonly completed: number;
   readonly errors: number;
+  /** The message of the first send that rejected, so a failed loop says why. */
+  readonly firstError?: string;
   /** From the first send to the last completion, in real milliseconds. */
   readonly elapsedMs: number;
 }

@@ -300,7 +300,7 @@ describe('kafka adapter on a local cluster (real JVMs)', () => {
         if (bareLoop === undefined) throw new Error('the kafka session has no bare loop');
         for (const ack of ['none', 'all'] as const) {
           const looped = await bareLoop({ ack, records: 1_000, window: 100, valueBytes: 100 });
-          expect(looped, ack).toMatchObject({ completed: 1_000, errors: 0 });
+          expect(looped, `${ack}: ${looped.firstError ?? 'no send failed'}`).toMatchObject({ completed: 1_000, errors: 0 });
         }
         // acks 0 is not waited for, so the end offsets are read once the cluster has settled.
         expect(await session.settle(30_000)).toBe(true);

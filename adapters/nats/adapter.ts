@@ -29,7 +29,7 @@
 // transactional capabilities.
 
 import { AckPolicy, DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type JetStreamManager } from '@nats-io/jetstream';
-import { connect, nanos, type MsgHdrs, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
+import { connect, nanos, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import type {
   BenchExtension,
   BenchProducerOptions,
@@ -512,10 +512,10 @@ class NatsSession implements Session {
   private async readStream(stream: string, shard: number, role: TopicRole, firstSeq: number, lastSeq: number): Promise<StoredRecord[]> {
     const found: StoredRecord[] = [];
     const seen = new Set<number>();
-    const keep = (header: MsgHdrs | undefined, seq: number): void => {
+    const keep = (payload: Uint8Array, seq: number): void => {
       if (seen.has(seq)) return;
       seen.add(seq);
-      found.push({ id: messageIdOf(header, shard, seq), partition: shard, offset: seq, topic: role });
+      found.push({ id: messageIdOf(payload, shard, seq), partition: shard, offset: seq, topic: role });
     };
     let lastSeen = firstSeq - 1;
     try {
@@ -524,7 +524,7 @@ class NatsSession implements Session {
         const batch = await ordered.fetch({ max_messages: DRAIN_BATCH, expires: DRAIN_FETCH_EXPIRES_MS });
         let got = 0;
         for await (const message of batch) {
-          keep(message.headers, message.seq);
+          keep(message.data, message.seq);
           lastSeen = Math.max(lastSeen, message.seq);
           got++;
           if (message.seq >= lastSeq) break;
@@ -542,7 +542,7 @@ class NatsSession implements Session {
       const messages = await Promise.all(
         slice.map((seq) => retrying(`reading ${stream} sequence ${seq}`, () => this.jsm.streams.getMessage(stream, { seq }).catch(noSuchMessage))),
       );
-      for (const message of messages) if (message !== null) keep(message.header, message.seq);
+      for (const message of messages) if (message !== null) keep(message.data, message.seq);
     }
     found.sort((a, b) => a.offset - b.offset);
     return found;

@@ -35,7 +35,7 @@ import {
   type KafkaPerfPair,
   type ProducerLatencyUs,
   type ProducerPass,
-} from '../../../spec/bench.js';
+} from '../../../spec/bench-kafka-perf.js';
 import { packageVersion } from '../../../core/package-root.js';
 import type { AckMode } from '../../../spec/vocabulary.js';
 import { runClosedLoop } from '../../../bench/closed-loop.js';

@@ -21,7 +21,8 @@
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { createKafkaAdapter, type KafkaSessionView } from '../adapter.js';
+import { createKafkaAdapter } from '../adapter.js';
+import type { KafkaSessionView } from '../session.js';
 import { KafkaAdmin } from '../admin.js';
 import { environmentClusterOptions, startCluster, type ClusterHandle, type ClusterOptions } from '../cluster/cluster.js';
 import { checkJava, ensureKafka, javaCommand, kafkaClasspath } from '../cluster/fetch.js';

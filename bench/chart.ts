@@ -9,7 +9,7 @@
 //   the system is saturated; where throughput stops growing while latency climbs, it is past it.
 // Every mark has a <title>, which browsers show as a tooltip with the exact figure.
 
-import type { BenchResult, BenchRun, LatencySummary } from '../spec/bench.js';
+import type { BenchResult, BenchRun, LatencySummary } from '../spec/bench-result.js';
 import { formatMs, formatRate, resultsTable, runName, STATUS_WORDS } from './report.js';
 
 /** Okabe–Ito colours: told apart by readers with any common colour-vision deficiency. */

@@ -2,7 +2,8 @@
 // and what a measured window that fell behind its load means: the judgments the driver applies
 // to every run, apart from the driving itself.
 
-import type { BenchWorkload, LatencySummary } from '../spec/bench.js';
+import type { BenchWorkload } from '../spec/bench-workload.js';
+import type { LatencySummary } from '../spec/bench-result.js';
 import type { Expectation } from '../spec/vocabulary.js';
 
 /**

@@ -9,7 +9,7 @@
 
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../adapters/contract.js';
-import type { ClockKind } from '../spec/bench.js';
+import type { ClockKind } from '../spec/bench-result.js';
 
 /** Real milliseconds the probe spins: long enough for a whole-millisecond clock to tick twice. */
 export const CLOCK_PROBE_SPIN_MS = 3;

@@ -20,7 +20,7 @@ import { DeadlineError } from '../core/deadline.js';
 import { messageId } from '../core/message-id.js';
 import { Random } from '../core/random.js';
 import type { HistoryRecorder } from '../harness/history/recorder.js';
-import type { ProducerLatencyUs } from '../spec/bench.js';
+import type { ProducerLatencyUs } from '../spec/bench-kafka-perf.js';
 import { InFlightLimit, sendWithCallbacks } from './in-flight.js';
 import { Histogram } from './histogram.js';
 

@@ -11,7 +11,7 @@
 // than 0.1 %. The counts array index of value v is b × 1024 + ⌊v / 2^b⌋, which runs on without
 // gaps from bucket to bucket. Up to one hour (3.6 × 10^9 µs) that is 23 221 counts, 181 KiB.
 
-import type { LatencySummary } from '../spec/bench.js';
+import type { LatencySummary } from '../spec/bench-result.js';
 
 /** Sub-buckets per half bucket: 2^10 = 1024 ≥ 10^3, which gives 3 significant digits. */
 const SUB_BUCKET_HALF_COUNT_MAGNITUDE = 10;

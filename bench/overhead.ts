@@ -10,7 +10,7 @@
 import type { Adapter, BareLoopResult, BenchExtension } from '../adapters/contract.js';
 import { withDeadline } from '../core/deadline.js';
 import { HistoryRecorder } from '../harness/history/recorder.js';
-import type { OverheadRow } from '../spec/bench.js';
+import type { OverheadRow } from '../spec/bench-result.js';
 import { ACK_MODES, type AckMode } from '../spec/vocabulary.js';
 import { runClosedLoop } from './closed-loop.js';
 

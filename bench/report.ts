@@ -5,7 +5,7 @@
 // Runs on a virtual clock are marked everywhere, because their figures are the reference model's
 // simulated time and must never be read as what this machine or a real broker achieves.
 
-import type { BenchResult, BenchRun, LatencySummary, OverheadRow } from '../spec/bench.js';
+import type { BenchResult, BenchRun, LatencySummary, OverheadRow } from '../spec/bench-result.js';
 import { formatOverhead } from './overhead.js';
 
 export function buildBenchResult(version: string, runs: readonly BenchRun[], overhead?: readonly OverheadRow[]): BenchResult {

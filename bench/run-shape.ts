@@ -2,7 +2,8 @@
 // settings as the result repeats them, and the whole result of a run that measured nothing (a
 // skipped workload, a session that never opened).
 
-import type { BenchClaim, BenchRun, BenchWorkload, LatencySummary } from '../spec/bench.js';
+import type { BenchWorkload } from '../spec/bench-workload.js';
+import type { BenchClaim, BenchRun, LatencySummary } from '../spec/bench-result.js';
 import { ANOMALIES, type Anomaly } from '../spec/vocabulary.js';
 import { claimOf } from './claims.js';
 

@@ -11,7 +11,7 @@ import {
   benchWorkloadSchema,
   type BenchWorkload,
   type BenchWorkloadSource,
-} from '../spec/bench.js';
+} from '../spec/bench-workload.js';
 import { CAPABILITIES, type Capability } from '../spec/vocabulary.js';
 import { messageCount, scheduleWindow } from './schedule.js';
 

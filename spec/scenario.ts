@@ -28,6 +28,7 @@ import {
   type MessageCount,
   type TriggerKind,
 } from './vocabulary.js';
+import { int, strictObject } from './schema-parts.js';
 
 /** Limits on every size a scenario can ask for, so a typo cannot ask for a runaway run. */
 export const LIMITS = {
@@ -110,14 +111,6 @@ export interface ScenarioSource {
   readonly faults?: readonly FaultSpec[];
   readonly expect: ExpectSpec;
 }
-
-const int = (minimum: number, maximum: number) => ({ type: 'integer', minimum, maximum });
-const strictObject = (properties: Record<string, unknown>, required: string[]) => ({
-  type: 'object',
-  additionalProperties: false,
-  required,
-  properties,
-});
 
 const triggerSchema = {
   type: 'object',

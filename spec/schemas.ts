@@ -1,6 +1,8 @@
 // The JSON Schemas this project publishes, by file name in spec/.
 
-import { benchResultSchema, benchWorkloadSchema, kafkaPerfComparisonSchema } from './bench.js';
+import { benchWorkloadSchema } from './bench-workload.js';
+import { benchResultSchema } from './bench-result.js';
+import { kafkaPerfComparisonSchema } from './bench-kafka-perf.js';
 import { clusterConfigSchema } from './connection.js';
 import { expectationsSchema } from './expectations.js';
 import { resultSchema } from './result.js';

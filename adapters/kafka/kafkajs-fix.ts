@@ -87,9 +87,9 @@ type Partitioner = (args: { topic: string; partitionMetadata: readonly unknown[]
 /**
  * kafkajs groups the messages of one send() per partition by copying the partition's whole array
  * for every message ([...current, message]), which takes time quadratic in the messages per
- * partition. The producer thread sends a few thousand messages per send() (worker.ts, the send
- * pipeline), where that copying alone cost about 2 µs per message. This does the same grouping,
- * same partitions and the same order within each, in linear time.
+ * partition. The producer thread sends a few thousand messages per send() (worker-producer.ts,
+ * the send pipeline), where that copying alone cost about 2 µs per message. This does the same
+ * grouping, same partitions and the same order within each, in linear time.
  */
 export function groupMessagesPerPartition<M extends OutgoingMessage>({
   topic,

@@ -19,7 +19,8 @@ import { checkOutputPaths, OutputPathError, outputFile } from '../../core/output
 import { oneLine } from '../../core/one-line.js';
 import { writeReportFile } from '../report/json.js';
 import { shellQuote } from '../conformance/reproduce.js';
-import { BENCH_LIMITS, type BenchRun, type BenchWorkload, type OverheadRow } from '../../spec/bench.js';
+import { BENCH_LIMITS, type BenchWorkload } from '../../spec/bench-workload.js';
+import { type BenchRun, type OverheadRow } from '../../spec/bench-result.js';
 import { formatOverhead, measureOverhead, OVERHEAD } from '../../bench/overhead.js';
 import { packageRoot, packageVersion } from '../../core/package-root.js';
 import { renderBenchHtml, renderBenchSvg } from '../../bench/chart.js';

@@ -14,7 +14,7 @@ import { runBenchStep } from '../../bench/driver.js';
 import { loadWorkloadText } from '../../bench/workload.js';
 import { hashKey } from '../../core/random.js';
 import { referenceAdapter } from '../../reference/adapter.js';
-import { benchResultSchema, type BenchResult, type BenchRun, type LatencySummary } from '../../spec/bench.js';
+import { benchResultSchema, type BenchResult, type BenchRun, type LatencySummary } from '../../spec/bench-result.js';
 
 const validate = new Ajv2020({ strict: true, allErrors: true }).compile(benchResultSchema);
 

@@ -20,7 +20,7 @@ import {
 } from '../../adapters/kafka/perf/compare.js';
 import { benchCommand } from '../../harness/cli/bench-command.js';
 import { parseProducerPerformance, producerPerformanceArguments, producerPerformanceCommand } from '../../adapters/kafka/perf/producer-performance.js';
-import { kafkaPerfComparisonSchema, type KafkaPerfComparison, type ProducerPass } from '../../spec/bench.js';
+import { kafkaPerfComparisonSchema, type KafkaPerfComparison, type ProducerPass } from '../../spec/bench-kafka-perf.js';
 import { packageRoot } from '../../core/package-root.js';
 import { kafkaSkip, processesUsing } from './prerequisites.js';
 

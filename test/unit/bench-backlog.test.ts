@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { backlog } from '../../bench/claims.js';
-import type { LatencySummary } from '../../spec/bench.js';
+import type { LatencySummary } from '../../spec/bench-result.js';
 
 const latency = (p50Ms: number): LatencySummary => ({
   count: 100,

@@ -13,7 +13,7 @@ import {
   tableFootnotes,
   tableWidths,
 } from '../../bench/report.js';
-import { benchResultSchema, type BenchRun, type LatencySummary } from '../../spec/bench.js';
+import { benchResultSchema, type BenchRun, type LatencySummary } from '../../spec/bench-result.js';
 
 const validate = new Ajv2020({ strict: true, allErrors: true }).compile(benchResultSchema);
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadWorkloads, loadWorkloadText } from '../../bench/workload.js';
 import { scheduleWindow } from '../../bench/schedule.js';
-import { BENCH_LIMITS, type BenchWorkload } from '../../spec/bench.js';
+import { BENCH_LIMITS, type BenchWorkload } from '../../spec/bench-workload.js';
 import { packageRoot } from '../../core/package-root.js';
 
 // A valid workload with a fixed layout, so the tests can name the line and column of each field.

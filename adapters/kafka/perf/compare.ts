@@ -21,7 +21,8 @@
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { createKafkaAdapter, type KafkaSessionView } from '../adapter.js';
+import { createKafkaAdapter } from '../adapter.js';
+import type { KafkaSessionView } from '../session.js';
 import { KafkaAdmin } from '../admin.js';
 import { environmentClusterOptions, startCluster, type ClusterHandle, type ClusterOptions } from '../cluster/cluster.js';
 import { checkJava, ensureKafka, javaCommand, kafkaClasspath } from '../cluster/fetch.js';
@@ -35,7 +36,7 @@ import {
   type KafkaPerfPair,
   type ProducerLatencyUs,
   type ProducerPass,
-} from '../../../spec/bench.js';
+} from '../../../spec/bench-kafka-perf.js';
 import { packageVersion } from '../../../core/package-root.js';
 import type { AckMode } from '../../../spec/vocabulary.js';
 import { runClosedLoop } from '../../../bench/closed-loop.js';

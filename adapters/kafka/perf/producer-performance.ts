@@ -4,7 +4,7 @@
 // next to deliverycheck's own producer.
 
 import { execa } from 'execa';
-import type { ProducerLatencyUs } from '../../../spec/bench.js';
+import type { ProducerLatencyUs } from '../../../spec/bench-kafka-perf.js';
 
 /** The tool's main class; kafka-tools is among the jars adapters/kafka/cluster/fetch.ts fetches. */
 export const PRODUCER_PERFORMANCE_CLASS = 'org.apache.kafka.tools.ProducerPerformance';

@@ -2,14 +2,14 @@
 // fast as it takes them, with a bounded number outstanding, and measures what Kafka's
 // ProducerPerformance measures, so the two can be compared (compare-kafka.ts).
 //
-// Closed loop, not the open-loop schedule of driver.ts, and on purpose. ProducerPerformance with
-// `--throughput -1` is itself a closed loop: it calls send() as fast as the producer returns, and
-// send() blocks once buffer.memory is full. Its latency is from the send() call to the
-// acknowledgment, which includes the time a record waits in that buffer. An open loop at a rate
-// above capacity would instead measure how far the schedule ran ahead of the broker, a latency
-// that grows with the run's length and says nothing about either client. So this loop does what
-// the tool does: a window of outstanding sends of the same size in bytes as the tool's
-// buffer.memory, latency from the call (waiting for room in the window included) to the
+// Closed loop, not the open-loop schedule of open-loop-producer.ts, and on purpose.
+// ProducerPerformance with `--throughput -1` is itself a closed loop: it calls send() as fast as
+// the producer returns, and send() blocks once buffer.memory is full. Its latency is from the
+// send() call to the acknowledgment, which includes the time a record waits in that buffer. An
+// open loop at a rate above capacity would instead measure how far the schedule ran ahead of the
+// broker, a latency that grows with the run's length and says nothing about either client. So this
+// loop does what the tool does: a window of outstanding sends of the same size in bytes as the
+// tool's buffer.memory, latency from the call (waiting for room in the window included) to the
 // acknowledgment, and throughput as records over the time from the first send to the last
 // acknowledgment. At saturation both latencies are then mostly the time a record waits behind a
 // full buffer, which is buffer ÷ throughput (Little's law).

@@ -9,7 +9,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Consumer, DeliveredRecord, OpenOptions, Session } from '../../adapters/contract.js';
-import { ACK_WAIT_MS, createNatsAdapter, natsCannotHonour, type NatsAdapter } from '../../adapters/nats/adapter.js';
+import { createNatsAdapter, natsCannotHonour, type NatsAdapter } from '../../adapters/nats/adapter.js';
+import { ACK_WAIT_MS } from '../../adapters/nats/durables.js';
 import { pubAckOf, ServerStreamFilter } from '../../adapters/nats/proxy.js';
 import type { MessageRef } from '../../spec/history.js';
 import { packageRoot } from '../../core/package-root.js';

@@ -7,7 +7,7 @@
 // even when the process is killed.
 //
 // The mapping: each scenario partition is an R3 stream with limits retention (what it stored
-// stays until the session deletes it, so the drain reads every message by sequence without
+// stays until the session deletes it, so the drain reads every stored message without
 // consuming it); a message's shard is its stream's index and its position the stream sequence.
 // ack `all` is a JetStream publish that waits for the PubAck, which an R3 stream's leader sends
 // once a quorum of two replicas has the message; ack `leader` is not declared, since JetStream

@@ -16,7 +16,7 @@ const DRAIN_FETCH_EXPIRES_MS = 2_000;
 /** Fetches in a row that bring nothing before the drain asks for what is left by sequence. */
 const DRAIN_EMPTY_FETCHES = 2;
 
-/** Every stored message of every stream, read by sequence from the stream's leader; nothing is consumed. */
+/** Every stored message of every stream, read in stream order (readStream says how); nothing is consumed. */
 export async function drainStreams(jsm: JetStreamManager, topics: readonly TopicStreams[], info: (message: string) => void): Promise<readonly StoredRecord[]> {
   const stored: StoredRecord[] = [];
   for (const topic of topics) {

@@ -66,7 +66,12 @@ export class NatsSession implements Session {
     forgetProxy: () => void,
   ): Promise<NatsSession> {
     const admin = await connectClient(base, 'deliverycheck-admin');
-    const jsm = await jetstreamManager(admin, { timeout: ADMIN_TIMEOUT_MS });
+    // A manager that cannot be had (JetStream not enabled, or no answer in time) must not leave
+    // the admin connection open behind the error.
+    const jsm = await jetstreamManager(admin, { timeout: ADMIN_TIMEOUT_MS }).catch(async (error: unknown) => {
+      await admin.close().catch(() => undefined);
+      throw error;
+    });
     const { input, output } = sessionStreams(options);
     const all = [input, ...(output === undefined ? [] : [output])];
     try {

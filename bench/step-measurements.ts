@@ -18,8 +18,7 @@ import { inWindow, intendedTimeMs, type ScheduleWindow } from './schedule.js';
 export class StepMeasurements {
   /** The clock time message 0 is meant to leave; set when the schedule starts. */
   startMs = 0;
-  /** Per message index: when it was acknowledged and first processed (NaN: not yet). */
-  private readonly ackedAtMs: Float64Array;
+  /** Per message index: when it was first processed (NaN: not yet). */
   private readonly processedAtMs: Float64Array;
 
   readonly publish = new Histogram();
@@ -45,7 +44,6 @@ export class StepMeasurements {
     private readonly rate: number,
     private readonly workload: { readonly producers: number; readonly warmupMs: number; readonly durationMs: number },
   ) {
-    this.ackedAtMs = new Float64Array(window.total).fill(Number.NaN);
     this.processedAtMs = new Float64Array(window.total).fill(Number.NaN);
   }
 
@@ -63,7 +61,6 @@ export class StepMeasurements {
   acknowledgedAt(message: number, atMs: number, withOffset: boolean): void {
     if (withOffset) this.acknowledged++;
     this.promised++;
-    this.ackedAtMs[message] = atMs;
     if (this.isMeasured(message)) {
       this.measuredAcknowledged++;
       this.publish.record((atMs - intendedTimeMs(this.startMs, message, this.rate)) * 1000);

@@ -1,7 +1,9 @@
 // The rules behind a cluster's network namespaces that need no root: which names are ours, which
-// links a cut drops, and which subnet a cluster takes.
+// links a cut drops, which subnet a cluster takes, and why a machine cannot make partitions. What
+// the kernel does with them is tested in test/netns.
 
 import { describe, expect, it } from 'vitest';
+import { platformReason } from '../../adapters/local-cluster/netns-availability.js';
 import {
   bridgeName,
   checkPrefix,
@@ -104,5 +106,13 @@ describe('the subnet of a cluster', () => {
       /overlaps the machine's route 10.0.0.0\/8 dev tun0/,
     );
     expect(() => chooseSubnet('dchkabc123', undefined, [{ destination: '10.213.0.0/16', device: 'tun0' }])).toThrow(/every subnet/);
+  });
+});
+
+describe('why a machine cannot make partitions', () => {
+  it('names the platform or the user in one line', () => {
+    expect(platformReason('darwin', 501)).toMatch(/need Linux network namespaces \(this is darwin\)/);
+    expect(platformReason('linux', 1000)).toMatch(/need root.*\(running as uid 1000\)$/);
+    expect(platformReason('linux', 0)).toBeUndefined();
   });
 });

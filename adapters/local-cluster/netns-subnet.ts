@@ -3,11 +3,16 @@
 // address through the bridge's connected route. The subnet must not overlap a route the machine
 // already has: a clash would either hide part of the machine's network behind our bridge or send
 // our packets elsewhere. Each cluster derives its own candidate from its prefix, so the Kafka and
-// the NATS cluster of one run do not compete for the same one, and the other's bridge route is
-// seen as a clash when they do.
+// the NATS cluster of one run seldom want the same one; another cluster's bridge route counts as
+// a clash like any other, and a lock for the whole machine keeps two setups at the same moment
+// from both finding one subnet free.
 
 import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
+import { ClusterError } from './errors.js';
 import { ipJson, NetnsError } from './netns-commands.js';
+import { acquireStartLock } from './state-file.js';
 
 /** Derived subnets are 10.213.X.0/24: a corner of 10/8 that common tools (Docker 172.17/16, Podman 10.88/16, libvirt 192.168.122/24) do not use by default. */
 const DERIVED_FIRST_OCTETS = '10.213';
@@ -103,4 +108,37 @@ export function chooseSubnet(prefix: string, wanted: string | undefined, routes:
     if (clash(subnet, routes) === undefined) return subnet;
   }
   throw new NetnsError(`every subnet ${DERIVED_FIRST_OCTETS}.X.0/24 overlaps a route of this machine; pass a subnet of your own`);
+}
+
+/** Where the machine-wide lock of subnet choice lives: /run is the machine's own, emptied at boot. */
+const SUBNET_LOCK_DIR = '/run/deliverycheck-netns';
+const SUBNET_LOCK_POLL_INTERVAL_MS = 50;
+
+/**
+ * Runs `work` (choosing a subnet and taking it with the bridge's address) while holding a lock
+ * for the whole machine. Two clusters set up at the same moment would otherwise both find the
+ * same subnet free, and root clients would reach one cluster's nodes at the other's addresses.
+ * A lock whose holder died is taken over (state-file.ts); a live holder is waited for until
+ * timeoutMs has passed.
+ */
+export async function withSubnetLock<T>(work: () => Promise<T>, timeoutMs: number): Promise<T> {
+  await mkdir(SUBNET_LOCK_DIR, { recursive: true });
+  const deadline = Date.now() + timeoutMs;
+  let release: (() => Promise<void>) | undefined;
+  while (release === undefined) {
+    try {
+      release = await acquireStartLock(SUBNET_LOCK_DIR, 'network');
+    } catch (error) {
+      if (!(error instanceof ClusterError)) throw error;
+      if (Date.now() >= deadline) {
+        throw new NetnsError(`the machine's subnet lock in ${SUBNET_LOCK_DIR} stayed taken for ${timeoutMs} ms: ${error.message}`);
+      }
+      await delay(SUBNET_LOCK_POLL_INTERVAL_MS);
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    await release();
+  }
 }

@@ -37,7 +37,7 @@ import {
   ownsNamespace,
   portSetupLines,
 } from './netns-plan.js';
-import { chooseSubnet, machineRoutes, parseSubnet, subnetText, type Subnet } from './netns-subnet.js';
+import { chooseSubnet, machineRoutes, parseSubnet, subnetText, withSubnetLock, type Subnet } from './netns-subnet.js';
 
 export { NetnsError } from './netns-commands.js';
 export { netnsPrefix } from './netns-plan.js';
@@ -213,12 +213,12 @@ export class NetnsNetwork {
 }
 
 /** The root-namespace commands: the bridge with the gateway address, and each node's namespace and veth. */
-function rootLines(record: NetnsRecord, subnet: Subnet): string[] {
-  const bridge = bridgeName(record.prefix);
+function rootLines(prefix: string, nodeCount: number, subnet: Subnet): string[] {
+  const bridge = bridgeName(prefix);
   const lines = [`link add ${bridge} type bridge`, `addr add ${gatewayAddress(subnet)}/24 dev ${bridge}`, `link set ${bridge} up`];
-  for (let index = 0; index < record.nodeCount; index++) {
-    const namespace = namespaceName(record.prefix, index);
-    const veth = hostVethName(record.prefix, index);
+  for (let index = 0; index < nodeCount; index++) {
+    const namespace = namespaceName(prefix, index);
+    const veth = hostVethName(prefix, index);
     lines.push(`netns add ${namespace}`, `link add ${veth} type veth peer name eth0 netns ${namespace}`);
     lines.push(`link set ${veth} master ${bridge}`, `link set ${veth} up`);
   }
@@ -247,8 +247,6 @@ export async function setupNetns(options: NetnsOptions): Promise<NetnsNetwork> {
   const nodeCount = checkNodeCount(options.nodeCount);
   const timeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   await removeNetns(prefix, timeoutMs);
-  const subnet = chooseSubnet(prefix, options.subnet, await machineRoutes(timeoutMs));
-  const record: NetnsRecord = { prefix, subnet: subnetText(subnet), nodeCount };
   const indexes = Array.from({ length: nodeCount }, (_, index) => index);
   // The guard starts before anything exists, so an owner killed halfway leaves nothing either.
   const guard =
@@ -259,15 +257,19 @@ export async function setupNetns(options: NetnsOptions): Promise<NetnsNetwork> {
           namespaces: indexes.map((index) => namespaceName(prefix, index)),
         });
   try {
-    await ipBatch(rootLines(record, subnet), undefined, timeoutMs);
+    const subnet = await withSubnetLock(async () => {
+      const chosen = chooseSubnet(prefix, options.subnet, await machineRoutes(timeoutMs));
+      await ipBatch(rootLines(prefix, nodeCount, chosen), undefined, timeoutMs);
+      return chosen;
+    }, timeoutMs);
     await Promise.all(indexes.map((index) => ipBatch(namespaceLines(subnet, index), namespaceName(prefix, index), timeoutMs)));
     await tcBatch(indexes.flatMap((index) => portSetupLines(hostVethName(prefix, index))), timeoutMs);
+    return new NetnsNetwork({ prefix, subnet: subnetText(subnet), nodeCount }, subnet, guard, timeoutMs);
   } catch (error) {
     // Should even the removal fail, the guard stays armed and tries again when this process ends.
     if (await removeNetns(prefix, timeoutMs).then(() => true, () => false)) guard?.release();
     throw error;
   }
-  return new NetnsNetwork(record, subnet, guard, timeoutMs);
 }
 
 /**

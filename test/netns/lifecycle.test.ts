@@ -1,7 +1,8 @@
 // The life of a cluster's network namespaces (adapters/local-cluster/netns.ts) apart from what
 // passes through them (netns.test.ts): cut and heal are idempotent and take milliseconds;
 // teardown leaves no namespace or interface; the next setup removes what a killed run left, and
-// nothing that merely looks like it; and a SIGKILLed owner's guard removes its network by itself.
+// nothing that merely looks like it; two setups at the same moment never share a subnet; and a
+// SIGKILLed owner's guard removes its network by itself.
 // Skipped with the reason without root or a working `ip netns`; under CI=true as root they run.
 
 import { existsSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { removeNetns, setupNetns } from '../../adapters/local-cluster/netns.js';
+import { chooseSubnet, machineRoutes, subnetText } from '../../adapters/local-cluster/netns-subnet.js';
 import { packageRoot } from '../../core/package-root.js';
 import { eventually } from './agent.js';
 import { namesStartingWith, netnsSkip, testPrefix } from './prerequisites.js';
@@ -121,6 +123,21 @@ describe.skipIf(skip)('the life of a cluster network', () => {
       expect(await Promise.all(network.nodes.map((node) => filterCount(node.hostVeth)))).toEqual([0, 0, 0]);
       await network.teardown();
       expect(await namesStartingWith(prefix)).toEqual([foreign.namespace, foreign.bridge].sort());
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    title('never gives one subnet to two networks set up at the same moment'),
+    async () => {
+      const prefixes = [testPrefix('lifecycle race a'), testPrefix('lifecycle race b')];
+      for (const prefix of prefixes) cleanUpAfter(prefix);
+      const free = subnetText(chooseSubnet(prefixes[0] ?? '', undefined, await machineRoutes()));
+      const outcomes = await Promise.allSettled(prefixes.map((prefix) => setupNetns({ prefix, nodeCount: 2, subnet: free })));
+      const won = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+      const lost = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [String(outcome.reason)] : []));
+      expect(won).toHaveLength(1);
+      expect(lost).toEqual([expect.stringContaining(`overlaps the machine's route ${free} dev ${won[0]?.bridge ?? ''}`)]);
     },
     TEST_TIMEOUT_MS,
   );

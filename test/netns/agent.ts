@@ -15,12 +15,14 @@ export const SINK_PORT = 7001;
 export const CLOSED_PORT = 7002;
 
 /**
- * The agent, run as `node --input-type=module -e AGENT_SCRIPT MARKER`. MARKER only names the
- * process on its command line, for the checks of processes.ts.
+ * The agent, run as `node --input-type=module -e AGENT_SCRIPT MARKER LIFETIME_MS`. MARKER only
+ * names the process on its command line, for the checks of processes.ts. The agent ends by itself
+ * after LIFETIME_MS, so that a detached one outlives a killed test run by that long at most.
  */
 export const AGENT_SCRIPT = `
 import { connect, createServer } from 'node:net';
 import { createInterface } from 'node:readline';
+setTimeout(() => process.exit(0), Number(process.argv[2]));
 const received = [];
 const links = new Map();
 const attempt = ({ host, port, timeoutMs }, keep) => new Promise((resolve) => {

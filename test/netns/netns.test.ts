@@ -60,7 +60,7 @@ async function testNetwork(name: string, nodeCount: number): Promise<{ network: 
   const startAgent = async (index: number, detached = false): Promise<RunningAgent> => {
     const marker = `netns-agent-${prefix}-${index}`;
     const launch = {
-      ...network.commandIn(index, process.execPath, ['--input-type=module', '-e', AGENT_SCRIPT, marker]),
+      ...network.commandIn(index, process.execPath, ['--input-type=module', '-e', AGENT_SCRIPT, marker, String(TEST_TIMEOUT_MS)]),
       logFile: join(logDir, `agent-${index}.log`),
       label: 'netns-agent',
       what: `agent ${index}`,

@@ -7,13 +7,13 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { execa, type ResultPromise } from 'execa';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { removeNetns, setupNetns } from '../../adapters/local-cluster/netns.js';
+import { attachNetns, removeNetns, setupNetns, type NetnsRecord } from '../../adapters/local-cluster/netns.js';
 import { chooseSubnet, machineRoutes, subnetText } from '../../adapters/local-cluster/netns-subnet.js';
 import { packageRoot } from '../../core/package-root.js';
 import { eventually } from './agent.js';
-import { namesStartingWith, netnsSkip, testPrefix } from './prerequisites.js';
+import { guardsOf, namesStartingWith, netnsSkip, testPrefix } from './prerequisites.js';
 
 const { skip, title } = await netnsSkip('the network namespace lifecycle tests');
 
@@ -142,33 +142,63 @@ describe.skipIf(skip)('the life of a cluster network', () => {
     TEST_TIMEOUT_MS,
   );
 
-  // The owner's exit handlers cannot run when it is SIGKILLed; its guard must remove the network.
-  // The owner is a separate Node process running the compiled module, which `npm test` builds
-  // first; under CI a missing build fails instead of skipping.
+  // The owner's exit handlers cannot run when it is SIGKILLed; its guard must remove the network,
+  // unless the network was to outlive it. The owner is a separate Node process running the
+  // compiled module, which `npm test` builds first; under CI a missing build fails instead.
   const compiled = join(packageRoot(), 'dist', 'adapters', 'local-cluster', 'netns.js');
-  it.skipIf(!existsSync(compiled) && process.env.CI !== 'true')(
+  const withoutBuild = !existsSync(compiled) && process.env.CI !== 'true';
+
+  /** Starts an owner that sets up a cut network and then idles; resolves with the network's record. */
+  async function startOwner(prefix: string, outlive: boolean): Promise<{ owner: ResultPromise; record: NetnsRecord }> {
+    expect(existsSync(compiled), `${compiled} is missing; run "npm run build"`).toBe(true);
+    const script = `
+      const { setupNetns } = await import(${JSON.stringify(compiled)});
+      const network = await setupNetns({ prefix: ${JSON.stringify(prefix)}, nodeCount: 3 });
+      await network.cut([[0], [1, 2]]);
+      ${outlive ? 'network.outliveProcess();' : ''}
+      console.log(JSON.stringify(network.record));
+      setInterval(() => {}, 1000);
+    `;
+    const owner = execa('node', ['--input-type=module', '-e', script], { reject: false, timeout: TEST_TIMEOUT_MS });
+    const record = await new Promise<NetnsRecord>((resolve, reject) => {
+      owner.stdout.on('data', (chunk: Buffer) => resolve(JSON.parse(chunk.toString('utf8')) as NetnsRecord));
+      void owner.then((result) => reject(new Error(`the owner ended before its network was up: ${result.stderr}`)));
+    });
+    expect(await namesStartingWith(prefix)).toHaveLength(7);
+    return { owner, record };
+  }
+
+  it.skipIf(withoutBuild)(
     title('removes the network of an owner killed with SIGKILL'),
     async () => {
-      expect(existsSync(compiled), `${compiled} is missing; run "npm run build"`).toBe(true);
       const prefix = testPrefix('lifecycle guard');
       cleanUpAfter(prefix);
-      const script = `
-        const { setupNetns } = await import(${JSON.stringify(compiled)});
-        const network = await setupNetns({ prefix: ${JSON.stringify(prefix)}, nodeCount: 3 });
-        await network.cut([[0], [1, 2]]);
-        console.log(JSON.stringify(network.nodes.map((node) => node.namespace)));
-        setInterval(() => {}, 1000);
-      `;
-      const owner = execa('node', ['--input-type=module', '-e', script], { reject: false, timeout: TEST_TIMEOUT_MS });
-      const namespaces = await new Promise<string[]>((resolve, reject) => {
-        owner.stdout.on('data', (chunk: Buffer) => resolve(JSON.parse(chunk.toString('utf8')) as string[]));
-        void owner.then((result) => reject(new Error(`the owner ended before its network was up: ${result.stderr}`)));
-      });
-      expect(namespaces).toHaveLength(3);
-      expect(await namesStartingWith(prefix)).toHaveLength(7);
+      const { owner } = await startOwner(prefix, false);
       owner.kill('SIGKILL');
       await owner;
       await eventually('the guard removing the network of the killed owner', 10_000, async () => (await namesStartingWith(prefix)).length === 0);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it.skipIf(withoutBuild)(
+    title("keeps a network meant to outlive its owner, which another process attaches to, heals and removes"),
+    async () => {
+      const prefix = testPrefix('lifecycle outlive');
+      cleanUpAfter(prefix);
+      const { owner, record } = await startOwner(prefix, true);
+      owner.kill('SIGKILL');
+      await owner;
+      await eventually('the released guard ending', 10_000, () => guardsOf(prefix).length === 0);
+      expect(await namesStartingWith(prefix)).toHaveLength(7);
+      const network = await attachNetns(record);
+      // The dead owner's cut is still in place until someone heals it.
+      expect(await Promise.all(network.nodes.map((node) => filterCount(node.hostVeth)))).toEqual([2, 1, 1]);
+      await network.heal();
+      expect(await Promise.all(network.nodes.map((node) => filterCount(node.hostVeth)))).toEqual([0, 0, 0]);
+      await network.teardown();
+      expect(await namesStartingWith(prefix)).toEqual([]);
+      await expect(attachNetns(record)).rejects.toThrow(new RegExp(`the network ${prefix} \\(${record.subnet}\\) lacks ${prefix}-n0`));
     },
     TEST_TIMEOUT_MS,
   );

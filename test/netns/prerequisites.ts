@@ -2,6 +2,7 @@
 // a working `ip netns` (netnsUnavailable builds, cuts and removes a real network to find out),
 // and how they look at what the machine holds afterwards.
 
+import { readdirSync, readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { netnsUnavailable } from '../../adapters/local-cluster/netns-availability.js';
 import { netnsPrefix } from '../../adapters/local-cluster/netns.js';
@@ -38,4 +39,19 @@ export async function namesStartingWith(prefix: string): Promise<string[]> {
  */
 export function testPrefix(test: string): string {
   return netnsPrefix(`${packageRoot()} test/netns ${test}`);
+}
+
+/** The pids of the guard shells (netns-guard.ts) that would remove the prefix's network. */
+export function guardsOf(prefix: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const commandLine = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (commandLine.includes('netns-guard') && commandLine.some((argument) => argument.includes(`${prefix}-`))) found.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return found;
 }

@@ -15,6 +15,19 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'netns',
+          include: ['test/netns/**/*.test.ts'],
+          // These tests build network namespaces, veths and bridges on the machine itself (as root)
+          // and time connections across cuts; one file at a time keeps their timing honest. They
+          // take seconds, so they run beside the unit tests rather than after the clusters.
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        test: {
           name: 'kafka',
           include: ['test/kafka/**/*.test.ts'],
           // Each Kafka file starts its own cluster of JVMs and injects faults on a timer. Run one

@@ -125,6 +125,9 @@ export function createNatsAdapter(options: NatsAdapterOptions = {}): NatsAdapter
       // A scenario that ended in an error never reached its heal and may have left nodes down.
       if (handle !== undefined && handle.nodes.some((node) => node.state !== 'running')) {
         openOptions.info('nats', `before the scenario: ${(await handle.heal()).join(', ')}`);
+      } else if (handle !== undefined && handle.partitionsUnavailable === undefined) {
+        // Nor a partition's heal; restoring links that are whole changes nothing.
+        await handle.healNetwork();
       }
       const servers = external?.brokers ?? handle?.servers ?? [];
       const base: NodeConnectionOptions = {
@@ -135,7 +138,7 @@ export function createNatsAdapter(options: NatsAdapterOptions = {}): NatsAdapter
         handle !== undefined && openOptions.faults?.includes('drop-acks') === true
           ? await NatsAckProxy.start({
               host: handle.host,
-              routes: handle.nodes.map((node) => ({ nodeId: node.id, targetPort: node.clientPort })),
+              routes: handle.nodes.map((node) => ({ nodeId: node.id, targetHost: node.host, targetPort: node.clientPort })),
               onDrop: (dropped) =>
                 openOptions.info('nats-proxy', `dropped the PubAck of ${dropped.stream} sequence ${dropped.seq} (node ${dropped.nodeId} leads it)`),
             })

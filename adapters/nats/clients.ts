@@ -281,14 +281,16 @@ export class NatsConsumer implements Consumer {
 
   acknowledgment(deliveries: readonly DeliveredRecord[]): Acknowledgment {
     const positions = new Map<number, number>();
-    const messages: JsMsg[] = [];
+    // A set: one poll can hold a message twice (its AckWait ran out while it waited in the buffer,
+    // and it came again), and both deliveries are the one latest delivery, acknowledged once.
+    const messages = new Set<JsMsg>();
     for (const delivery of deliveries) {
       const message = this.unacked.get(`${delivery.partition}:${delivery.offset}`);
       if (message === undefined) continue;
-      messages.push(message);
+      messages.add(message);
       positions.set(delivery.partition, Math.max(positions.get(delivery.partition) ?? 0, delivery.offset + 1));
     }
-    return new NatsAcknowledgment(positions, messages);
+    return new NatsAcknowledgment(positions, [...messages]);
   }
 
   /** Acknowledges each message and waits for the server to confirm it (ackAck), so a lost ack rejects. */

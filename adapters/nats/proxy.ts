@@ -14,6 +14,8 @@ import { createServer, connect as connectTcp, type Server, type Socket } from 'n
 
 export interface ProxyRoute {
   readonly nodeId: number;
+  /** The node's address: its network namespace's own, when it has one. */
+  readonly targetHost: string;
   /** The node's client port. */
   readonly targetPort: number;
 }
@@ -26,6 +28,7 @@ export interface DroppedAnswer {
 }
 
 export interface ProxyOptions {
+  /** Where the proxy listens, on this machine. */
   readonly host: string;
   readonly routes: readonly ProxyRoute[];
   readonly onDrop: (dropped: DroppedAnswer) => void;
@@ -140,7 +143,7 @@ export class NatsAckProxy {
   }
 
   private accept(client: Socket, route: ProxyRoute): void {
-    const upstream = connectTcp(route.targetPort, this.options.host);
+    const upstream = connectTcp(route.targetPort, route.targetHost);
     this.sockets.add(client);
     this.sockets.add(upstream);
     const filter = new ServerStreamFilter(

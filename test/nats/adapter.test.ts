@@ -172,6 +172,10 @@ describe.skipIf(skip)('the nats adapter on a local cluster (real nats-servers)',
       expect(await session.backlog(group)).toBe(20);
       const first = await session.consumer({ index: 0, group, isolation: 'read-uncommitted', autoCommit: false, maxPollRecords: 5 });
       const batch = await pollFor(first, 5, 10_000);
+      // Records of one shard can come before the other shard's pull loop is bound to its durable
+      // (on a loaded machine it was), and the assignment names every shard only once both are.
+      const boundBy = Date.now() + 10_000;
+      while (first.assignment().size < 2 && Date.now() < boundBy) await new Promise((resolve) => setTimeout(resolve, 50));
       expect(first.assignment()).toEqual(new Set([0, 1]));
       const acknowledgment = first.acknowledgment(batch);
       for (const [shard, next] of acknowledgment.positions) {

@@ -1,6 +1,7 @@
 // The local NATS JetStream cluster against real nats-server processes: start three nodes, create
 // an R3 stream, publish with a PubAck, find the stream leader, kill it and see a new leader and
-// publishes succeed again, restart the killed node, pause and resume one, heal, reuse a detached
+// publishes succeed again, restart the killed node, pause and resume one, heal, cut the stream
+// leader off from the others (as root, in network namespaces) and heal, reuse a detached
 // cluster from a second start, and prove that no process of ours is left, not even after the
 // owner is SIGKILLed. Without nats-server the cluster tests are skipped with a printed reason,
 // except under CI=true, where a cluster that cannot start must fail the build instead.
@@ -10,8 +11,9 @@
 // nats-server on 4222, which these tests check they leave alone. DELIVERYCHECK_NATS_TEST_PORT
 // moves the ports.
 
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { jetstream, jetstreamManager, RetentionPolicy, StorageType, type PubAck } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -27,6 +29,7 @@ import {
   type NatsClusterHandle,
 } from '../../adapters/nats/cluster/cluster.js';
 import { monitor } from '../../adapters/nats/cluster/monitor.js';
+import { netnsPrefix } from '../../adapters/local-cluster/netns.js';
 import { packageRoot } from '../../core/package-root.js';
 import { natsSkip, processesUsing, processesWhere } from './prerequisites.js';
 
@@ -45,6 +48,13 @@ function foreignServers(): number[] {
   return processesWhere((commandLine) => commandLine.includes('nats-server') && !commandLine.includes(join(packageRoot(), '.cache')))
     .map((found) => found.pid)
     .sort((a, b) => a - b);
+}
+
+/** The network namespaces of the cluster in dataDir that exist now (none without root). */
+function ourNamespaces(dataDir: string): string[] {
+  const prefix = netnsPrefix(resolve(dataDir));
+  const listed = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8', timeout: 10_000 });
+  return (listed.stdout ?? '').split('\n').map((line) => line.split(' ')[0] ?? '').filter((name) => name.startsWith(`${prefix}-`));
 }
 
 /** Polls a condition on real server answers until it holds or the time is up. */
@@ -79,23 +89,26 @@ async function publishWithRetry(connection: NatsConnection, subject: string, pay
 
 describe('NATS cluster configuration (no server needed)', () => {
   it('writes a server configuration with its own ports, store, cluster name and routes to the others', () => {
+    // Each node on an address of its own, as in network namespaces: it listens on its own and
+    // routes to the others' addresses.
     const nodes = [1, 2, 3].map((id) => ({
       id,
       name: `n${id}`,
+      host: `10.9.9.${id + 1}`,
       clientPort: 14219 + 3 * id,
       routePort: 14220 + 3 * id,
       monitorPort: 14221 + 3 * id,
       dir: `/d/n${id}`,
     }));
-    const lines = renderServerConfig(nodes[1]!, nodes, HOST, 'dc').split('\n');
+    const lines = renderServerConfig(nodes[1]!, nodes, 'dc').split('\n');
     for (const line of [
       'server_name: "n2"',
-      'listen: "127.0.0.1:14225"',
-      'http: "127.0.0.1:14227"',
+      'listen: "10.9.9.3:14225"',
+      'http: "10.9.9.3:14227"',
       '  store_dir: "/d/n2/store"',
       '  name: "dc"',
-      '  listen: "127.0.0.1:14226"',
-      '  routes: ["nats-route://127.0.0.1:14223", "nats-route://127.0.0.1:14229"]',
+      '  listen: "10.9.9.3:14226"',
+      '  routes: ["nats-route://10.9.9.2:14223", "nats-route://10.9.9.4:14229"]',
     ]) {
       expect(lines).toContain(line);
     }
@@ -146,7 +159,16 @@ describe('local NATS cluster (real nats-server)', () => {
       console.log(`[nats] cluster ready in ${Date.now() - startStarted} ms`);
       expect(cluster.owned).toBe(true);
       expect(cluster.reused).toBe(false);
-      expect(cluster.servers).toEqual([`${HOST}:${BASE_PORT}`, `${HOST}:${BASE_PORT + 3}`, `${HOST}:${BASE_PORT + 6}`]);
+      const hosts = cluster.nodes.map((node) => node.host);
+      expect(cluster.servers).toEqual([`${hosts[0]}:${BASE_PORT}`, `${hosts[1]}:${BASE_PORT + 3}`, `${hosts[2]}:${BASE_PORT + 6}`]);
+      if (cluster.partitionsUnavailable === undefined) {
+        // In network namespaces: an address of its own per node, none of them loopback.
+        expect(new Set(hosts).size).toBe(3);
+        expect(hosts).not.toContain(HOST);
+        expect(ourNamespaces(DATA_DIR)).toHaveLength(3);
+      } else {
+        expect(hosts).toEqual([HOST, HOST, HOST]);
+      }
       expect(cluster.nodes.map((node) => [node.name, node.state, node.clientPort, node.routePort, node.monitorPort])).toEqual([
         ['n1', 'running', BASE_PORT, BASE_PORT + 1, BASE_PORT + 2],
         ['n2', 'running', BASE_PORT + 3, BASE_PORT + 4, BASE_PORT + 5],
@@ -225,7 +247,7 @@ describe('local NATS cluster (real nats-server)', () => {
       const follower = [1, 2, 3].find((id) => id !== leaderNow && `n${id}` !== connectedTo)!;
       await cluster.pause(follower);
       expect(cluster.node(follower).state).toBe('paused');
-      await expect(monitor(HOST, cluster.node(follower).monitorPort, '/varz', 1_000)).rejects.toThrow(/no answer within 1000 ms/);
+      await expect(monitor(cluster.node(follower).host, cluster.node(follower).monitorPort, '/varz', 1_000)).rejects.toThrow(/no answer within 1000 ms/);
       expect((await publishWithRetry(connection, 'orders.3', 'third', 'm3')).ack.seq).toBe(3);
       await cluster.resume(follower);
       expect(cluster.node(follower).state).toBe('running');
@@ -242,6 +264,49 @@ describe('local NATS cluster (real nats-server)', () => {
       expect((await publishWithRetry(connection, 'orders.4', 'fourth', 'm4')).ack.seq).toBe(4);
       expect((await jsm.streams.info(STREAM)).state.messages).toBe(4);
 
+      // A partition: the stream leader is cut off from the other two, which still reach each
+      // other, while clients on this machine reach all three. The isolated leader cannot get a
+      // quorum, so a publish through it is never acknowledged; the majority elects a leader of
+      // its own and acknowledges; after the heal the old leader follows and nothing it took
+      // unacknowledged is in the stream. Only where the nodes have network namespaces.
+      if (cluster.partitionsUnavailable === undefined) {
+        const isolated = (await cluster.streamRoles(STREAM)).leader;
+        const majority = [1, 2, 3].filter((id) => id !== isolated);
+        const serverOf = (id: number): string => cluster!.servers[id - 1]!;
+        const toIsolated = await connect({ servers: [serverOf(isolated)], maxReconnectAttempts: 0 });
+        const toMajority = await connect({ servers: majority.map(serverOf), reconnectTimeWait: 250, maxReconnectAttempts: -1 });
+        try {
+          const cutAt = Date.now();
+          await cluster.cut([[isolated], majority]);
+          await expect(jetstream(toIsolated).publish('orders.5', 'unacknowledged', { msgID: 'm5-isolated', timeout: 3_000 })).rejects.toThrow();
+          const fifth = await publishWithRetry(toMajority, 'orders.5', 'fifth', 'm5');
+          console.log(`[nats] with n${isolated} cut off, the majority acknowledged after ${Date.now() - cutAt} ms, on attempt ${fifth.attempts}`);
+          expect(fifth.ack.seq).toBe(5);
+          // The meta leader may have been the isolated node too; the majority answers API
+          // requests once it has elected one of its own.
+          let leaderSeen: string | undefined;
+          await eventually('the majority naming a stream leader of its own', 30_000, async () => {
+            const view = await jetstreamManager(toMajority, { timeout: 2_000 }).catch(() => undefined);
+            leaderSeen = (await view?.streams.info(STREAM).catch(() => undefined))?.cluster?.leader;
+            return leaderSeen !== undefined;
+          });
+          expect(majority.map((id) => `n${id}`)).toContain(leaderSeen);
+
+          await cluster.healNetwork();
+          await eventually('one stream leader and every replica current after the heal', 60_000, async () => {
+            const now = await cluster!.streamRoles(STREAM, { timeoutMs: 5_000 }).catch(() => undefined);
+            return now !== undefined && now.followers.every((follower) => follower.current);
+          });
+          const majorityView = await jetstreamManager(toMajority);
+          const stored = await majorityView.streams.info(STREAM);
+          expect(stored.state.messages).toBe(5);
+          expect((await majorityView.streams.getMessage(STREAM, { seq: 5 }))?.string()).toBe('fifth');
+        } finally {
+          await toIsolated.close().catch(() => undefined);
+          await toMajority.close().catch(() => undefined);
+        }
+      }
+
       await connection.close();
       connection = undefined;
       const stopStarted = Date.now();
@@ -250,6 +315,7 @@ describe('local NATS cluster (real nats-server)', () => {
       expect(cluster.nodes.map((node) => node.state)).toEqual(['stopped', 'stopped', 'stopped']);
       expect(existsSync(join(DATA_DIR, 'state.json'))).toBe(false);
       expect(processesUsing(DATA_DIR)).toEqual([]);
+      expect(ourNamespaces(DATA_DIR)).toEqual([]);
     },
     TEST_TIMEOUT_MS,
   );
@@ -280,6 +346,7 @@ describe('local NATS cluster (real nats-server)', () => {
       // The stop command's way: from the state file alone, by pid and configuration file.
       expect(await stopNatsClusterInDir(REUSE_DATA_DIR)).toBe(true);
       expect(processesUsing(REUSE_DATA_DIR)).toEqual([]);
+      expect(ourNamespaces(REUSE_DATA_DIR)).toEqual([]);
       expect(await natsClusterStatus(REUSE_DATA_DIR)).toBeUndefined();
     },
     TEST_TIMEOUT_MS,
@@ -309,6 +376,7 @@ describe('local NATS cluster (real nats-server)', () => {
       owner.kill('SIGKILL');
       await owner;
       await eventually('the watchdogs ending the orphaned servers', 10_000, () => processesUsing(OWNER_DATA_DIR).length === 0);
+      await eventually('the guard removing the orphaned network namespaces', 10_000, () => ourNamespaces(OWNER_DATA_DIR).length === 0);
     },
     TEST_TIMEOUT_MS,
   );

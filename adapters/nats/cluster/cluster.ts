@@ -1,6 +1,8 @@
 // Starts and controls a local NATS JetStream cluster for tests and benchmarks: three nats-server
-// processes on 127.0.0.1, named n1..n3, routed to each other, each with its own client, route and
-// monitoring port and its own JetStream store under .cache/. The process supervision (owned under
+// processes, named n1..n3, routed to each other, each with its own client, route and monitoring
+// port and its own JetStream store under .cache/. As root each server runs in a network namespace
+// of its own with its own address (adapters/local-cluster/netns.ts), so a partition is a real
+// drop of packets between two servers; elsewhere they all listen on 127.0.0.1 and cannot be cut. The process supervision (owned under
 // a watchdog or detached, state.json, faults that wait for their effect) is shared with every
 // local cluster in adapters/local-cluster/; this module adds what only NATS knows: the server
 // configuration, readiness read from the monitoring endpoints, and which node leads a stream.
@@ -29,6 +31,8 @@ import {
   type SupervisedState,
   type SupervisionSettings,
 } from '../../local-cluster/supervised-cluster.js';
+import { attachNetns, netnsPrefix, removeNetns, setupNetns, type NetnsNetwork, type NetnsRecord } from '../../local-cluster/netns.js';
+import { netnsUnavailable } from '../../local-cluster/netns-availability.js';
 import { monitor, type ClusterInfo, type Healthz, type Jsz, type Varz } from './monitor.js';
 
 export { ClusterError };
@@ -38,6 +42,8 @@ export interface NatsNode {
   /** The node's number, from 1; its server name is `n<id>`. */
   readonly id: number;
   readonly name: string;
+  /** The address the node listens on: its namespace's own, or the cluster's host without namespaces. */
+  readonly host: string;
   /** The nats-server process id, or null when the node is stopped. */
   readonly pid: number | null;
   /** Where clients connect. */
@@ -56,8 +62,13 @@ export interface NatsClusterOptions {
   readonly nodeCount?: number;
   /** Where node folders and state.json live; default `<package>/.cache/nats-cluster`. */
   readonly dataDir?: string;
-  /** The address every port binds to; default 127.0.0.1. */
+  /** The address every port binds to when the nodes share the machine's network; default 127.0.0.1. */
   readonly host?: string;
+  /**
+   * Each node in a network namespace of its own, so partitions can cut it off (root only).
+   * Default: when the machine allows it; true insists and fails with the reason where it cannot.
+   */
+  readonly networkNamespaces?: boolean;
   /**
    * The cluster takes 3 ports a node, from basePort on: node n's clients use basePort + 3(n-1),
    * its routes the port after, its monitoring the one after that. With the default 14222 and 3
@@ -109,6 +120,15 @@ export interface NatsClusterHandle extends LocalClusterHandle<NatsNode> {
    * crash the others take a few seconds to elect one), or fails at timeoutMs.
    */
   streamRoles(stream: string, options?: { readonly account?: string; readonly timeoutMs?: number }): Promise<StreamRoles>;
+  /** Why the nodes cannot be cut off from each other (they share the machine's network), or undefined when they can. */
+  readonly partitionsUnavailable: string | undefined;
+  /**
+   * Drops every packet between nodes of different groups (node ids), both ways; clients on the
+   * machine still reach every node. A new cut replaces the one in place.
+   */
+  cut(groups: readonly (readonly number[])[]): Promise<void>;
+  /** Restores every link between the nodes. */
+  healNetwork(): Promise<void>;
 }
 
 /** nats-server is not installed where we looked; the message says how to get it, in one line. */
@@ -134,7 +154,8 @@ const DEFAULT_STREAM_ROLES_TIMEOUT_MS = 30_000;
 const PROBE_TIMEOUT_MS = 2_000;
 const VERSION_TIMEOUT_MS = 10_000;
 const ROLES_POLL_INTERVAL_MS = 200;
-const STATE_FORMAT = 1;
+/** 2: each node has its own host, and the cluster its network namespaces. */
+const STATE_FORMAT = 2;
 const FALLBACK_BINARY = '/usr/sbin/nats-server';
 const INSTALL_HINT =
   'install it with "apt-get install nats-server" or a release binary from https://github.com/nats-io/nats-server/releases, ' +
@@ -143,6 +164,7 @@ const INSTALL_HINT =
 interface StateNode {
   readonly id: number;
   readonly name: string;
+  readonly host: string;
   readonly clientPort: number;
   readonly routePort: number;
   readonly monitorPort: number;
@@ -157,11 +179,16 @@ interface ClusterState extends SupervisedState<StateNode> {
   readonly clusterName: string;
   readonly binary: string;
   readonly serverVersion: string;
+  /** The nodes' network namespaces, when they have them. */
+  readonly network?: NetnsRecord;
+  /** Why they have none, when they have none. */
+  readonly sharedNetworkReason?: string;
 }
 
 interface Settings extends SupervisionSettings {
   readonly nodeCount: number;
   readonly host: string;
+  readonly networkNamespaces: boolean | undefined;
   readonly basePort: number;
   readonly clusterName: string;
   readonly serverBinary: string | undefined;
@@ -197,6 +224,7 @@ function resolveSettings(options: NatsClusterOptions): Settings {
     nodeCount,
     dataDir: resolve(options.dataDir ?? defaultNatsClusterDir()),
     host: options.host ?? DEFAULT_HOST,
+    networkNamespaces: options.networkNamespaces,
     basePort,
     clusterName,
     serverBinary: options.serverBinary,
@@ -243,12 +271,12 @@ export async function checkNatsServer(binary: string): Promise<string> {
 
 /** The configuration file of one server: its ports, its JetStream store and its routes. */
 export function renderServerConfig(
-  node: Pick<StateNode, 'id' | 'name' | 'clientPort' | 'routePort' | 'monitorPort' | 'dir'>,
-  peers: readonly Pick<StateNode, 'id' | 'routePort'>[],
-  host: string,
+  node: Pick<StateNode, 'id' | 'name' | 'host' | 'clientPort' | 'routePort' | 'monitorPort' | 'dir'>,
+  peers: readonly Pick<StateNode, 'id' | 'host' | 'routePort'>[],
   clusterName: string,
 ): string {
-  const routes = peers.filter((peer) => peer.id !== node.id).map((peer) => JSON.stringify(`nats-route://${host}:${peer.routePort}`));
+  const host = node.host;
+  const routes = peers.filter((peer) => peer.id !== node.id).map((peer) => JSON.stringify(`nats-route://${peer.host}:${peer.routePort}`));
   return [
     `# Generated by deliverycheck for node ${node.id}; rewritten on every fresh start.`,
     `server_name: ${JSON.stringify(node.name)}`,
@@ -289,8 +317,65 @@ function describeError(error: unknown): string {
 }
 
 class NatsCluster extends SupervisedCluster<StateNode, ClusterState, NatsNode> implements NatsClusterHandle {
-  constructor(state: ClusterState, settings: Settings, owned: boolean, reused: boolean) {
+  constructor(
+    state: ClusterState,
+    settings: Settings,
+    owned: boolean,
+    reused: boolean,
+    /** The nodes' namespaces; set for a fresh cluster, attached by attachNetwork() for a reused one. */
+    private network: NetnsNetwork | undefined,
+  ) {
     super(NATS, state, settings, owned, reused);
+  }
+
+  get partitionsUnavailable(): string | undefined {
+    if (this.state.network !== undefined) return undefined;
+    return this.state.sharedNetworkReason ?? 'the nodes share the machine\'s network';
+  }
+
+  /** Finds the namespaces a reused cluster's state.json records, and heals any cut its last owner left. */
+  async attachNetwork(): Promise<void> {
+    if (this.state.network === undefined || this.network !== undefined) return;
+    this.network = await attachNetns(this.state.network);
+    await this.network.heal();
+  }
+
+  private requireNetwork(): NetnsNetwork {
+    if (this.network === undefined) throw new ClusterError(`the NATS nodes cannot be partitioned: ${this.partitionsUnavailable ?? 'no network handle'}`);
+    return this.network;
+  }
+
+  async cut(groups: readonly (readonly number[])[]): Promise<void> {
+    const network = this.requireNetwork();
+    await network.cut(groups.map((group) => group.map((id) => this.stateNode(id).id - 1)));
+  }
+
+  async healNetwork(): Promise<void> {
+    await this.network?.heal();
+  }
+
+  /** Node faults are undone on a whole network: readiness needs every node to see the others. */
+  override async heal(): Promise<readonly string[]> {
+    const healed = this.network?.cutGroups !== undefined;
+    await this.healNetwork();
+    const done = await super.heal();
+    return healed ? ['healed the network', ...done] : done;
+  }
+
+  /** Stops the nodes, then removes their namespaces, which no process needs any more. */
+  override async stopAll(): Promise<void> {
+    try {
+      await super.stopAll();
+    } finally {
+      const record = this.state.network;
+      if (record !== undefined) await removeNetns(record.prefix);
+    }
+  }
+
+  /** A detached cluster's namespaces outlive this process with its servers. */
+  override disown(): void {
+    super.disown();
+    if (!this.released) this.network?.outliveProcess();
   }
 
   get clusterName(): string {
@@ -302,17 +387,20 @@ class NatsCluster extends SupervisedCluster<StateNode, ClusterState, NatsNode> i
   }
 
   get servers(): readonly string[] {
-    return this.state.nodes.map((node) => `${this.state.host}:${node.clientPort}`);
+    return this.state.nodes.map((node) => `${node.host}:${node.clientPort}`);
   }
 
   protected view(node: StateNode): NatsNode {
-    const { id, name, pid, clientPort, routePort, monitorPort, state, dir } = node;
-    return { id, name, pid, clientPort, routePort, monitorPort, state, dir };
+    const { id, name, host, pid, clientPort, routePort, monitorPort, state, dir } = node;
+    return { id, name, host, pid, clientPort, routePort, monitorPort, state, dir };
   }
 
   protected async launch(node: StateNode): Promise<{ command: string; args: readonly string[]; logFile: string }> {
     await mkdir(join(node.dir, 'store'), { recursive: true });
-    return { command: this.state.binary, args: ['-c', node.configFile], logFile: join(node.dir, 'server.log') };
+    const args = ['-c', node.configFile];
+    // `ip netns exec` becomes the server, so the pid and the command line markers stay the server's.
+    const inNamespace = this.network?.commandIn(node.id - 1, this.state.binary, args);
+    return { command: inNamespace?.command ?? this.state.binary, args: inNamespace?.args ?? args, logFile: join(node.dir, 'server.log') };
   }
 
   protected async probe(node: StateNode, runningIds: readonly number[], deadline: number): Promise<string | undefined> {
@@ -331,7 +419,7 @@ class NatsCluster extends SupervisedCluster<StateNode, ClusterState, NatsNode> i
       const claims = await Promise.all(
         running.map(async (node) => {
           try {
-            const jsz = await monitor<Jsz>(this.state.host, node.monitorPort, '/jsz?accounts=true&streams=true', PROBE_TIMEOUT_MS);
+            const jsz = await monitor<Jsz>(node.host, node.monitorPort, '/jsz?accounts=true&streams=true', PROBE_TIMEOUT_MS);
             const detail = jsz.account_details
               ?.find((each) => each.name === account)
               ?.stream_detail?.find((each) => each.name === stream);
@@ -382,18 +470,18 @@ async function probeNode(
   runningNames: readonly string[],
   timeoutMs: number,
 ): Promise<string | undefined> {
-  const address = `${state.host}:${node.monitorPort}`;
+  const address = `${node.host}:${node.monitorPort}`;
   let varz: Varz;
   let jsz: Jsz;
   let health: Healthz;
   try {
     [varz, jsz, health] = await Promise.all([
-      monitor<Varz>(state.host, node.monitorPort, '/varz', timeoutMs),
-      monitor<Jsz>(state.host, node.monitorPort, '/jsz', timeoutMs),
-      monitor<Healthz>(state.host, node.monitorPort, '/healthz', timeoutMs),
+      monitor<Varz>(node.host, node.monitorPort, '/varz', timeoutMs),
+      monitor<Jsz>(node.host, node.monitorPort, '/jsz', timeoutMs),
+      monitor<Healthz>(node.host, node.monitorPort, '/healthz', timeoutMs),
     ]);
   } catch (error) {
-    const listening = await portOpen(state.host, node.monitorPort, timeoutMs);
+    const listening = await portOpen(node.host, node.monitorPort, timeoutMs);
     return listening ? `${address} accepts connections but does not answer (${describeError(error)})` : `nothing listens on ${address} yet`;
   }
   if (varz.server_name !== node.name || varz.cluster?.name !== state.clusterName) {
@@ -415,7 +503,8 @@ async function probeNode(
   return undefined;
 }
 
-function nodeLayout(settings: Settings): StateNode[] {
+/** The nodes' ports and folders; each listens on its namespace's address when `network` is given. */
+function nodeLayout(settings: Settings, network?: NetnsNetwork): StateNode[] {
   return Array.from({ length: settings.nodeCount }, (_, index) => {
     const id = index + 1;
     const clientPort = settings.basePort + PORTS_PER_NODE * index;
@@ -423,6 +512,7 @@ function nodeLayout(settings: Settings): StateNode[] {
     return {
       id,
       name: `n${id}`,
+      host: network?.node(index).address ?? settings.host,
       clientPort,
       routePort: clientPort + 1,
       monitorPort: clientPort + 2,
@@ -436,8 +526,12 @@ function nodeLayout(settings: Settings): StateNode[] {
 
 function sameLayout(state: ClusterState, settings: Settings, binary: string): boolean {
   const wanted = nodeLayout(settings);
+  // A cluster with namespaces serves a caller that does not insist on sharing the network, and
+  // one without serves a caller that does not insist on namespaces.
+  const network = state.network !== undefined;
   return (
     state.host === settings.host &&
+    (settings.networkNamespaces === undefined || settings.networkNamespaces === network) &&
     state.clusterName === settings.clusterName &&
     state.binary === binary &&
     state.nodes.length === wanted.length &&
@@ -478,17 +572,29 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
 async function startLocked(settings: Settings, binary: string, serverVersion: string, started: number): Promise<NatsClusterHandle> {
   const reused = await attachExisting<StateNode, ClusterState, NatsCluster>(NATS, settings, {
     sameLayout: (state) => sameLayout(state, settings, binary),
-    attach: (state) => new NatsCluster(state, settings, false, true),
+    attach: (state) => new NatsCluster(state, settings, false, true, undefined),
     address: (cluster) => cluster.servers.join(','),
   });
-  if (reused !== undefined) return reused;
+  if (reused !== undefined) {
+    await reused.attachNetwork().catch((error: unknown) => {
+      throw new ClusterError(`the NATS cluster running in ${settings.dataDir} lost its network namespaces (${describeError(error)}); stop it with ${NATS.stopHint}`);
+    });
+    return reused;
+  }
 
-  const nodes = nodeLayout(settings);
+  // Inside namespaces the nodes' own ports are free by construction, but a server on the shared
+  // ports (a cluster of an older layout, or someone else's) is a mistake worth stopping for.
   await assertPortsFree(
     settings.host,
-    nodes.flatMap((node) => [node.clientPort, node.routePort, node.monitorPort]),
+    nodeLayout(settings).flatMap((node) => [node.clientPort, node.routePort, node.monitorPort]),
     NATS.stopHint,
   );
+  const sharedNetworkReason = settings.networkNamespaces === false ? 'the cluster was started without network namespaces' : await netnsUnavailable();
+  if (settings.networkNamespaces === true && sharedNetworkReason !== undefined) throw new ClusterError(`the NATS nodes cannot have network namespaces: ${sharedNetworkReason}`);
+  // The namespaces exist before the servers that run in them, and go when this process ends unless
+  // the cluster is detached (disown() lets them outlive it then).
+  const network = sharedNetworkReason === undefined ? await setupNetns({ prefix: netnsPrefix(settings.dataDir), nodeCount: settings.nodeCount }) : undefined;
+  const nodes = nodeLayout(settings, network);
   const state: ClusterState = {
     format: STATE_FORMAT,
     clusterName: settings.clusterName,
@@ -499,15 +605,17 @@ async function startLocked(settings: Settings, binary: string, serverVersion: st
     ownerPid: process.pid,
     startedAt: new Date().toISOString(),
     nodes,
+    ...(network === undefined ? { sharedNetworkReason } : { network: network.record }),
   };
   for (const node of nodes) {
     // A fresh start is a fresh cluster: an old store would hold another cluster's streams and peers.
     await rm(node.dir, { recursive: true, force: true });
     await mkdir(join(node.dir, 'store'), { recursive: true });
-    await writeFile(node.configFile, renderServerConfig(node, nodes, settings.host, settings.clusterName));
+    await writeFile(node.configFile, renderServerConfig(node, nodes, settings.clusterName));
   }
-  settings.log(`starting ${nodes.length} nats-server ${serverVersion} nodes in ${settings.dataDir}`);
-  const cluster = new NatsCluster(state, settings, !settings.detached, false);
+  const where = network === undefined ? `on ${settings.host} (no partitions: ${sharedNetworkReason ?? ''})` : `in network namespaces on ${network.record.subnet}`;
+  settings.log(`starting ${nodes.length} nats-server ${serverVersion} nodes in ${settings.dataDir}, ${where}`);
+  const cluster = new NatsCluster(state, settings, !settings.detached, false, network);
   await cluster.bringUp(started + settings.readyTimeoutMs);
   settings.log(`NATS cluster ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${cluster.servers.join(',')}`);
   return cluster;
@@ -538,8 +646,8 @@ export async function natsClusterStatus(dataDir: string = defaultNatsClusterDir(
   const runningNames = observed.filter((each) => each.state === 'running').map((each) => each.node.name);
   const nodes = await Promise.all(
     observed.map(async ({ node, pid, state: condition }): Promise<NatsNodeStatus> => {
-      const { id, name, clientPort, routePort, monitorPort, dir } = node;
-      const base = { id, name, pid, clientPort, routePort, monitorPort, state: condition, dir };
+      const { id, name, host, clientPort, routePort, monitorPort, dir } = node;
+      const base = { id, name, host, pid, clientPort, routePort, monitorPort, state: condition, dir };
       if (condition !== 'running') return { ...base, serving: false, detail: condition === 'paused' ? 'paused' : 'not running' };
       const problem = await probeNode(state, node, runningNames, PROBE_TIMEOUT_MS);
       return { ...base, serving: problem === undefined, detail: problem ?? 'serving; JetStream current' };
@@ -549,7 +657,7 @@ export async function natsClusterStatus(dataDir: string = defaultNatsClusterDir(
     dataDir: resolve(dataDir),
     clusterName: state.clusterName,
     serverVersion: state.serverVersion,
-    servers: state.nodes.map((node) => `${state.host}:${node.clientPort}`),
+    servers: state.nodes.map((node) => `${node.host}:${node.clientPort}`),
     detached: state.detached,
     ownerPid: state.ownerPid,
     startedAt: state.startedAt,
@@ -565,7 +673,7 @@ export async function stopNatsClusterInDir(
   const settings = resolveSettings({ ...options, dataDir });
   const state = await readState<ClusterState>(settings.dataDir, STATE_FORMAT);
   if (state === undefined) return false;
-  const cluster = new NatsCluster(state, settings, false, true);
+  const cluster = new NatsCluster(state, settings, false, true, undefined);
   await cluster.stopAll();
   return true;
 }

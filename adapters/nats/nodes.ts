@@ -118,6 +118,17 @@ export class NatsNodes extends LocalNodeActs<NatsClusterHandle> implements NodeC
     return `will lose its next ${count} PubAcks (of ${[...led].join(', ')}; ${armed} armed in the proxy)`;
   }
 
+  /** Drops the packets between the servers of different groups, in their network namespaces. */
+  async cut(groups: readonly (readonly number[])[]): Promise<string> {
+    await this.cluster.cut(groups);
+    return ' (packets between their network namespaces dropped both ways; clients reach every node)';
+  }
+
+  async heal(): Promise<string> {
+    await this.cluster.healNetwork();
+    return '';
+  }
+
   async clear(id: number): Promise<readonly string[]> {
     const left = this.proxy?.disarm(id) ?? 0;
     return left > 0 ? [`node ${id} stopped losing PubAcks (${left} were still to be lost)`] : [];

@@ -1,9 +1,10 @@
 // The reference broker's controller: it fences a broker it lost after the session timeout (a
 // crash, a pause, or a network partition that cut it off) and moves that broker's leaderships,
 // lets a broker that registers again lead partitions left without a leader, and elects leaders
-// from the ISR, or from any replica when unclean election is on. It is apart from cluster.ts because these few decisions are where a failover keeps or
-// loses acknowledged writes, and they read best on their own; the cluster calls them from its
-// faults, and the state they change (leaders, epochs, ISRs) stays the cluster's.
+// from the ISR, or from any replica when unclean election is on. It is apart from cluster.ts
+// because these few decisions are where a failover keeps or loses acknowledged writes, and they
+// read best on their own; the cluster calls them from its faults, and the state they change
+// (leaders, epochs, ISRs) stays the cluster's.
 
 import { BrokerError, fmt, type PartitionState } from './state.js';
 import type { Cluster } from './cluster.js';

@@ -212,12 +212,12 @@ export class Replication {
               member !== broker.id &&
               now - (part.lastCaughtUpMs.get(member) ?? 0) > TIMING.replicaLagMaxMs,
           );
+          if (lagging.length === 0) continue;
           const isr = part.isr.filter((member) => !lagging.includes(member));
-          if (lagging.length > 0 && this.cluster.links.mayChangeIsr(broker.id, part.key, isr)) {
-            part.isr = isr;
-            this.cluster.info('controller', `partition ${part.label}: ISR shrank to ${fmt(part.isr)} (lagging ${fmt(lagging)})`);
-            this.cluster.advanceHighWatermark(part);
-          }
+          if (!this.cluster.links.mayChangeIsr(broker.id, part.key, isr)) continue;
+          part.isr = isr;
+          this.cluster.info('controller', `partition ${part.label}: ISR shrank to ${fmt(part.isr)} (lagging ${fmt(lagging)})`);
+          this.cluster.advanceHighWatermark(part);
         }
       }
       this.isrCheckLoop(broker, incarnation);

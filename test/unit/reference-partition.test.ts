@@ -180,6 +180,24 @@ describe('a leader cut off by a network partition', { timeout: 20_000 }, () => {
   });
 });
 
+describe('a partition in force', { timeout: 20_000 }, () => {
+  it('is replaced by the next: the brokers it cut off hear from the controller again, and the new cut takes its own', async () => {
+    const { sim, cluster } = rig(9);
+    cluster.links.cut([[0], [1, 2]]);
+    expect([0, 1, 2].map((id) => cluster.links.reachesController(id))).toEqual([false, true, true]);
+    expect(cluster.network.isCut(cluster.broker(0).endpoint, cluster.broker(1).endpoint)).toBe(true);
+    cluster.links.cut([[1], [0, 2]]);
+    expect([0, 1, 2].map((id) => cluster.links.reachesController(id))).toEqual([true, false, true]);
+    expect([0, 1, 2].map((id) => cluster.broker(id).isolation !== undefined)).toEqual([false, true, false]);
+    expect(cluster.network.isCut(cluster.broker(0).endpoint, cluster.broker(2).endpoint)).toBe(false);
+    expect(cluster.network.isCut(cluster.broker(0).endpoint, cluster.broker(1).endpoint)).toBe(true);
+    cluster.links.heal();
+    expect([0, 1, 2].map((id) => cluster.links.reachesController(id))).toEqual([true, true, true]);
+    expect(cluster.brokers.filter((broker) => broker.isolation !== undefined)).toEqual([]);
+    sim.close();
+  });
+});
+
 describe('the controller without a quorum', { timeout: 20_000 }, () => {
   it('fences nobody and elects nobody while no side holds a majority, and decides at the heal', async () => {
     const setup = rig(8);

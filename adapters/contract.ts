@@ -15,9 +15,9 @@ import type { AckMode, Capability, FaultKind, IsolationLevel, Retention, SaslMec
  * deliveries (`acknowledgment`, `ack`, `rewind`) instead of committing numeric offsets, a
  * transaction stages an acknowledgment instead of offsets, an adapter declares its retention and
  * the settings it cannot honour, and the benchmark's extras move to an optional extension
- * (Session.bench).
+ * (Session.bench). 2.1: the optional network partition of nodes (NodeControl.cut and heal).
  */
-export const CONTRACT_VERSION = '2.0';
+export const CONTRACT_VERSION = '2.1';
 
 export interface TopicSettings {
   readonly name: string;
@@ -351,6 +351,16 @@ export interface NodeControl {
   stall?(ids: readonly number[], durationMs: number): Promise<{ readonly means: string; readonly then: string }>;
   /** The longest stall that keeps a follower registered and in sync; needed with `stall` alone. */
   readonly stallMaxMs?: number;
+  /**
+   * fault.partition: cuts every link between two nodes of different groups, both ways, and makes
+   * every other link between nodes whole again, so a cut replaces the one in force. Every node is
+   * in exactly one group (the harness resolved the scenario's target into them). Clients keep
+   * reaching every node, as Jepsen's clients on the control node do. Says how it cut, as words
+   * appended to the harness's, such as "; the controller quorum stays with brokers 0, 2".
+   */
+  cut?(groups: readonly (readonly number[])[]): Promise<string>;
+  /** fault.partition: makes every link between nodes whole again; says how, as `cut` does. */
+  heal?(): Promise<string>;
   /** Ends the node's stalls and lost acknowledgments, before a heal resumes or restarts it; says what it did. */
   clear(id: number): Promise<readonly string[]>;
 }

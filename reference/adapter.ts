@@ -21,9 +21,6 @@ import { DEFECTS, Defects, isDefectName, type DefectName } from './broker/defect
 import { Simulation } from './substrate/sim.js';
 import { TransactionCoordinator } from './broker/transactions.js';
 
-/** Everything but network partitions: its simulated network has no links to cut yet. */
-const CAPABILITIES = capabilitiesWithout(['fault.partition']);
-
 /** How often settle() looks whether the replicas are back in sync, in virtual milliseconds. */
 const SETTLE_CHECK_MS = 10;
 
@@ -87,6 +84,15 @@ class ReferenceNodes implements NodeControl {
   async dropAcks(id: number, count: number): Promise<string> {
     this.cluster.broker(id).dropAcks += count;
     return `will drop its next ${count} produce acknowledgments`;
+  }
+
+  /** Links between brokers of different groups drop what they carry; see broker/network-partition.ts. */
+  async cut(groups: readonly (readonly number[])[]): Promise<string> {
+    return this.cluster.links.cut(groups);
+  }
+
+  async heal(): Promise<string> {
+    return this.cluster.links.heal();
   }
 
   /** Followers stop fetching; each stall ends by itself after its duration. */
@@ -185,7 +191,8 @@ class ReferenceSession implements Session {
 export const referenceAdapter: Adapter = {
   name: 'reference',
   description: 'the embedded reference broker: a simulated replicated log, deterministic under a seed',
-  capabilities: CAPABILITIES,
+  // Every capability: it models each one, network partitions included, and lacks none.
+  capabilities: capabilitiesWithout([]),
   retention: 'log',
   defects: DEFECTS,
   async open(options: OpenOptions): Promise<Session> {

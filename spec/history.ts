@@ -3,7 +3,7 @@
 // run began (virtual time on the reference broker, so a seed reproduces the file byte for byte).
 // The checker reads nothing else, which is why every field it needs is spelled out here.
 
-import type { Minimum } from './scenario.js';
+import type { Minimum, NodeGroups } from './scenario.js';
 import type { Anomaly, Expectation, FaultKind } from './vocabulary.js';
 
 /** A message as the workload wrote it: a unique id, its producer and that producer's sequence. */
@@ -118,7 +118,8 @@ export interface CommitErrorEvent extends Base {
 export interface FaultEvent extends Base {
   readonly type: 'fault';
   readonly do: FaultKind;
-  readonly target?: string | number;
+  /** As the scenario wrote it: a name, an index, or for partition the groups of broker indices. */
+  readonly target?: string | number | NodeGroups;
   readonly result: string;
 }
 

@@ -14,6 +14,7 @@ import {
   GUARANTEES,
   ISOLATION_LEVELS,
   MESSAGE_COUNTS,
+  PARTITION_TARGETS,
   TRIGGER_KINDS,
   type AckMode,
   type Anomaly,
@@ -26,6 +27,7 @@ import {
   type Guarantee,
   type IsolationLevel,
   type MessageCount,
+  type PartitionTarget,
   type TriggerKind,
 } from './vocabulary.js';
 import { int, strictObject } from './schema-parts.js';
@@ -52,12 +54,32 @@ export const LIMITS = {
 
 export type Trigger = { readonly [K in TriggerKind]?: number };
 
+/**
+ * Groups of broker indices, as a `partition` fault lists them: `[[0], [1, 2]]`. Every link
+ * between brokers of different groups is cut; the brokers no group names form one more group.
+ */
+export type NodeGroups = readonly (readonly number[])[];
+
+/**
+ * What a fault acts on: a broker target or a client index for most faults, a way to split the
+ * brokers (a partition target, or groups) for `partition`.
+ */
+export type FaultTarget = BrokerTarget | number | PartitionTarget | NodeGroups;
+
+/** Whether a target lists groups of brokers: Array.isArray does not narrow a readonly list. */
+export function isNodeGroups(target: FaultTarget | undefined): target is NodeGroups {
+  return Array.isArray(target);
+}
+
 export interface FaultSpec {
   readonly at: Trigger;
   readonly do: FaultKind;
-  /** A broker target for broker faults; for crash-consumer and crash-producer, `any` or an index. */
-  readonly target?: BrokerTarget | number;
-  /** The partition whose leader or follower `target` names; default 0. */
+  /**
+   * A broker target for broker faults; for crash-consumer and crash-producer, `any` or an index;
+   * for partition, a partition target or groups of broker indices. Never for heal.
+   */
+  readonly target?: FaultTarget;
+  /** The partition whose leader or follower `target` names (for partition: whose leader isolate-leader isolates); default 0. */
   readonly partition?: number;
   readonly point?: CrashPoint;
   readonly count?: number;
@@ -121,6 +143,18 @@ const triggerSchema = {
   description: 'Exactly one of sent, acked, processed (counts of distinct messages) or ms.',
 };
 
+/**
+ * Groups of broker indices. The schema takes any index from 0; that each is below
+ * `cluster.brokers` and named once is a check across fields (harness/conformance/scenario-fields.ts).
+ */
+const nodeGroupsSchema = {
+  type: 'array',
+  minItems: 1,
+  maxItems: LIMITS.brokers,
+  items: { type: 'array', minItems: 1, maxItems: LIMITS.brokers, items: { type: 'integer', minimum: 0 } },
+  description: 'a list of groups of broker indices such as [[0], [1, 2]]',
+};
+
 const thresholdSchema = {
   oneOf: [
     int(0, LIMITS.messages),
@@ -181,7 +215,7 @@ export const scenarioSchema = {
           {
             at: triggerSchema,
             do: { enum: [...FAULT_KINDS] },
-            target: { oneOf: [{ enum: [...BROKER_TARGETS] }, int(0, LIMITS.consumers)] },
+            target: { oneOf: [{ enum: [...BROKER_TARGETS, ...PARTITION_TARGETS] }, int(0, LIMITS.consumers), nodeGroupsSchema] },
             partition: int(0, LIMITS.partitions - 1),
             point: { enum: [...CRASH_POINTS] },
             count: int(1, LIMITS.dropAcks),
@@ -216,7 +250,8 @@ export const scenarioSchema = {
 export interface Fault {
   readonly at: { readonly kind: TriggerKind; readonly value: number };
   readonly do: FaultKind;
-  readonly target: BrokerTarget | number;
+  /** Absent for heal, which restores every link whatever cut it. */
+  readonly target?: FaultTarget;
   readonly partition: number;
   readonly point?: CrashPoint;
   readonly count: number;

@@ -95,6 +95,15 @@ export const FAULT_CAPABILITY: Readonly<Record<FaultKind, Capability>> = {
 export const BROKER_TARGETS = ['leader', 'follower', 'followers', 'any', 'crashed', 'paused', 'coordinator'] as const;
 export type BrokerTarget = (typeof BROKER_TARGETS)[number];
 
+/**
+ * How a `partition` fault splits the nodes when it does not list the groups itself (a list such
+ * as `[[0], [1, 2]]` of broker indices). `isolate-leader` cuts the leader of the fault's partition
+ * off from every other node; `majority-minority` cuts a minority of the nodes (fewer than half,
+ * drawn from the adapter's seeded random source) off from the rest.
+ */
+export const PARTITION_TARGETS = ['isolate-leader', 'majority-minority'] as const;
+export type PartitionTarget = (typeof PARTITION_TARGETS)[number];
+
 /** Where in its poll-process-commit loop a consumer crashes. */
 export const CRASH_POINTS = ['after-poll', 'after-commit', 'after-process'] as const;
 export type CrashPoint = (typeof CRASH_POINTS)[number];

@@ -1,18 +1,22 @@
 // Broker faults, resolved once for every adapter. A scenario names its targets by role (`leader`,
-// `follower`, `followers`, `any`, `crashed`, `paused`, `coordinator`) or by broker index; which
-// node that is, whether there is one, and what was done to it are the same questions on every
-// broker, so they are answered here. An adapter only exposes its nodes (adapters/contract.ts,
-// NodeControl): their states, a look at a shard's roles, and the primitive acts (kill, start,
-// pause, resume, and the optional ones it declared).
+// `follower`, `followers`, `any`, `crashed`, `paused`, `coordinator`) or by broker index, and
+// splits the nodes of a network partition by a name (`isolate-leader`, `majority-minority`) or
+// by groups of indices; which nodes those are, whether there are any, and what was done to them
+// are the same questions on every broker, so they are answered here. An adapter only exposes its
+// nodes (adapters/contract.ts, NodeControl): their states, a look at a shard's roles, and the
+// primitive acts (kill, start, pause, resume, and the optional ones it declared, such as cutting
+// the links between groups of nodes).
 
 import type { NodeControl, NodeState, ShardObservation } from '../../adapters/contract.js';
+import { isNodeGroups, type FaultTarget } from '../../spec/scenario.js';
 import type { BrokerTarget, FaultKind } from '../../spec/vocabulary.js';
 
 /** A broker fault to inject. Consumer and producer crashes belong to the runner's actors. */
 export interface BrokerFault {
   readonly do: Exclude<FaultKind, 'crash-consumer' | 'crash-producer'>;
-  readonly target: BrokerTarget | number;
-  /** The partition whose leader or follower the target names. */
+  /** What the fault acts on: a broker target, or for partition how to split the nodes; absent for heal. */
+  readonly target?: FaultTarget;
+  /** The partition whose leader or follower the target names (for isolate-leader, whose leader is cut off). */
   readonly partition: number;
   /** For drop-acks: how many acknowledgments to lose. */
   readonly count: number;
@@ -33,6 +37,8 @@ export class FaultDriver {
   /** Node ids in the order they were crashed or paused; `crashed` and `paused` name the last. */
   private readonly crashed: number[] = [];
   private readonly paused: number[] = [];
+  /** The groups of the network partition in force, if one is. */
+  private cutGroups: readonly (readonly number[])[] | undefined;
 
   constructor(
     private readonly nodes: NodeControl,
@@ -47,10 +53,12 @@ export class FaultDriver {
    */
   async inject(fault: BrokerFault): Promise<string> {
     const nodes = this.nodes;
-    const needsRoles = fault.target === 'leader' || fault.target === 'follower' || fault.target === 'followers';
+    const needsRoles = ['leader', 'follower', 'followers', 'isolate-leader'].includes(String(fault.target));
     const seen = await nodes.observe(fault.partition, needsRoles);
     this.info('replicas', `before ${fault.do}: ${seen.description}`);
     if (fault.do === 'stall-replication') return this.stall(fault, seen);
+    if (fault.do === 'partition') return this.partition(fault, seen);
+    if (fault.do === 'heal') return this.healNetwork();
     const target = await this.resolve(fault, seen);
     if (typeof target === 'string') return target;
     const name = `${nodes.noun} ${target}${describeRole(target, seen)}`;
@@ -59,7 +67,7 @@ export class FaultDriver {
       case 'crash-broker':
       case 'power-loss': {
         if (state === 'crashed') return nothingTo(`${nodes.noun} ${target} is already down`, fault);
-        const how = fault.do === 'crash-broker' ? await nodes.kill(target) : await this.require(nodes.powerLoss, fault)(target);
+        const how = fault.do === 'crash-broker' ? await nodes.kill(target) : await this.require(nodes.powerLoss, fault.do)(target);
         this.forget(target);
         this.crashed.push(target);
         return fault.do === 'crash-broker' ? `crashed ${name}${how}` : `${name} lost power: ${how}`;
@@ -82,17 +90,18 @@ export class FaultDriver {
         return `resumed ${name}${how}`;
       }
       case 'drop-acks':
-        return `${name} ${await this.require(nodes.dropAcks, fault)(target, fault.count)}`;
-      case 'partition':
-      case 'heal':
-        throw new Error(`the adapter's nodes cannot ${fault.do} the network`);
+        return `${name} ${await this.require(nodes.dropAcks, fault.do)(target, fault.count)}`;
     }
   }
 
-  /** Undoes every fault still in force, node by node: ends stalls and lost acks, resumes, restarts. */
+  /**
+   * Undoes every fault still in force: first the network partition, so that every node can reach
+   * every other again, then node by node: ends stalls and lost acks, resumes, restarts.
+   */
   async healAll(): Promise<readonly string[]> {
     // What was done, in node order; a restart's words come when it has waited for its node.
     const done: (string | Promise<string>)[] = [];
+    if (this.cutGroups !== undefined) done.push(await this.healNetwork());
     for (const { id } of this.nodes.nodes()) {
       done.push(...(await this.nodes.clear(id)));
       // The state after clearing: ending a stall may resume a node, or leave it paused.
@@ -114,7 +123,7 @@ export class FaultDriver {
   /** Stops the targeted followers' replication for the fault's duration, capped by the adapter's safe bound. */
   private async stall(fault: BrokerFault, seen: ShardObservation): Promise<string> {
     const nodes = this.nodes;
-    const stall = this.require(nodes.stall, fault);
+    const stall = this.require(nodes.stall, fault.do);
     let targets: number[];
     if (fault.target === 'followers') {
       const followers = this.liveFollowers(fault, seen);
@@ -135,11 +144,77 @@ export class FaultDriver {
     return `stalled replication to ${nodes.noun}${plural} ${targets.join(', ')}${how.means} for ${durationMs} ms${capped}${how.then}`;
   }
 
+  /**
+   * Cuts the network into the fault's groups, resolved here from its target: `isolate-leader` puts
+   * the partition's leader alone, `majority-minority` draws a minority from the adapter's seeded
+   * source, and explicit groups of indices get the unnamed nodes as one more group.
+   */
+  private async partition(fault: BrokerFault, seen: ShardObservation): Promise<string> {
+    const cut = this.require(this.nodes.cut, fault.do);
+    const split = this.splitOf(fault, seen);
+    if (typeof split === 'string') return split;
+    const how = await cut(split.groups);
+    this.cutGroups = split.groups;
+    const groups = split.groups.map((group) => `[${group.join(', ')}]`).join(' | ');
+    return `partitioned ${this.nodes.noun}s ${groups}${split.why}${how}`;
+  }
+
+  /** The groups a partition fault's target names now, and why they are these, or why there are none. */
+  private splitOf(fault: BrokerFault, seen: ShardObservation): { groups: number[][]; why: string } | string {
+    const ids = this.nodes.nodes().map((node) => node.id);
+    const target = fault.target;
+    if (target === 'isolate-leader') {
+      if (seen.shard === undefined) return nothingTo(`partition ${fault.partition} is unknown`, fault);
+      const leader = seen.shard.leader;
+      if (leader === null) return nothingTo(`partition ${fault.partition} has no leader`, fault);
+      const others = ids.filter((id) => id !== leader);
+      if (others.length === 0) return nothingTo(`${this.nodes.noun} ${leader} is the only one`, fault);
+      return { groups: [[leader], others], why: ` (${this.nodes.noun} ${leader} leads partition ${fault.partition})` };
+    }
+    if (target === 'majority-minority') {
+      // The largest minority: fewer than half of the nodes, so the rest are a majority.
+      const size = Math.floor((ids.length - 1) / 2);
+      if (size === 0) return nothingTo(`${ids.length} ${this.nodes.noun}${ids.length === 1 ? ' has' : 's have'} no minority`, fault);
+      const majority = [...ids];
+      const minority: number[] = [];
+      while (minority.length < size) {
+        const chosen = this.nodes.pick(majority);
+        majority.splice(majority.indexOf(chosen), 1);
+        minority.push(chosen);
+      }
+      minority.sort((a, b) => a - b);
+      return { groups: [minority, majority], why: ` (the minority drawn at random)` };
+    }
+    if (!isNodeGroups(target)) throw new Error(`partition cannot split the ${this.nodes.noun}s by ${String(target)}`);
+    const groups: number[][] = [];
+    for (const group of target) {
+      const members: number[] = [];
+      for (const index of group) {
+        const id = ids[index];
+        if (id === undefined) return nothingTo(`there is no broker ${index}`, fault);
+        members.push(id);
+      }
+      groups.push(members);
+    }
+    const named = new Set(groups.flat());
+    const unnamed = ids.filter((id) => !named.has(id));
+    return { groups: unnamed.length > 0 ? [...groups, unnamed] : groups, why: '' };
+  }
+
+  /** Restores every link the partition in force cut. */
+  private async healNetwork(): Promise<string> {
+    if (this.cutGroups === undefined) return nothingTo('no network partition is in force', { do: 'heal' });
+    const how = await this.require(this.nodes.heal, 'heal')();
+    this.cutGroups = undefined;
+    return `healed the network partition${how}`;
+  }
+
   /** The node a fault's target names now, or a sentence saying why there is none. */
   private async resolve(fault: BrokerFault, seen: ShardObservation): Promise<number | string> {
     const nodes = this.nodes;
     const all = nodes.nodes();
-    switch (fault.target) {
+    const target = nodeTarget(fault);
+    switch (target) {
       case 'leader':
         if (seen.shard === undefined) return nothingTo(`partition ${fault.partition} is unknown`, fault);
         return seen.shard.leader ?? nothingTo(`partition ${fault.partition} has no leader`, fault);
@@ -161,7 +236,7 @@ export class FaultDriver {
         return (await nodes.coordinator()) ?? nothingTo('no transaction coordinator is in use', fault);
       default:
         // A number is a broker index as the scenario language counts them, from 0.
-        return all[fault.target]?.id ?? nothingTo(`there is no broker ${fault.target}`, fault);
+        return all[target]?.id ?? nothingTo(`there is no broker ${target}`, fault);
     }
   }
 
@@ -186,10 +261,19 @@ export class FaultDriver {
   }
 
   /** An optional act of the adapter's nodes, bound to them; a fault it did not declare is a bug of the caller. */
-  private require<A extends unknown[], R>(act: ((...args: A) => R) | undefined, fault: BrokerFault): (...args: A) => R {
-    if (act === undefined) throw new Error(`the adapter's nodes cannot ${fault.do}`);
+  private require<A extends unknown[], R>(act: ((...args: A) => R) | undefined, kind: BrokerFault['do']): (...args: A) => R {
+    if (act === undefined) throw new Error(`the adapter's nodes cannot ${kind}`);
     return act.bind(this.nodes);
   }
+}
+
+/** The broker target of a fault that acts on nodes one by one; the loader gives no other such a fault. */
+function nodeTarget(fault: BrokerFault): BrokerTarget | number {
+  const target = fault.target;
+  if (target === undefined || isNodeGroups(target) || target === 'isolate-leader' || target === 'majority-minority') {
+    throw new Error(`${fault.do} cannot act on the target ${JSON.stringify(target)}`);
+  }
+  return target;
 }
 
 /** " (leader of partitions 0, 2)" for a node that leads shards at the moment seen, else "". */

@@ -3,7 +3,7 @@
 // `expect.guarantee` expanded. They are apart from the loader because they are about what a
 // scenario means, not about reading files, and they change whenever the scenario format grows.
 
-import type { Fault, FaultSpec, Scenario, ScenarioSource } from '../../spec/scenario.js';
+import { isNodeGroups, type Fault, type FaultSpec, type Scenario, type ScenarioSource } from '../../spec/scenario.js';
 import {
   ANOMALIES,
   CAPABILITIES,
@@ -11,6 +11,7 @@ import {
   FAULT_CAPABILITY,
   GUARANTEE_ALLOWS,
   GUARANTEE_FORBIDS,
+  PARTITION_TARGETS,
   TRIGGER_KINDS,
   type Anomaly,
   type BrokerTarget,
@@ -18,20 +19,21 @@ import {
   type Expectation,
   type FaultKind,
   type IsolationLevel,
+  type PartitionTarget,
 } from '../../spec/vocabulary.js';
 import type { LoadError } from '../../core/load-error.js';
 import { buildMinimum } from './load-minimum.js';
 import { describeValue, type FileContext } from './yaml-file.js';
 
-/** The target a fault acts on when the scenario does not name one. */
-export const DEFAULT_FAULT_TARGETS: Readonly<Record<FaultKind, BrokerTarget>> = {
+/** The target a fault acts on when the scenario does not name one; heal has none, it restores every link. */
+export const DEFAULT_FAULT_TARGETS: Readonly<Record<FaultKind, BrokerTarget | PartitionTarget | undefined>> = {
   'crash-broker': 'leader',
   'power-loss': 'leader',
   'restart-broker': 'crashed',
   'pause-broker': 'leader',
   'resume-broker': 'paused',
-  partition: 'leader',
-  heal: 'any',
+  partition: 'isolate-leader',
+  heal: undefined,
   'drop-acks': 'leader',
   'stall-replication': 'followers',
   'crash-consumer': 'any',
@@ -155,45 +157,111 @@ export function checkScenario(source: ScenarioSource, context: FileContext): Loa
         ),
       );
     }
-    if (fault.target === undefined) return;
-    if (kind === 'stall-replication' && typeof fault.target !== 'number' && !STALL_TARGETS.has(fault.target)) {
-      errors.push(
-        context.errorAt(
-          at('target'),
-          'value',
-          `${name}.target must be followers, follower or a broker index for stall-replication (got ${describeValue(fault.target)})`,
-        ),
-      );
-    } else if (kind !== 'stall-replication' && fault.target === 'followers') {
-      errors.push(
-        context.errorAt(at('target'), 'value', `${name}.target followers is only for stall-replication, not ${kind}`),
-      );
-    }
+    const target = fault.target;
+    if (target === undefined) return;
     if (kind === 'heal') {
       errors.push(
         context.errorAt(at('target'), 'key', `${name}.target is not allowed for heal, which ends every network partition`),
       );
-    } else if (kind === 'crash-consumer' || kind === 'crash-producer') {
-      const [role, count] = kind === 'crash-consumer' ? ['consumer', consumers] : ['producer', producers];
-      if (fault.target !== 'any' && !(typeof fault.target === 'number' && fault.target < count)) {
-        errors.push(
-          context.errorAt(
-            at('target'),
-            'value',
-            `${name}.target must be any or a ${role} index from 0 to ${count - 1} for ${kind} (got ${describeValue(fault.target)})`,
-          ),
-        );
-      }
-    } else if (typeof fault.target === 'number' && fault.target >= brokers) {
+      return;
+    }
+    if (kind === 'partition' || isPartitionTarget(target) || isNodeGroups(target)) {
+      errors.push(...checkPartitionTarget(kind, target, brokers, context, at('target'), name));
+      return;
+    }
+    if (kind === 'stall-replication' && typeof target !== 'number' && !STALL_TARGETS.has(target)) {
       errors.push(
         context.errorAt(
           at('target'),
           'value',
-          `${name}.target must be a broker index from 0 to ${brokers - 1} for ${kind} (got ${fault.target})`,
+          `${name}.target must be followers, follower or a broker index for stall-replication (got ${describeValue(target)})`,
+        ),
+      );
+    } else if (kind !== 'stall-replication' && target === 'followers') {
+      errors.push(
+        context.errorAt(at('target'), 'value', `${name}.target followers is only for stall-replication, not ${kind}`),
+      );
+    }
+    if (kind === 'crash-consumer' || kind === 'crash-producer') {
+      const [role, count] = kind === 'crash-consumer' ? ['consumer', consumers] : ['producer', producers];
+      if (target !== 'any' && !(typeof target === 'number' && target < count)) {
+        errors.push(
+          context.errorAt(
+            at('target'),
+            'value',
+            `${name}.target must be any or a ${role} index from 0 to ${count - 1} for ${kind} (got ${describeValue(target)})`,
+          ),
+        );
+      }
+    } else if (typeof target === 'number' && target >= brokers) {
+      errors.push(
+        context.errorAt(
+          at('target'),
+          'value',
+          `${name}.target must be a broker index from 0 to ${brokers - 1} for ${kind} (got ${target})`,
         ),
       );
     }
   });
+  return errors;
+}
+
+function isPartitionTarget(target: unknown): target is PartitionTarget {
+  return (PARTITION_TARGETS as readonly unknown[]).includes(target);
+}
+
+/**
+ * A partition fault's target, or a partition target on another fault. Groups must name brokers
+ * that exist, each at most once, and leave at least two groups (the brokers no group names form
+ * one more), or nothing would be cut.
+ */
+function checkPartitionTarget(
+  kind: FaultKind,
+  target: NonNullable<FaultSpec['target']>,
+  brokers: number,
+  context: FileContext,
+  segments: readonly string[],
+  name: string,
+): LoadError[] {
+  const field = `${name}.target`;
+  if (kind !== 'partition') {
+    const what = isNodeGroups(target) ? 'groups of brokers are' : `${String(target)} is`;
+    return [context.errorAt(segments, 'value', `${field} ${what} only for partition, not ${kind}`)];
+  }
+  if (isPartitionTarget(target)) return [];
+  if (!isNodeGroups(target)) {
+    return [
+      context.errorAt(
+        segments,
+        'value',
+        `${field} must be ${PARTITION_TARGETS.join(', ')} or a list of groups of broker indices such as [[0], [1, 2]] for partition (got ${describeValue(target)})`,
+      ),
+    ];
+  }
+  const errors: LoadError[] = [];
+  const firstPlace = new Map<number, string>();
+  target.forEach((group, g) => {
+    group.forEach((index, k) => {
+      const place = [...segments, String(g), String(k)];
+      const placeName = `${field}[${g}][${k}]`;
+      if (index >= brokers) {
+        errors.push(context.errorAt(place, 'value', `${placeName} must be a broker index from 0 to ${brokers - 1} (got ${index})`));
+        return;
+      }
+      const first = firstPlace.get(index);
+      if (first !== undefined) {
+        errors.push(
+          context.errorAt(place, 'value', `${placeName} names broker ${index} again, as ${first} did; a broker belongs to one group at most`),
+        );
+        return;
+      }
+      firstPlace.set(index, placeName);
+    });
+  });
+  const unnamed = brokers - firstPlace.size;
+  if (errors.length === 0 && target.length + (unnamed > 0 ? 1 : 0) < 2) {
+    errors.push(context.errorAt(segments, 'value', `${field} puts every broker in one group, which cuts no link`));
+  }
   return errors;
 }
 
@@ -245,10 +313,11 @@ export function buildScenario(source: ScenarioSource, file: string): Scenario {
 function buildFault(spec: FaultSpec): Fault {
   // The schema guarantees exactly one trigger kind.
   const kind = TRIGGER_KINDS.find((candidate) => spec.at[candidate] !== undefined) ?? 'ms';
+  const target = spec.target ?? DEFAULT_FAULT_TARGETS[spec.do];
   return {
     at: { kind, value: spec.at[kind] ?? 0 },
     do: spec.do,
-    target: spec.target ?? DEFAULT_FAULT_TARGETS[spec.do],
+    ...(target === undefined ? {} : { target }),
     partition: spec.partition ?? 0,
     ...(spec.point === undefined ? {} : { point: spec.point }),
     count: spec.count ?? 1,

@@ -331,6 +331,8 @@ function describeSchema(schema: unknown): string {
       return 'true or false';
     case 'array':
     {
+      // A list of a particular shape (groups of broker indices) is said best by its schema.
+      if (typeof schema.description === 'string') return schema.description;
       const fewest = typeof schema.minItems === 'number' && schema.minItems > 0 ? schema.minItems : undefined;
       const most = typeof schema.maxItems === 'number' ? schema.maxItems : undefined;
       if (fewest !== undefined && most !== undefined) return `a list of ${fewest} to ${most} entries`;

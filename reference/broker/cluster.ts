@@ -9,12 +9,16 @@
 //   replica to the point where its log diverged from the leader's.
 // - A controller that notices a lost broker after a session timeout and elects a new leader from
 //   the ISR, or from any replica when unclean election is on.
+// - Network partitions between brokers, and between brokers and the controller: a broker cut off
+//   from the controller goes on with what it knew (network-partition.ts).
 // - Consumer groups with generations, assignment, committed offsets and session timeouts
 //   (groups.ts).
 // Everything takes virtual time from the simulation, and every choice that could vary draws
 // from its one seeded random source. The timings, error codes and the state of brokers and
 // partitions are in state.ts, the followers' fetch loops and the leaders' ISR checks in
-// replication.ts, the controller's fencing and elections in controller.ts.
+// replication.ts, the controller's fencing and elections in controller.ts, the crashes, pauses
+// and stalls of broker processes in processes.ts, and the network partition in
+// network-partition.ts.
 
 import type { IsolationLevel } from '../../spec/vocabulary.js';
 import type { TopicRole, TopicSettings } from '../../adapters/contract.js';
@@ -25,6 +29,8 @@ import { Network, type Endpoint } from '../substrate/network.js';
 import type { Simulation } from '../substrate/sim.js';
 import { GroupCoordinator } from './groups.js';
 import { Controller } from './controller.js';
+import { NetworkPartition } from './network-partition.js';
+import { BrokerProcesses } from './processes.js';
 import { Replication } from './replication.js';
 import {
   Broker,
@@ -33,8 +39,8 @@ import {
   PartitionState,
   TIMING,
   type FetchResult,
+  type Leadership,
   type ProduceRequest,
-  type Stall,
 } from './state.js';
 
 export { BrokerError, PartitionState, TIMING, type ErrorCode, type FetchResult, type ProduceRequest } from './state.js';
@@ -57,15 +63,22 @@ export class Cluster {
   readonly groups: GroupCoordinator;
   /** The followers' fetch loops and the leaders' ISR checks. */
   private readonly replication: Replication;
-  /** Fences lost brokers and elects leaders. */
-  private readonly controller: Controller;
+  /** Fences lost brokers and elects leaders; the broker faults (processes.ts) call it too. */
+  readonly controller: Controller;
+  /** Crashes, restarts, pauses, power losses and stalls of broker processes. */
+  private readonly processes: BrokerProcesses;
   readonly info: (source: string, message: string) => void;
   /** The most recently crashed and paused brokers, for the targets `crashed` and `paused`. */
   readonly crashedOrder: number[] = [];
   readonly pausedOrder: number[] = [];
   readonly network: Network;
-  /** The end of the controller and group coordinator, which this model keeps always available. */
+  /**
+   * The end of the controller and group coordinator. Clients always reach it; a network partition
+   * cuts it off from the brokers outside the side that holds the controller quorum.
+   */
   readonly controllerEndpoint: Endpoint;
+  /** The partition fault: the links it cut, and what the brokers cut off from the controller believe. */
+  readonly links: NetworkPartition;
 
   constructor(
     readonly sim: Simulation,
@@ -77,7 +90,9 @@ export class Cluster {
     this.groups = new GroupCoordinator(sim, this.info, this.defects, () => this.topicPartitions('input'));
     this.replication = new Replication(this);
     this.controller = new Controller(this);
+    this.processes = new BrokerProcesses(this);
     this.network = new Network(sim, () => this.latency());
+    this.links = new NetworkPartition(this);
     this.brokers = Array.from({ length: options.brokers }, (_, id) => new Broker(id, this.network.endpoint()));
     this.controllerEndpoint = this.network.endpoint();
     this.addTopic('input', options.topic);
@@ -186,13 +201,14 @@ export class Cluster {
       if (!(result instanceof BrokerError) && this.dropAck(brokerId, `${request.id} (offset ${result})`)) return;
       this.replyFrom(brokerId, incarnation, from, () => reply(result));
     };
-    if (part.leader !== brokerId || broker.fenced) {
+    const leadership = this.leadershipAt(brokerId, part);
+    if (leadership === undefined) {
       answer(new BrokerError('NOT_LEADER_OR_FOLLOWER'));
       return;
     }
     if (
       request.ack === 'all' &&
-      part.isr.length < part.settings.minInsync &&
+      leadership.isr.length < part.settings.minInsync &&
       !this.defects.has('ignore-min-insync')
     ) {
       answer(new BrokerError('NOT_ENOUGH_REPLICAS'));
@@ -212,7 +228,7 @@ export class Cluster {
     const offset = replica.leo;
     replica.append({
       offset,
-      epoch: part.epoch,
+      epoch: leadership.epoch,
       id: request.id,
       producer: request.producer,
       seq: request.seq,
@@ -222,7 +238,7 @@ export class Cluster {
         : { pid: request.pid, producerEpoch: request.producerEpoch ?? 0, pseq: request.pseq ?? 0 }),
       ...(request.txn === true ? { txn: true } : {}),
     });
-    this.appended(part, offset, request.ack, answer);
+    this.appended(leadership, offset, request.ack, answer);
   }
 
   /**
@@ -249,7 +265,7 @@ export class Cluster {
 
   /** After an append at the leader: wake followers, move the HW, and answer per ack mode. */
   private appended(
-    part: PartitionState,
+    part: Leadership,
     offset: number,
     ack: 'none' | 'leader' | 'all',
     answer: (result: number | BrokerError) => void,
@@ -280,7 +296,9 @@ export class Cluster {
   ): void {
     const part = this.partition(key);
     const leaderId = part.leader;
-    if (leaderId === null || !this.usable(leaderId)) {
+    // The coordinator writes to the leader the controller names; one cut off from the controller
+    // counts as out of its reach here, and the coordinator tries again after the heal.
+    if (leaderId === null || !this.usable(leaderId) || this.broker(leaderId).isolation !== undefined) {
       reply(new BrokerError('LEADER_NOT_AVAILABLE'));
       return;
     }
@@ -290,9 +308,14 @@ export class Cluster {
     this.appended(part, offset, 'all', reply);
   }
 
-  /** Moves the leader's HW to the smallest log end among the ISR, then completes acks. */
-  advanceHighWatermark(part: PartitionState): void {
+  /**
+   * Moves the leader's HW to the smallest log end among the ISR, then completes acks. The
+   * controller's view of a partition whose leader is cut off from it moves no HW: that leader
+   * keeps its own (Isolation), and the controller's changes do not reach it.
+   */
+  advanceHighWatermark(part: Leadership): void {
     if (part.leader === null) return;
+    if (part === this.partitions[part.key] && this.broker(part.leader).isolation !== undefined) return;
     const leader = this.replica(part.leader, part.key);
     let hw = leader.leo;
     for (const member of part.isr) {
@@ -303,7 +326,7 @@ export class Cluster {
     this.completeAcks(part);
   }
 
-  private completeAcks(part: PartitionState): void {
+  private completeAcks(part: Leadership): void {
     if (part.leader === null || part.pending.length === 0) return;
     const hw = this.replica(part.leader, part.key).hw;
     // Writes wait in offset order: each was appended at the leader's log end, and a change of
@@ -326,43 +349,12 @@ export class Cluster {
 
   // ---------------------------------------------------------------- replication
 
-  private startBrokerLoops(broker: Broker): void {
+  /** Starts a broker process's loops: its followers' fetches, its ISR checks, its page flushes. */
+  startBrokerLoops(broker: Broker): void {
     const incarnation = broker.incarnation;
     for (const p of broker.replicas.keys()) this.replication.followerLoop(broker, p, incarnation);
     this.replication.isrCheckLoop(broker, incarnation);
     this.flushLoop(broker, incarnation);
-  }
-
-  // ---------------------------------------------------------------- faults
-
-  /**
-   * The broker's machine loses power: the process dies, and so does every write not yet
-   * flushed to disk. Kafka leaves flushing to the operating system and relies on replication
-   * instead, so this is where a write only one replica held is gone for good.
-   */
-  powerLoss(id: number): string {
-    const broker = this.broker(id);
-    if (broker.state === 'crashed') return `broker ${id} was already down`;
-    this.crash(id);
-    const lost: string[] = [];
-    for (const [key, replica] of broker.replicas) {
-      const removed = replica.truncateTo(replica.flushed);
-      if (removed > 0) lost.push(`${removed} of partition ${this.partition(key).label}`);
-      // A torn write at the end of the log, recovered as though it were whole.
-      if (removed > 0 && this.defects.has('phantom-on-recovery')) {
-        const part = this.partition(key);
-        replica.append({
-          offset: replica.leo,
-          epoch: part.epoch,
-          id: `torn-${id}-${key}-${replica.leo}`,
-          producer: -1,
-          seq: -1,
-          key: '',
-        });
-        replica.flushed = replica.leo;
-      }
-    }
-    return lost.length > 0 ? `unflushed records lost: ${lost.join(', ')}` : 'every record was flushed';
   }
 
   /** The operating system writes dirty pages back now and then; on a power loss the rest is gone. */
@@ -374,29 +366,38 @@ export class Cluster {
     });
   }
 
-  /**
-   * Stops a broker's follower fetch loops for `durationMs` (at most TIMING.stallMaxMs), after
-   * which they fetch again by themselves. A stall of a broker already stalled replaces it.
-   */
-  stallReplication(id: number, durationMs: number): void {
-    const broker = this.broker(id);
-    const previous = broker.stall;
-    const stall: Stall = { untilMs: this.sim.now + durationMs, waiting: previous?.waiting ?? [] };
-    broker.stall = stall;
-    this.sim.schedule(durationMs, () => {
-      if (broker.stall === stall) this.endStall(id);
-    });
+  // ---------------------------------------------------------------- faults (processes.ts)
+
+  powerLoss(id: number): string {
+    return this.processes.powerLoss(id);
   }
 
-  /** Ends a broker's replication stall now; false when it had none. */
+  stallReplication(id: number, durationMs: number): void {
+    this.processes.stallReplication(id, durationMs);
+  }
+
   endStall(id: number): boolean {
-    const broker = this.broker(id);
-    const stall = broker.stall;
-    if (stall === undefined) return false;
-    broker.stall = undefined;
-    this.info(`broker-${id}`, 'replication resumed after the stall');
-    for (const resume of stall.waiting) resume();
-    return true;
+    return this.processes.endStall(id);
+  }
+
+  crash(id: number): void {
+    this.processes.crash(id);
+  }
+
+  restart(id: number): void {
+    this.processes.restart(id);
+  }
+
+  register(id: number): void {
+    this.processes.register(id);
+  }
+
+  pause(id: number): void {
+    this.processes.pause(id);
+  }
+
+  resume(id: number): void {
+    this.processes.resume(id);
   }
 
   /**
@@ -412,91 +413,11 @@ export class Cluster {
         ...(broker.state === 'up' ? [] : [broker.state]),
         ...(broker.fenced ? ['fenced'] : []),
         ...(broker.stall !== undefined ? ['stalled'] : []),
+        ...(broker.isolation !== undefined ? ['cut off'] : []),
       ];
       return `broker ${id} ${this.replica(id, part.key).leo}${marks.length > 0 ? ` (${marks.join(', ')})` : ''}`;
     });
     return `partition ${part.label}: ${leader}, ISR ${fmt(part.isr)}, high watermark ${hw}, log end offsets: ${ends.join(', ')}`;
-  }
-
-  crash(id: number): void {
-    const broker = this.broker(id);
-    if (broker.state === 'crashed') return;
-    broker.state = 'crashed';
-    broker.incarnation++;
-    broker.inbox = [];
-    broker.dropAcks = 0;
-    // The stalled fetch loops belonged to the dead process; a restart starts new ones.
-    broker.stall = undefined;
-    this.pausedOrder.splice(0, this.pausedOrder.length, ...this.pausedOrder.filter((b) => b !== id));
-    this.crashedOrder.push(id);
-    for (const part of this.partitions) {
-      if (part.leader === id) {
-        part.pending = [];
-        part.parked = [];
-      }
-    }
-    const incarnation = broker.incarnation;
-    this.sim.schedule(TIMING.brokerSessionTimeoutMs, () => {
-      if (broker.incarnation === incarnation && broker.state === 'crashed') this.controller.brokerLost(id);
-    });
-  }
-
-  restart(id: number): void {
-    const broker = this.broker(id);
-    if (broker.state !== 'crashed') return;
-    broker.state = 'up';
-    broker.incarnation++;
-    this.crashedOrder.splice(0, this.crashedOrder.length, ...this.crashedOrder.filter((b) => b !== id));
-    // A restarted process must register before it may lead; until the controller fenced it,
-    // it still counts as the leader of its partitions, which clients find refused meanwhile.
-    broker.fenced = true;
-    this.startBrokerLoops(broker);
-    const incarnation = broker.incarnation;
-    this.sim.schedule(TIMING.brokerRegistrationMs, () => {
-      if (broker.incarnation !== incarnation || broker.state !== 'up') return;
-      // Leadership moves to another in-sync replica if there is one. If the restarted broker
-      // was the only one, the partition waits for it: it kept its log, so electing a stale
-      // replica instead would lose acknowledged writes for nothing.
-      for (const part of this.partitions) {
-        if (part.leader !== id) continue;
-        if (part.replicas.some((r) => r !== id && part.isr.includes(r) && this.usable(r))) this.controller.elect(part, id);
-        else {
-          this.controller.resign(part, id);
-          part.leader = null;
-        }
-      }
-      this.controller.brokerJoined(id);
-    });
-  }
-
-  pause(id: number): void {
-    const broker = this.broker(id);
-    if (broker.state !== 'up') return;
-    broker.state = 'paused';
-    this.pausedOrder.push(id);
-    const incarnation = broker.incarnation;
-    const pause = ++broker.pauses;
-    this.sim.schedule(TIMING.brokerSessionTimeoutMs, () => {
-      if (broker.incarnation === incarnation && broker.pauses === pause && broker.state === 'paused') {
-        this.controller.brokerLost(id);
-      }
-    });
-  }
-
-  resume(id: number): void {
-    const broker = this.broker(id);
-    if (broker.state !== 'paused') return;
-    broker.state = 'up';
-    this.pausedOrder.splice(0, this.pausedOrder.length, ...this.pausedOrder.filter((b) => b !== id));
-    const inbox = broker.inbox;
-    broker.inbox = [];
-    for (const work of inbox) work();
-    if (broker.fenced) {
-      const incarnation = broker.incarnation;
-      this.sim.schedule(TIMING.brokerRegistrationMs, () => {
-        if (broker.incarnation === incarnation && broker.state === 'up') this.controller.brokerJoined(id);
-      });
-    }
   }
 
   // ---------------------------------------------------------------- reads
@@ -520,7 +441,7 @@ export class Cluster {
    */
   fetch(brokerId: number, key: number, offset: number, max: number, isolation: IsolationLevel): FetchResult {
     const part = this.partition(key);
-    if (part.leader !== brokerId || this.broker(brokerId).fenced) return { kind: 'error', code: 'NOT_LEADER_OR_FOLLOWER' };
+    if (this.leadershipAt(brokerId, part) === undefined) return { kind: 'error', code: 'NOT_LEADER_OR_FOLLOWER' };
     const leader = this.replica(brokerId, key);
     if (offset > leader.leo) return { kind: 'out-of-range', leo: leader.leo };
     const committedOnly = isolation === 'read-committed' && !this.defects.has('expose-uncommitted');
@@ -557,6 +478,30 @@ export class Cluster {
       if (!this.broker(candidate).fenced) return candidate;
     }
     return null;
+  }
+
+  /**
+   * What broker `id` leads of the partition as it believes: the controller's view when the
+   * controller chose it and has not fenced it, or, cut off from the controller, the leadership it
+   * kept. Undefined when it does not lead the partition.
+   */
+  leadershipAt(id: number, part: PartitionState): Leadership | undefined {
+    const broker = this.broker(id);
+    if (broker.isolation !== undefined) return broker.isolation.leaderships.get(part.key);
+    return part.leader === id && !broker.fenced ? part : undefined;
+  }
+
+  /** The partition's leader as broker `id` knows it: the controller's choice, or the last it heard. */
+  leaderSeenBy(id: number, part: PartitionState): number | null {
+    const isolation = this.broker(id).isolation;
+    if (isolation === undefined) return part.leader;
+    return isolation.leaderships.has(part.key) ? id : (isolation.leaders.get(part.key) ?? null);
+  }
+
+  /** Whether broker `id` knows it is fenced: cut off from the controller, it cannot hear that it was. */
+  knowsFenced(id: number): boolean {
+    const broker = this.broker(id);
+    return broker.isolation === undefined ? broker.fenced : broker.isolation.fenced;
   }
 
   usable(id: number): boolean {

@@ -1,9 +1,10 @@
-// The reference broker's controller: it fences a broker it lost after the session timeout and
-// moves that broker's leaderships, lets a broker that registers again lead partitions left
-// without a leader, and elects leaders from the ISR, or from any replica when unclean election
-// is on. It is apart from cluster.ts because these few decisions are where a failover keeps or
-// loses acknowledged writes, and they read best on their own; the cluster calls them from its
-// faults, and the state they change (leaders, epochs, ISRs) stays the cluster's.
+// The reference broker's controller: it fences a broker it lost after the session timeout (a
+// crash, a pause, or a network partition that cut it off) and moves that broker's leaderships,
+// lets a broker that registers again lead partitions left without a leader, and elects leaders
+// from the ISR, or from any replica when unclean election is on. It is apart from cluster.ts
+// because these few decisions are where a failover keeps or loses acknowledged writes, and they
+// read best on their own; the cluster calls them from its faults, and the state they change
+// (leaders, epochs, ISRs) stays the cluster's.
 
 import { BrokerError, fmt, type PartitionState } from './state.js';
 import type { Cluster } from './cluster.js';
@@ -48,11 +49,14 @@ export class Controller {
   elect(part: PartitionState, lost: number | null): void {
     const oldLeader = part.leader;
     if (oldLeader !== null) this.resign(part, oldLeader);
-    const clean = part.replicas.filter((r) => r !== lost && part.isr.includes(r) && this.cluster.usable(r));
+    // The controller can only make a leader of a broker it reaches: one cut off from it would
+    // never hear that it leads.
+    const eligible = (r: number): boolean => r !== lost && this.cluster.usable(r) && this.cluster.links.reachesController(r);
+    const clean = part.replicas.filter((r) => part.isr.includes(r) && eligible(r));
     let leader: number | null = clean[0] ?? null;
     let unclean = false;
     if (leader === null && this.uncleanAllowed(part)) {
-      leader = part.replicas.find((r) => r !== lost && this.cluster.usable(r)) ?? null;
+      leader = part.replicas.find(eligible) ?? null;
       unclean = leader !== null;
     }
     part.epoch++;

@@ -7,7 +7,7 @@
 // cluster starts its loops and wakes parked fetches after an append, and everything the loops
 // read or change (brokers, partitions, the high watermark) stays the cluster's.
 
-import { TIMING, fmt, type Broker, type FetchResponse, type ParkedFetch, type PartitionState } from './state.js';
+import { TIMING, fmt, type Broker, type FetchResponse, type Leadership, type ParkedFetch } from './state.js';
 import type { Cluster } from './cluster.js';
 
 export class Replication {
@@ -28,9 +28,9 @@ export class Replication {
       broker.stall.waiting.push(() => again(0));
       return;
     }
-    const part = this.cluster.partition(p);
-    const leaderId = part.leader;
-    if (leaderId === null || leaderId === broker.id || broker.fenced) {
+    // The leader as this broker knows it: cut off from the controller, the last it heard of.
+    const leaderId = this.cluster.leaderSeenBy(broker.id, this.cluster.partition(p));
+    if (leaderId === null || leaderId === broker.id || this.cluster.knowsFenced(broker.id)) {
       again(TIMING.replicaBackoffMs);
       return;
     }
@@ -116,8 +116,8 @@ export class Replication {
     fetchOffset: number,
     respond: (response: FetchResponse) => void,
   ): void {
-    const part = this.cluster.partition(p);
-    if (part.leader !== leaderId || this.cluster.broker(leaderId).fenced) {
+    const part = this.cluster.leadershipAt(leaderId, this.cluster.partition(p));
+    if (part === undefined) {
       respond({ kind: 'error' });
       return;
     }
@@ -160,14 +160,14 @@ export class Replication {
     part.parked.push(parked);
   }
 
-  wakeFetchers(part: PartitionState): void {
+  wakeFetchers(part: Leadership): void {
     const parked = part.parked;
     part.parked = [];
     for (const entry of parked) entry.wake();
   }
 
   /** What the leader learns from a follower's fetch: its log end, and whether it is in sync. */
-  private noteFollowerFetch(part: PartitionState, followerId: number, fetchOffset: number, leaderLeo: number): void {
+  private noteFollowerFetch(part: Leadership, followerId: number, fetchOffset: number, leaderLeo: number): void {
     const now = this.cluster.sim.now;
     // A fetch delayed in a paused leader's queue may carry an old offset; a follower's log end
     // only shrinks by truncation after an epoch change, which resets this map.
@@ -178,16 +178,21 @@ export class Replication {
     }
     part.lastFetchLeo.set(followerId, leaderLeo);
     part.lastFetchMs.set(followerId, now);
-    const leader = part.leader === null ? undefined : this.cluster.replica(part.leader, part.key);
+    const leaderId = part.leader;
+    const leader = leaderId === null ? undefined : this.cluster.replica(leaderId, part.key);
     if (
+      leaderId !== null &&
       leader !== undefined &&
       !part.isr.includes(followerId) &&
       fetchOffset >= leader.hw &&
       fetchOffset >= part.epochStartOffset &&
       !this.cluster.broker(followerId).fenced
     ) {
-      part.isr = part.replicas.filter((r) => r === followerId || part.isr.includes(r));
-      this.cluster.info('controller', `partition ${part.label}: broker ${followerId} rejoined the ISR ${fmt(part.isr)}`);
+      const isr = part.replicas.filter((r) => r === followerId || part.isr.includes(r));
+      if (this.cluster.links.mayChangeIsr(leaderId, part.key, isr)) {
+        part.isr = isr;
+        this.cluster.info('controller', `partition ${part.label}: broker ${followerId} rejoined the ISR ${fmt(part.isr)}`);
+      }
     }
     this.cluster.advanceHighWatermark(part);
   }
@@ -196,20 +201,23 @@ export class Replication {
   isrCheckLoop(broker: Broker, incarnation: number): void {
     this.cluster.sim.schedule(TIMING.isrCheckIntervalMs, () => {
       if (broker.incarnation !== incarnation || broker.state === 'crashed') return;
-      if (broker.state === 'up' && !broker.fenced) {
-        for (const part of this.cluster.partitions) {
-          if (part.leader !== broker.id) continue;
+      if (broker.state === 'up') {
+        for (const partition of this.cluster.partitions) {
+          // What this broker leads as it believes, cut off from the controller or not.
+          const part = this.cluster.leadershipAt(broker.id, partition);
+          if (part === undefined) continue;
           const now = this.cluster.sim.now;
           const lagging = part.isr.filter(
             (member) =>
               member !== broker.id &&
               now - (part.lastCaughtUpMs.get(member) ?? 0) > TIMING.replicaLagMaxMs,
           );
-          if (lagging.length > 0) {
-            part.isr = part.isr.filter((member) => !lagging.includes(member));
-            this.cluster.info('controller', `partition ${part.label}: ISR shrank to ${fmt(part.isr)} (lagging ${fmt(lagging)})`);
-            this.cluster.advanceHighWatermark(part);
-          }
+          if (lagging.length === 0) continue;
+          const isr = part.isr.filter((member) => !lagging.includes(member));
+          if (!this.cluster.links.mayChangeIsr(broker.id, part.key, isr)) continue;
+          part.isr = isr;
+          this.cluster.info('controller', `partition ${part.label}: ISR shrank to ${fmt(part.isr)} (lagging ${fmt(lagging)})`);
+          this.cluster.advanceHighWatermark(part);
         }
       }
       this.isrCheckLoop(broker, incarnation);

@@ -107,6 +107,12 @@ export class Broker {
    * registered, and its replicas stay in the ISR while the stall is shorter than replicaLagMaxMs.
    */
   stall: Stall | undefined;
+  /**
+   * The broker is cut off from the controller (the partition fault): what it knows is what it
+   * knew when the cut came, and the partitions it led it goes on leading with what it knew of
+   * them, until the heal lets it hear from the controller again.
+   */
+  isolation: Isolation | undefined;
   readonly replicas = new Map<number, Replica>();
   constructor(
     readonly id: number,
@@ -115,7 +121,7 @@ export class Broker {
   ) {}
 }
 
-interface PendingAck {
+export interface PendingAck {
   readonly offset: number;
   readonly reply: (result: number | BrokerError) => void;
 }
@@ -129,8 +135,32 @@ export interface ParkedFetch {
   readonly wake: () => void;
 }
 
+/**
+ * What a partition's leader keeps to lead it: the epoch and ISR it knows, its followers'
+ * progress, the writes waiting for the ISR and the fetches parked until new data. The
+ * controller's view of a partition (PartitionState) holds them for the leader it chose; a leader
+ * cut off from the controller goes on with a copy of its own (Isolation), since nothing the
+ * controller decides reaches it any more.
+ */
+export interface Leadership {
+  readonly key: number;
+  readonly label: string;
+  readonly settings: TopicSettings;
+  readonly replicas: readonly number[];
+  readonly leader: number | null;
+  readonly epoch: number;
+  isr: number[];
+  epochStartOffset: number;
+  followerLeo: Map<number, number>;
+  lastCaughtUpMs: Map<number, number>;
+  lastFetchLeo: Map<number, number>;
+  lastFetchMs: Map<number, number>;
+  pending: PendingAck[];
+  parked: ParkedFetch[];
+}
+
 /** The controller's view of a partition plus the bookkeeping its current leader keeps. */
-export class PartitionState {
+export class PartitionState implements Leadership {
   leader: number | null;
   epoch = 0;
   isr: number[];
@@ -160,6 +190,47 @@ export class PartitionState {
   get label(): string {
     return this.topic === 'input' ? `${this.index}` : `output ${this.index}`;
   }
+}
+
+/**
+ * A leader's own copy of its leadership, taken when it lost the controller: the same epoch, ISR
+ * and followers' progress, and the writes that were waiting, which leave the controller's view.
+ * The fetches parked at that instant stay there; their answers could not cross the cut anyway.
+ */
+export function takeLeadership(part: PartitionState, leader: number): Leadership {
+  const own: Leadership = {
+    key: part.key,
+    label: part.label,
+    settings: part.settings,
+    replicas: part.replicas,
+    leader,
+    epoch: part.epoch,
+    isr: [...part.isr],
+    epochStartOffset: part.epochStartOffset,
+    followerLeo: new Map(part.followerLeo),
+    lastCaughtUpMs: new Map(part.lastCaughtUpMs),
+    lastFetchLeo: new Map(part.lastFetchLeo),
+    lastFetchMs: new Map(part.lastFetchMs),
+    pending: part.pending,
+    parked: [],
+  };
+  part.pending = [];
+  return own;
+}
+
+/** What a broker cut off from the controller knows, and leads, until it hears from it again. */
+export class Isolation {
+  /** The partitions it leads on its own, by partition key. */
+  readonly leaderships = new Map<number, Leadership>();
+  /** Partitions whose ISR it could not change, each said once in the history. */
+  readonly refusedIsrChanges = new Set<number>();
+
+  constructor(
+    /** It knows itself fenced: restarted, it has not registered since, and can only at the heal. */
+    public fenced: boolean,
+    /** The leader of each partition as it last heard, by partition key. */
+    readonly leaders: ReadonlyMap<number, number | null>,
+  ) {}
 }
 
 export type FetchResponse =

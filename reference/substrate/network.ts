@@ -8,6 +8,12 @@
 // time), yet a message arrives no earlier than the one sent before it on the same connection.
 // Without this, concurrent sends of one producer overtake each other on the wire and the log
 // holds them out of send order with no retry and no fault, which a real client cannot do.
+//
+// A link can be cut (the partition fault): a message sent on a cut link is dropped, and so is
+// one already on its way when the cut came, as packets on a wire whose rule now drops them. A
+// dropped message draws no latency and leaves the connection's order as it was, so every link
+// that is not cut keeps its order, and a run without cuts makes exactly the same random draws as
+// before links could be cut.
 
 import type { Simulation, Timer } from './sim.js';
 
@@ -20,10 +26,19 @@ export type Endpoint = number;
  */
 const ENDPOINT_LIMIT = 1 << 24;
 
+/** What send() returns for a message it dropped: it arrives never, and there is nothing to cancel. */
+const DROPPED: Timer = { at: Infinity, cancel: () => undefined };
+
 export class Network {
   /** When the latest message sent on each directed connection arrives (or arrived). */
   private readonly lastArrivalMs = new Map<number, number>();
   private endpoints = 0;
+  /** The directed connections cut now, by key. */
+  private readonly cutLinks = new Set<number>();
+  /** How many cuts there have been: a message in flight is dropped when a cut since took its link. */
+  private cuts = 0;
+  /** The last cut that took each directed connection, by key. */
+  private readonly lastCutOf = new Map<number, number>();
 
   constructor(
     private readonly sim: Simulation,
@@ -44,8 +59,38 @@ export class Network {
    */
   send(from: Endpoint, to: Endpoint, arrive: () => void): Timer {
     const key = from * ENDPOINT_LIMIT + to;
+    if (this.cutLinks.size > 0 && this.cutLinks.has(key)) return DROPPED;
     const atMs = Math.max(this.sim.now + this.latencyMs(), this.lastArrivalMs.get(key) ?? 0);
     this.lastArrivalMs.set(key, atMs);
-    return this.sim.scheduleAt(atMs, arrive);
+    const sentAfter = this.cuts;
+    return this.sim.scheduleAt(atMs, () => {
+      // A cut since it left takes the message with it, even when the link was healed again.
+      if (this.cuts !== sentAfter && (this.lastCutOf.get(key) ?? 0) > sentAfter) return;
+      arrive();
+    });
+  }
+
+  /**
+   * Cuts the links between each pair, both ways, from now until heal(): what is on its way on
+   * them is lost, and what is sent on them is dropped.
+   */
+  cut(pairs: readonly (readonly [Endpoint, Endpoint])[]): void {
+    this.cuts++;
+    for (const [a, b] of pairs) {
+      for (const key of [a * ENDPOINT_LIMIT + b, b * ENDPOINT_LIMIT + a]) {
+        this.cutLinks.add(key);
+        this.lastCutOf.set(key, this.cuts);
+      }
+    }
+  }
+
+  /** Whether the link from `from` to `to` is cut now. */
+  isCut(from: Endpoint, to: Endpoint): boolean {
+    return this.cutLinks.has(from * ENDPOINT_LIMIT + to);
+  }
+
+  /** Makes every link whole again; messages sent from now on arrive, in order, as before the cut. */
+  heal(): void {
+    this.cutLinks.clear();
   }
 }

@@ -1,6 +1,6 @@
 // The harness's fault driver over a cluster of nodes kept in memory: which node each target
-// names, the sentences of faults with nothing to act on, the order of `crashed` and `paused`,
-// the stall bound and the heal. The nodes here record what was asked of them; the real acts are
+// names, the groups a network partition's target names, the sentences of faults with nothing to
+// act on, the order of `crashed` and `paused`, the stall bound and the heal. The nodes here record what was asked of them; the real acts are
 // tested through the reference and kafka adapters (reference-replication, stall-replication,
 // test/kafka/adapter.test.ts).
 
@@ -71,6 +71,26 @@ class RecordingNodes implements NodeControl {
     this.armed.delete(id);
     return left === undefined ? [] : [`node ${id} lost no more (${left} left)`];
   }
+}
+
+/** The same nodes with links to cut: the acts record the groups they were given. */
+class PartitionableNodes extends RecordingNodes {
+  async cut(groups: readonly (readonly number[])[]): Promise<string> {
+    this.acts.push(`cut ${groups.map((group) => group.join(',')).join(' | ')}`);
+    return ' by cutting';
+  }
+  async heal(): Promise<string> {
+    this.acts.push('heal');
+    return ' by healing';
+  }
+}
+
+function partitionDriver(ids: readonly number[] = [11, 12, 13]): { nodes: PartitionableNodes; faults: FaultDriver; info: string[] } {
+  const nodes = new PartitionableNodes();
+  nodes.states.clear();
+  for (const id of ids) nodes.states.set(id, 'running');
+  const info: string[] = [];
+  return { nodes, faults: new FaultDriver(nodes, (source, message) => info.push(`${source}: ${message}`)), info };
 }
 
 function fault(what: BrokerFault['do'], target: BrokerFault['target'], extra: Partial<BrokerFault> = {}): BrokerFault {
@@ -159,10 +179,59 @@ describe('FaultDriver', () => {
     expect(await faults.inject(fault('restart-broker', 'crashed'))).toBe('no crashed node: nothing to restart-broker');
   });
 
+  it('isolates the leader of the fault\'s partition from every other node, in one cut', async () => {
+    const { faults, nodes, info } = partitionDriver();
+    expect(await faults.inject(fault('partition', 'isolate-leader'))).toBe('partitioned nodes [12] | [11, 13] (node 12 leads partition 0) by cutting');
+    expect(nodes.acts).toEqual(['cut 12 | 11,13']);
+    expect(info).toEqual(['replicas: before partition: shard 0 led by 12']);
+    nodes.leader = 11;
+    expect(await faults.inject(fault('partition', 'isolate-leader', { partition: 0 }))).toBe('partitioned nodes [11] | [12, 13] (node 11 leads partition 0) by cutting');
+    nodes.leader = null;
+    expect(await faults.inject(fault('partition', 'isolate-leader'))).toBe('partition 0 has no leader: nothing to partition');
+    nodes.known = false;
+    expect(await faults.inject(fault('partition', 'isolate-leader'))).toBe('partition 0 is unknown: nothing to partition');
+    expect(nodes.acts).toEqual(['cut 12 | 11,13', 'cut 11 | 12,13']);
+  });
+
+  it('draws the largest minority from the adapter\'s random source, one node at a time among those left', async () => {
+    const three = partitionDriver();
+    // The recording nodes pick the last choice: 13 of three nodes.
+    expect(await three.faults.inject(fault('partition', 'majority-minority'))).toBe('partitioned nodes [13] | [11, 12] (the minority drawn at random) by cutting');
+    expect(three.nodes.acts).toEqual(['pick 11,12,13', 'cut 13 | 11,12']);
+    const five = partitionDriver([11, 12, 13, 14, 15]);
+    expect(await five.faults.inject(fault('partition', 'majority-minority'))).toBe('partitioned nodes [14, 15] | [11, 12, 13] (the minority drawn at random) by cutting');
+    expect(five.nodes.acts).toEqual(['pick 11,12,13,14,15', 'pick 11,12,13,14', 'cut 14,15 | 11,12,13']);
+    // Two nodes split in halves, and neither half is a minority.
+    const two = partitionDriver([11, 12]);
+    expect(await two.faults.inject(fault('partition', 'majority-minority'))).toBe('2 nodes have no minority: nothing to partition');
+    expect(two.nodes.acts).toEqual([]);
+  });
+
+  it('maps the groups\' broker indices to nodes and puts the nodes no group names in one more group', async () => {
+    const { faults, nodes } = partitionDriver([11, 12, 13, 14]);
+    expect(await faults.inject(fault('partition', [[0], [2]]))).toBe('partitioned nodes [11] | [13] | [12, 14] by cutting');
+    expect(await faults.inject(fault('partition', [[3], [0, 1, 2]]))).toBe('partitioned nodes [14] | [11, 12, 13] by cutting');
+    expect(await faults.inject(fault('partition', [[0], [4]]))).toBe('there is no broker 4: nothing to partition');
+    expect(nodes.acts).toEqual(['cut 11 | 13 | 12,14', 'cut 14 | 11,12,13']);
+  });
+
+  it('heals the partition in force, and the heal at the end of a run heals the network before the nodes', async () => {
+    const { faults, nodes } = partitionDriver();
+    expect(await faults.inject(fault('heal', undefined))).toBe('no network partition is in force: nothing to heal');
+    await faults.inject(fault('partition', 'isolate-leader'));
+    expect(await faults.inject(fault('heal', undefined))).toBe('healed the network partition by healing');
+    expect(await faults.inject(fault('heal', undefined))).toBe('no network partition is in force: nothing to heal');
+    await faults.inject(fault('partition', [[0]]));
+    await faults.inject(fault('crash-broker', 0));
+    expect(await faults.healAll()).toEqual(['healed the network partition by healing', 'restarted node 11 by start']);
+    expect(await faults.healAll()).toEqual([]);
+    expect(nodes.acts).toEqual(['cut 12 | 11,13', 'heal', 'cut 11 | 12,13', 'kill 11', 'heal', 'start 11']);
+  });
+
   it('refuses a fault whose act the nodes do not have', async () => {
     const { nodes } = driver();
     const withoutPowerLoss = new FaultDriver(nodes, () => undefined);
     await expect(withoutPowerLoss.inject(fault('power-loss', 0))).rejects.toThrow("the adapter's nodes cannot power-loss");
-    await expect(withoutPowerLoss.inject(fault('partition', 0))).rejects.toThrow("the adapter's nodes cannot partition the network");
+    await expect(withoutPowerLoss.inject(fault('partition', 'isolate-leader'))).rejects.toThrow("the adapter's nodes cannot partition");
   });
 });

@@ -101,8 +101,8 @@ describe('loadScenarioText: valid scenarios', () => {
           point: 'after-commit',
           count: 1,
         },
-        { at: { kind: 'sent', value: 700 }, do: 'partition', target: 'leader', partition: 0, count: 1 },
-        { at: { kind: 'sent', value: 900 }, do: 'heal', target: 'any', partition: 0, count: 1 },
+        { at: { kind: 'sent', value: 700 }, do: 'partition', target: 'isolate-leader', partition: 0, count: 1 },
+        { at: { kind: 'sent', value: 900 }, do: 'heal', partition: 0, count: 1 },
       ],
       expect: {
         lost: 'none',
@@ -172,13 +172,14 @@ describe('loadScenarioText: valid scenarios', () => {
       ['restart-broker', 'crashed', 0, 1],
       ['pause-broker', 'leader', 0, 1],
       ['resume-broker', 'paused', 0, 1],
-      ['partition', 'leader', 0, 1],
-      ['heal', 'any', 0, 1],
+      ['partition', 'isolate-leader', 0, 1],
+      ['heal', undefined, 0, 1],
       ['drop-acks', 'leader', 0, 1],
       ['crash-producer', 'any', 0, 1],
       ['crash-consumer', 'any', 0, 1],
     ]);
     expect(scenario.faults[0]).not.toHaveProperty('point');
+    expect(scenario.faults[5]).not.toHaveProperty('target');
     expect(scenario.faults[8]?.point).toBe('after-poll');
   });
 
@@ -386,10 +387,10 @@ describe('schema errors: one line each, with file, line, column and field', () =
 
   it('reports a oneOf failure once, naming every alternative', () => {
     expect(errorLines(`${BASE}faults:\n  - { at: { ms: 1 }, do: crash-broker, target: leadr }\n`)).toEqual([
-      'x.yaml:18:48: faults[0].target must be one of leader, follower, followers, any, crashed, paused, coordinator, or an integer from 0 to 32 (got "leadr")',
+      'x.yaml:18:48: faults[0].target must be one of leader, follower, followers, any, crashed, paused, coordinator, isolate-leader, majority-minority, or an integer from 0 to 32, or a list of groups of broker indices such as [[0], [1, 2]] (got "leadr")',
     ]);
     expect(errorLines(`${BASE}faults:\n  - { at: { ms: 1 }, do: crash-broker, target: -1 }\n`)).toEqual([
-      'x.yaml:18:48: faults[0].target must be one of leader, follower, followers, any, crashed, paused, coordinator, or an integer from 0 to 32 (got -1)',
+      'x.yaml:18:48: faults[0].target must be one of leader, follower, followers, any, crashed, paused, coordinator, isolate-leader, majority-minority, or an integer from 0 to 32, or a list of groups of broker indices such as [[0], [1, 2]] (got -1)',
     ]);
   });
 
@@ -542,6 +543,64 @@ describe('semantic checks', () => {
     ]);
     const fields = loadScenarioText(text, 'x.yaml').errors.map((error) => error.field);
     expect(fields.slice(0, 3)).toEqual(['faults[0].target', 'faults[1].partition', 'faults[2].point']);
+  });
+
+  it('takes a partition target or groups of broker indices for partition, and no target for heal', () => {
+    const text =
+      BASE +
+      'faults:\n' +
+      '  - { at: { ms: 1 }, do: partition }\n' +
+      '  - { at: { ms: 2 }, do: partition, target: majority-minority }\n' +
+      '  - { at: { ms: 3 }, do: partition, target: isolate-leader, partition: 2 }\n' +
+      '  - { at: { ms: 4 }, do: partition, target: [[0], [1, 2]] }\n' +
+      '  - { at: { ms: 5 }, do: partition, target: [[2]] }\n' +
+      '  - { at: { ms: 6 }, do: heal }\n';
+    const scenario = load(text);
+    expect(scenario.faults.map((fault) => [fault.do, fault.target, fault.partition])).toEqual([
+      ['partition', 'isolate-leader', 0],
+      ['partition', 'majority-minority', 0],
+      ['partition', 'isolate-leader', 2],
+      ['partition', [[0], [1, 2]], 0],
+      ['partition', [[2]], 0],
+      ['heal', undefined, 0],
+    ]);
+    expect(scenario.faults[5]).not.toHaveProperty('target');
+    expect(scenario.requires).toEqual(['ack.all', 'commit.after-process', 'fault.partition']);
+  });
+
+  it('refuses a partition target no partition can take, and partition targets on other faults, each at its field', () => {
+    const text =
+      BASE +
+      'faults:\n' +
+      '  - { at: { ms: 1 }, do: partition, target: leader }\n' +
+      '  - { at: { ms: 1 }, do: partition, target: [[0], [1, 0]] }\n' +
+      '  - { at: { ms: 1 }, do: partition, target: [[0], [3]] }\n' +
+      '  - { at: { ms: 1 }, do: partition, target: [[0, 1, 2]] }\n' +
+      '  - { at: { ms: 1 }, do: heal, target: isolate-leader }\n' +
+      '  - { at: { ms: 1 }, do: crash-broker, target: [[0], [1]] }\n' +
+      '  - { at: { ms: 1 }, do: crash-broker, target: majority-minority }\n' +
+      '  - { at: { ms: 1 }, do: partition, target: 2 }\n';
+    expect(errorLines(text)).toEqual([
+      'x.yaml:18:45: faults[0].target must be isolate-leader, majority-minority or a list of groups of broker indices such as [[0], [1, 2]] for partition (got "leader")',
+      'x.yaml:19:55: faults[1].target[1][1] names broker 0 again, as faults[1].target[0][0] did; a broker belongs to one group at most',
+      'x.yaml:20:52: faults[2].target[1][0] must be a broker index from 0 to 2 (got 3)',
+      'x.yaml:21:45: faults[3].target puts every broker in one group, which cuts no link',
+      'x.yaml:22:32: faults[4].target is not allowed for heal, which ends every network partition',
+      'x.yaml:23:48: faults[5].target groups of brokers are only for partition, not crash-broker',
+      'x.yaml:24:48: faults[6].target majority-minority is only for partition, not crash-broker',
+      'x.yaml:25:45: faults[7].target must be isolate-leader, majority-minority or a list of groups of broker indices such as [[0], [1, 2]] for partition (got 2)',
+    ]);
+    const fields = loadScenarioText(text, 'x.yaml').errors.map((error) => error.field);
+    expect(fields.slice(0, 3)).toEqual(['faults[0].target', 'faults[1].target[1][1]', 'faults[2].target[1][0]']);
+    // A name that is no target at all, and groups of the wrong shape, are the schema's to refuse.
+    const alternatives =
+      'must be one of leader, follower, followers, any, crashed, paused, coordinator, isolate-leader, majority-minority, or an integer from 0 to 32, or a list of groups of broker indices such as [[0], [1, 2]]';
+    expect(
+      errorLines(`${BASE}faults:\n  - { at: { ms: 1 }, do: partition, target: isolate-leadr }\n  - { at: { ms: 1 }, do: partition, target: [[0], []] }\n`),
+    ).toEqual([
+      `x.yaml:18:45: faults[0].target ${alternatives} (got "isolate-leadr")`,
+      `x.yaml:19:45: faults[1].target ${alternatives} (got a list of 2 entries)`,
+    ]);
   });
 
   it('accepts fault targets within range', () => {

@@ -1,5 +1,6 @@
 // Unit tests of the reference broker's network: every connection keeps the order of its
-// messages in each direction, as TCP does, while the latency of each message still varies.
+// messages in each direction, as TCP does, while the latency of each message still varies; a
+// cut link drops its messages, and the links left whole keep their order.
 // Without that, one producer's concurrent sends overtake each other with no retry and no fault,
 // and a scenario that must keep send order fails for a reason no real client has.
 
@@ -97,6 +98,89 @@ describe('Network', { timeout: 10_000 }, () => {
     expect(handled).toEqual(inOrder);
     expect(answered).toEqual(inOrder);
     sim.close();
+  });
+});
+
+describe('Network cuts (the partition fault)', { timeout: 10_000 }, () => {
+  /** A network whose latency draws are counted, with three endpoints. */
+  function counted(seed: number): { sim: Simulation; network: Network; draws: () => number; a: number; b: number; c: number } {
+    const sim = new Simulation(seed);
+    let draws = 0;
+    const network = new Network(sim, () => {
+      draws++;
+      return sim.random.between(TIMING.latencyMinMs, TIMING.latencyMaxMs);
+    });
+    return { sim, network, draws: () => draws, a: network.endpoint(), b: network.endpoint(), c: network.endpoint() };
+  }
+
+  it('drops what is sent on a cut link both ways, delivers on the links left whole, and delivers again in order after the heal', async () => {
+    const { sim, network, draws, a, b, c } = counted(3);
+    const arrived: string[] = [];
+    const send = (from: number, to: number, label: string): void => {
+      network.send(from, to, () => arrived.push(label));
+    };
+    network.cut([[a, b]]);
+    expect([network.isCut(a, b), network.isCut(b, a), network.isCut(a, c), network.isCut(c, b)]).toEqual([true, true, false, false]);
+    for (let i = 0; i < 5; i++) {
+      send(a, b, `a>b ${i}`);
+      send(b, a, `b>a ${i}`);
+      send(a, c, `a>c ${i}`);
+    }
+    await sim.sleep(10);
+    expect(arrived).toEqual(['a>c 0', 'a>c 1', 'a>c 2', 'a>c 3', 'a>c 4']);
+    // A dropped message draws no latency: only the five that crossed a whole link did.
+    expect(draws()).toBe(5);
+    network.heal();
+    expect(network.isCut(a, b)).toBe(false);
+    arrived.length = 0;
+    for (let i = 0; i < 20; i++) send(a, b, `${i}`);
+    await sim.sleep(10);
+    expect(arrived).toEqual(Array.from({ length: 20 }, (_, i) => `${i}`));
+    sim.close();
+  });
+
+  it('loses a message on its way when its link is cut, even when the link is whole again before it would arrive', async () => {
+    const { sim, network, a, b, c } = counted(4);
+    const arrived: string[] = [];
+    network.send(a, b, () => arrived.push('on its way to b'));
+    network.send(a, c, () => arrived.push('on its way to c'));
+    network.cut([[a, b]]);
+    network.heal();
+    network.send(a, b, () => arrived.push('sent after the heal'));
+    await sim.sleep(10);
+    // Two connections, so their order relative to each other is the latencies'.
+    expect(arrived.sort()).toEqual(['on its way to c', 'sent after the heal']);
+    sim.close();
+  });
+
+  it('drops the same messages at the same instants for the same seed, and a network never cut draws as before', async () => {
+    const run = async (seed: number, cutting: boolean): Promise<{ arrivals: string[]; draws: number }> => {
+      const { sim, network, draws, a, b, c } = counted(seed);
+      const arrivals: string[] = [];
+      for (let i = 0; i < 60; i++) {
+        if (cutting && i === 20) network.cut([[a, b]]);
+        if (cutting && i === 40) network.heal();
+        for (const [from, to, label] of [[a, b, 'a>b'], [c, b, 'c>b']] as const) {
+          network.send(from, to, () => arrivals.push(`${label} ${i} at ${sim.now.toFixed(3)}`));
+        }
+        await sim.sleep(0.2);
+      }
+      await sim.sleep(10);
+      sim.close();
+      return { arrivals, draws: draws() };
+    };
+    const once = await run(9, true);
+    expect(await run(9, true)).toEqual(once);
+    // While a>b was cut nothing crossed it, and a message on its way at the cut was lost too;
+    // c>b, never cut, lost nothing.
+    const crossed = once.arrivals.filter((line) => line.startsWith('a>b')).map((line) => Number(line.split(' ')[1]));
+    expect(crossed.filter((i) => i >= 20 && i < 40)).toEqual([]);
+    expect(crossed.filter((i) => i >= 40)).toEqual(Array.from({ length: 20 }, (_, i) => 40 + i));
+    expect(crossed.filter((i) => i < 20).length).toBeLessThan(20);
+    expect(once.arrivals.filter((line) => line.startsWith('c>b'))).toHaveLength(60);
+    const uncut = await run(9, false);
+    expect(uncut.arrivals).toHaveLength(120);
+    expect(uncut.draws).toBe(120);
   });
 });
 

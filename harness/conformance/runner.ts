@@ -42,6 +42,8 @@ export interface RunOptions {
   readonly historyDir?: string;
   /** Deadline of each broker operation, in real milliseconds. */
   readonly operationTimeoutMs?: number;
+  /** Deadline of the producers' whole workload, in real milliseconds (RUN.workloadTimeoutMs says why). */
+  readonly workloadTimeoutMs?: number;
   /** The command-line options that named the user's cluster, for the reproduce command. */
   readonly clusterArgs?: readonly string[];
   /** Aborted when the user interrupts the run (SIGINT, SIGTERM): the scenario ends `interrupted`. */
@@ -61,6 +63,12 @@ const RUN = {
   catchUpTimeoutMs: 60_000,
   catchUpCheckMs: 50,
   settleTimeoutMs: 60_000,
+  /**
+   * Real milliseconds the producers may take over their messages. A workload whose every send
+   * fails slowly for good (a client stuck on a server cut off from the rest, a heal that waits for
+   * acknowledgments that cannot come) would otherwise run for as long as it has messages.
+   */
+  workloadTimeoutMs: 300_000,
   /** How often one transaction of a transactional producer is tried before its messages fail. */
   transactionAttempts: 5,
 } as const;
@@ -323,7 +331,14 @@ class Run {
     const producers = this.producerPlans().map((plan, index) =>
       scenario.producer.transactional ? this.producers.transactionalProducer(index, plan) : this.producers.producer(index, plan),
     );
-    await this.ctx.untilAborted(Promise.all(producers));
+    const workload = withDeadline(Promise.all(producers), this.options.workloadTimeoutMs ?? RUN.workloadTimeoutMs, 'the workload (the producers sending every message)');
+    await this.ctx.untilAborted(
+      workload.catch((error: unknown) => {
+        // The producers stop at their next message, and the run ends in an error that says why.
+        this.ctx.abort(error, 'the workload');
+        throw error;
+      }),
+    );
 
     this.phase('catch-up');
     await this.catchUp(true);

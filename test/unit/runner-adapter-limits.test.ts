@@ -1,7 +1,7 @@
 // What the runner does with an adapter's limits: a setting the adapter says it cannot honour is
 // a skip with the adapter's sentence, judged with the scenario's ack mode; and a backlog read
 // that fails once, as a real broker's may while a node is down, is no progress rather than the
-// end of the run.
+// end of the run; and a workload whose sends all fail slowly ends at its deadline, not never.
 
 import { describe, expect, it } from 'vitest';
 import type { Adapter, ClusterSettings, Session } from '../../adapters/contract.js';
@@ -100,5 +100,49 @@ describe('the runner and what an adapter cannot do', () => {
     );
     const result = await runScenario(scenario('all', 2), { adapter, defects: [] });
     expect(result.notes?.some((note) => note.includes('the backlog could not be read'))).toBe(true);
+  });
+
+  it('ends a workload whose every send fails slowly at its deadline, as an error that names the workload', async () => {
+    // Each send fails after 50 ms, well within its own deadline, as a client stuck on a server cut
+    // off from the rest fails: 40 of them take 2 s, the workload may take 300 ms.
+    let sends = 0;
+    const slowFailures = (session: Session): Session =>
+      new Proxy(session, {
+        get(target, property) {
+          if (property === 'producer') {
+            return async (...args: Parameters<Session['producer']>) => {
+              const producer = await target.producer(...args);
+              return new Proxy(producer, {
+                get(inner, name) {
+                  if (name === 'send') {
+                    return async () => {
+                      sends++;
+                      await new Promise((resolve) => setTimeout(resolve, 50));
+                      throw new Error('jetstream is not enabled');
+                    };
+                  }
+                  const value: unknown = Reflect.get(inner, name, inner);
+                  return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(inner) : value;
+                },
+              });
+            };
+          }
+          const value: unknown = Reflect.get(target, property, target);
+          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+    const startedMs = Date.now();
+    const result = await runScenario(scenario('all', 2), { adapter: fixedQuorum(slowFailures), defects: [], workloadTimeoutMs: 300 });
+    expect(result.status).toBe('error');
+    expect(result.reason).toMatch(/the workload/);
+    // The producer stopped at its next message instead of going through all 40.
+    expect(sends).toBeLessThan(20);
+    expect(Date.now() - startedMs).toBeLessThan(10_000);
+
+    // The negative control: with room for its 40 slow failures the same workload ends by itself.
+    sends = 0;
+    const finished = await runScenario(scenario('all', 2), { adapter: fixedQuorum(slowFailures), defects: [], workloadTimeoutMs: 10_000 });
+    expect(finished.status).not.toBe('error');
+    expect(sends).toBe(40);
   });
 });

@@ -20,15 +20,19 @@
 // Broker faults are real: crash-broker SIGKILLs the server that leads the stream (as the servers'
 // monitoring endpoints say), restart-broker starts it on its own store, pause and resume send
 // SIGSTOP and SIGCONT. drop-acks goes through a proxy of our own (proxy.ts) between the producers
-// and the servers, which swallows the PubAcks of the streams the target node leads. partition
-// drops the packets between the servers' network namespaces (as root only; the clients on this
-// machine still reach every server).
+// and the servers, which swallows the PubAcks of the streams the target node leads. The nodes
+// can cut and heal the network (NodeControl.cut/heal: packets dropped between the servers'
+// network namespaces, as root), which the cluster test shows.
 //
 // Not declared, so the scenarios that need them are skipped: stall-replication (a SIGSTOPped
 // JetStream follower stops everything it does, and nats-server has no way to stop replication
 // alone; a Kafka-style bounded stop would be a pause-broker under another name), power-loss
-// (killing a process keeps the page cache), partition where the process is not root on Linux (no
-// network namespaces), and the transactional capabilities.
+// (killing a process keeps the page cache), and the transactional capabilities. Nor partition,
+// yet: a NATS client stays with the server it connected to, and the clients of a server cut off
+// from the rest get no PubAck at all ("jetstream is not enabled") for as long as the cut lasts,
+// so the suites' partitions, which heal after a number of acknowledgments, never heal on NATS
+// (seen: 1695 of the 2700 acknowledgments the heal waits for, then nothing for ten minutes).
+// The suites need partitions that end on time before NATS can run them.
 //
 // This file is the adapter itself: its capabilities, the local cluster and a drop-acks proxy per
 // session. A session is session.ts, with its streams in streams.ts, its groups' durables in
@@ -39,7 +43,6 @@
 import type { NodeConnectionOptions } from '@nats-io/transport-node';
 import type { Adapter, ClusterConnection, ClusterSettings, OpenOptions, Session } from '../contract.js';
 import { BROKER_FAULT_CAPABILITIES, capabilitiesWithout, type Capability } from '../../spec/vocabulary.js';
-import { platformReason } from '../local-cluster/netns-availability.js';
 import { defaultNatsClusterDir, environmentNatsClusterOptions, startNatsCluster, type NatsClusterOptions } from './cluster/cluster.js';
 import { ProcessCluster } from '../local-cluster/node-acts.js';
 import { ACK_WAIT_MS } from './durables.js';
@@ -55,19 +58,8 @@ const NEVER: readonly Capability[] = [
   'commit.transactional',
   'isolation.read-committed',
 ];
-/**
- * Why the local cluster's servers cannot be partitioned, as far as can be told before it starts:
- * namespaces need Linux and root. Should they still fail there, the cluster starts without them
- * and a partition fault ends its scenario in an error that gives the reason.
- */
-const NO_PARTITIONS = platformReason(process.platform, process.getuid?.());
-/** On the local cluster: also no power loss or stalled replication (see the head of this file), nor partitions without root. */
-const LOCAL_CLUSTER_CAPABILITIES = capabilitiesWithout([
-  ...NEVER,
-  'fault.power-loss',
-  'fault.stall-replication',
-  ...(NO_PARTITIONS === undefined ? [] : (['fault.partition'] as const)),
-]);
+/** On the local cluster: also no power loss, stalled replication or partitions (see the head of this file). */
+const LOCAL_CLUSTER_CAPABILITIES = capabilitiesWithout([...NEVER, 'fault.partition', 'fault.power-loss', 'fault.stall-replication']);
 /** On a user's cluster the adapter controls no node: the client's capabilities and client faults only. */
 const CLIENT_CAPABILITIES = capabilitiesWithout([...NEVER, ...BROKER_FAULT_CAPABILITIES]);
 
@@ -127,8 +119,7 @@ export function createNatsAdapter(options: NatsAdapterOptions = {}): NatsAdapter
         : `NATS JetStream through nats.js: the servers at ${external.brokers.join(',')}`) +
       '; one R3 stream (limits retention) per partition, positions are stream sequences; ack all is the PubAck of the R3 quorum ' +
       '(no leader-only ack, so no ack.leader); idempotence is Nats-Msg-Id in a 2-minute duplicate window; a group is a durable pull ' +
-      `consumer per stream shared by its members (AckWait ${ACK_WAIT_MS / 1000} s, auto commit is AckNone); no transactions` +
-      (external === undefined && NO_PARTITIONS !== undefined ? `; no partitions: ${NO_PARTITIONS}` : ''),
+      `consumer per stream shared by its members (AckWait ${ACK_WAIT_MS / 1000} s, auto commit is AckNone); no transactions`,
     capabilities: external === undefined ? LOCAL_CLUSTER_CAPABILITIES : CLIENT_CAPABILITIES,
     retention: 'log',
     defects: [],

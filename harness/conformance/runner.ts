@@ -66,9 +66,11 @@ const RUN = {
   /**
    * Real milliseconds the producers may take over their messages. A workload whose every send
    * fails slowly for good (a client stuck on a server cut off from the rest, a heal that waits for
-   * acknowledgments that cannot come) would otherwise run for as long as it has messages.
+   * acknowledgments that cannot come) would otherwise run for as long as it has messages. The
+   * longest bundled scenario takes under 30 s on Kafka on an idle two-core machine and over 5 min
+   * on one running three Kafka clusters at once, hence the room.
    */
-  workloadTimeoutMs: 300_000,
+  workloadTimeoutMs: 600_000,
   /** How often one transaction of a transactional producer is tried before its messages fail. */
   transactionAttempts: 5,
 } as const;
